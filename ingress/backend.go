@@ -1,0 +1,71 @@
+package ingress
+
+import (
+	"fmt"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// resolveBackend finds the Service port an Ingress backend names. A
+// backend that cannot be resolved is reported and serves 503, so its
+// traffic never lands on another backend by accident.
+func (t *translation) resolveBackend(ns string, b *networkingv1.IngressBackend, report func(field, reason string), field string) target {
+	switch {
+	case b == nil:
+		report(field, "backend is empty")
+		return target{}
+	case b.Resource != nil:
+		report(field+".resource", "resource backends are not supported")
+		return target{}
+	case b.Service == nil:
+		report(field, "backend names no service")
+		return target{}
+	}
+	return t.resolveService(ns, b.Service.Name, b.Service.Port, report, field+".service")
+}
+
+func (t *translation) resolveService(ns, name string, port networkingv1.ServiceBackendPort, report func(field, reason string), field string) target {
+	if errs := validation.IsDNS1035Label(name); len(errs) > 0 {
+		report(field+".name", fmt.Sprintf("service name %q: %s", name, errs[0]))
+		return target{}
+	}
+	switch {
+	case port.Name != "" && port.Number != 0:
+		report(field+".port", "set either name or number, not both")
+		return target{}
+	case port.Name != "":
+		if errs := validation.IsValidPortName(port.Name); len(errs) > 0 {
+			report(field+".port.name", fmt.Sprintf("port name %q: %s", port.Name, errs[0]))
+			return target{}
+		}
+	case port.Number < 1 || port.Number > 65535:
+		report(field+".port.number", fmt.Sprintf("port %d: must be between 1 and 65535", port.Number))
+		return target{}
+	}
+	svc := t.services[ns+"/"+name]
+	if svc == nil {
+		report(field+".name", fmt.Sprintf("service %s/%s not found", ns, name))
+		return target{}
+	}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		report(field+".name", fmt.Sprintf("service %s/%s: type ExternalName is not supported", ns, name))
+		return target{}
+	}
+	for _, sp := range svc.Spec.Ports {
+		if sp.Protocol != "" && sp.Protocol != corev1.ProtocolTCP {
+			continue
+		}
+		if (port.Name != "" && sp.Name == port.Name) || (port.Name == "" && sp.Port == port.Number) {
+			return target{upstream: &UpstreamKey{Namespace: ns, Service: name, PortName: sp.Name}}
+		}
+	}
+	portText := port.Name
+	if portText == "" {
+		portText = strconv.Itoa(int(port.Number))
+	}
+	report(field+".port", fmt.Sprintf("service %s/%s: port %s not found", ns, name, portText))
+	return target{}
+}

@@ -1,0 +1,76 @@
+package ingress
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Options are the controller settings that translation depends on.
+type Options struct {
+	// IngressClass is the class name this controller answers to when no
+	// IngressClass object of that name exists, and in the legacy
+	// kubernetes.io/ingress.class annotation.
+	IngressClass string
+	// Controller is the spec.controller value of the IngressClass objects
+	// this controller owns.
+	Controller string
+	// DefaultBackend serves requests that match no rule and no Ingress
+	// default backend. Nil means such requests get 404.
+	DefaultBackend *ServiceRef
+	// HTTPSPort is the port that HTTP-to-HTTPS redirects point at.
+	HTTPSPort int
+	// Now is the time against which certificates are checked.
+	Now time.Time
+}
+
+// ServiceRef names a port of a Service, as "namespace/name:port" does.
+type ServiceRef struct {
+	Namespace string
+	Name      string
+	Port      networkingv1.ServiceBackendPort
+}
+
+func (r ServiceRef) String() string {
+	port := r.Port.Name
+	if port == "" {
+		port = strconv.Itoa(int(r.Port.Number))
+	}
+	return r.Namespace + "/" + r.Name + ":" + port
+}
+
+// ParseServiceRef parses "namespace/name:port", where port is a number or
+// a port name.
+func ParseServiceRef(s string) (ServiceRef, error) {
+	nsName, port, ok := strings.Cut(s, ":")
+	if !ok {
+		return ServiceRef{}, fmt.Errorf("service %q: want namespace/name:port", s)
+	}
+	ns, name, ok := strings.Cut(nsName, "/")
+	if !ok {
+		return ServiceRef{}, fmt.Errorf("service %q: want namespace/name:port", s)
+	}
+	if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+		return ServiceRef{}, fmt.Errorf("service %q: namespace: %s", s, errs[0])
+	}
+	if errs := validation.IsDNS1035Label(name); len(errs) > 0 {
+		return ServiceRef{}, fmt.Errorf("service %q: name: %s", s, errs[0])
+	}
+	ref := ServiceRef{Namespace: ns, Name: name}
+	if n, err := strconv.Atoi(port); err == nil {
+		if n < 1 || n > 65535 {
+			return ServiceRef{}, fmt.Errorf("service %q: port %d out of range 1-65535", s, n)
+		}
+		ref.Port.Number = int32(n)
+	} else {
+		if errs := validation.IsValidPortName(port); len(errs) > 0 {
+			return ServiceRef{}, fmt.Errorf("service %q: port: %s", s, errs[0])
+		}
+		ref.Port.Name = port
+	}
+	return ref, nil
+}

@@ -1,0 +1,85 @@
+package ingress
+
+import (
+	"encoding/json"
+	"strconv"
+)
+
+// UpstreamSourceModule is the name of the dynamic upstream source
+// (http.reverse_proxy.upstreams.<name>) that resolves a Service port to the
+// ready endpoints behind it at request time.
+const UpstreamSourceModule = "ingress"
+
+// UpstreamKey names a Service port as EndpointSlices name it: by the
+// Service's port name ("" for a single unnamed port).
+type UpstreamKey struct {
+	Namespace string `json:"namespace"`
+	Service   string `json:"service"`
+	PortName  string `json:"port_name,omitempty"`
+}
+
+func (k UpstreamKey) String() string {
+	return k.Namespace + "/" + k.Service + ":" + k.PortName
+}
+
+// target is where a backend sends requests: a Service port, or nowhere
+// (nil upstream) when the backend cannot be resolved, which serves 503.
+type target struct {
+	upstream *UpstreamKey
+}
+
+type route struct {
+	Match    []map[string]any `json:"match,omitempty"`
+	Handle   []map[string]any `json:"handle"`
+	Terminal bool             `json:"terminal,omitempty"`
+}
+
+// buildRoutes returns the Caddy routes (a caddyhttp.RouteList) that serve a
+// backend with the options of its Ingress. Nothing here comes from user
+// strings except validated names: no placeholders, matchers or handler
+// settings are taken from annotations as text.
+func buildRoutes(t target, o ingressOptions, hostTLS bool, httpsPort int) json.RawMessage {
+	var routes []route
+	if o.forceSSLRedirect || (o.sslRedirect && hostTLS) {
+		routes = append(routes, redirectRoute(httpsPort))
+	}
+	routes = append(routes, route{Handle: []map[string]any{backendHandler(t)}})
+	// Marshaling maps of strings, numbers and bools cannot fail.
+	out, _ := json.Marshal(routes)
+	return out
+}
+
+// redirectRoute answers plain-HTTP requests with a permanent redirect to
+// the same host and URI over HTTPS. 308 keeps the method and body.
+func redirectRoute(httpsPort int) route {
+	port := ""
+	if httpsPort != 0 && httpsPort != 443 {
+		port = ":" + strconv.Itoa(httpsPort)
+	}
+	return route{
+		Match: []map[string]any{{"protocol": "http"}},
+		Handle: []map[string]any{{
+			"handler":     "static_response",
+			"status_code": 308,
+			"headers": map[string][]string{
+				"Location": {"https://{http.request.host}" + port + "{http.request.uri}"},
+			},
+		}},
+		Terminal: true,
+	}
+}
+
+func backendHandler(t target) map[string]any {
+	if t.upstream == nil {
+		return map[string]any{"handler": "static_response", "status_code": 503}
+	}
+	up := map[string]any{
+		"source":    UpstreamSourceModule,
+		"namespace": t.upstream.Namespace,
+		"service":   t.upstream.Service,
+	}
+	if t.upstream.PortName != "" {
+		up["port_name"] = t.upstream.PortName
+	}
+	return map[string]any{"handler": "reverse_proxy", "dynamic_upstreams": up}
+}

@@ -1,0 +1,23 @@
+// Package ingress translates Kubernetes Ingress objects into Caddy routes.
+//
+// Translation is pure: it takes a Snapshot of API objects and Options and
+// returns a Result with routes per host, the certificates wanted and the
+// problems found on individual objects. It does no I/O, reads no clock and
+// logs nothing; the same input gives the same output, byte for byte.
+package ingress
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// Snapshot is a consistent view of the objects that translation reads.
+// Objects are never modified by this package. Order does not matter.
+type Snapshot struct {
+	Ingresses      []*networkingv1.Ingress
+	IngressClasses []*networkingv1.IngressClass
+	Services       []*corev1.Service
+	EndpointSlices []*discoveryv1.EndpointSlice
+	Secrets        []*corev1.Secret
+}

@@ -1,0 +1,115 @@
+package ingress
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/caddy-ingress/caddy-ingress/secrets"
+)
+
+// addTLS records the TLS hosts of one Ingress and claims a certificate for
+// each of them. A tls entry without hosts applies to the hosts of the
+// Ingress's rules. Every host stays a TLS host (redirected to HTTPS) even
+// when its Secret is missing or invalid; it is then served the default
+// certificate.
+func (t *translation) addTLS(tr *Translator, ing *networkingv1.Ingress) {
+	report := t.reporter(ing)
+	owner := key(ing)
+	for i, entry := range ing.Spec.TLS {
+		field := fmt.Sprintf("spec.tls[%d]", i)
+		var hosts []string
+		for j, h := range entry.Hosts {
+			if err := validateHost(h); err != nil {
+				report(fmt.Sprintf("%s.hosts[%d]", field, j), err.Error())
+				continue
+			}
+			hosts = append(hosts, h)
+		}
+		if len(entry.Hosts) == 0 {
+			for _, rule := range ing.Spec.Rules {
+				if rule.Host != "" && validateHost(rule.Host) == nil && !slices.Contains(hosts, rule.Host) {
+					hosts = append(hosts, rule.Host)
+				}
+			}
+		}
+		for _, h := range hosts {
+			t.tlsHosts[h] = true
+		}
+		if entry.SecretName == "" {
+			report(field+".secretName", "no secretName: the hosts are served the default certificate")
+			continue
+		}
+		secretKey := ing.Namespace + "/" + entry.SecretName
+		secret := t.secrets[secretKey]
+		if secret == nil {
+			report(field+".secretName", fmt.Sprintf("secret %s not found", secretKey))
+			continue
+		}
+		pair, err := t.keyPair(tr, secret)
+		if err != nil {
+			report(field+".secretName", err.Error())
+			continue
+		}
+		for _, h := range hosts {
+			if prev := t.certs[h]; prev != nil {
+				if prev.value != secretKey {
+					report(field+".hosts", fmt.Sprintf("host %q already uses secret %s of Ingress %s", h, prev.value, prev.owner))
+				}
+				continue
+			}
+			if !secrets.Covers(pair.Leaf, h) {
+				report(field+".hosts", fmt.Sprintf("certificate in secret %s does not cover host %q", secretKey, h))
+				continue
+			}
+			t.certs[h] = &owned[string]{secretKey, owner}
+		}
+	}
+}
+
+// keyPair parses a Secret once per object and checks the validity period on
+// every call, since that depends on Options.Now.
+func (t *translation) keyPair(tr *Translator, s *corev1.Secret) (*tls.Certificate, error) {
+	pair := t.keyPairs[s]
+	if pair == nil {
+		pair = tr.keyPairs[s]
+	}
+	if pair == nil {
+		var err error
+		if pair, err = secrets.ParseTLSSecret(s, t.opts.Now); err != nil {
+			return nil, err
+		}
+	}
+	t.keyPairs[s] = pair
+	leaf := pair.Leaf
+	if t.opts.Now.After(leaf.NotAfter) {
+		return nil, fmt.Errorf("secret %s/%s: tls.crt: certificate expired at %s", s.Namespace, s.Name, leaf.NotAfter.UTC().Format("2006-01-02T15:04:05Z"))
+	}
+	if t.opts.Now.Before(leaf.NotBefore) {
+		return nil, fmt.Errorf("secret %s/%s: tls.crt: certificate not valid before %s", s.Namespace, s.Name, leaf.NotBefore.UTC().Format("2006-01-02T15:04:05Z"))
+	}
+	return pair, nil
+}
+
+// certificates groups the claimed hosts by Secret.
+func (t *translation) certificates() []Certificate {
+	bySecret := make(map[string][]string)
+	for host, c := range t.certs {
+		bySecret[c.value] = append(bySecret[c.value], host)
+	}
+	out := make([]Certificate, 0, len(bySecret))
+	for secretKey, names := range bySecret {
+		slices.Sort(names)
+		pair := t.keyPairs[t.secrets[secretKey]]
+		sum := sha256.Sum256(pair.Leaf.Raw)
+		out = append(out, Certificate{Secret: secretKey, Names: names, SHA256: hex.EncodeToString(sum[:]), KeyPair: pair})
+	}
+	slices.SortFunc(out, func(a, b Certificate) int { return strings.Compare(a.Secret, b.Secret) })
+	return out
+}

@@ -1,0 +1,269 @@
+package ingress
+
+import (
+	"cmp"
+	"crypto/tls"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// Translate translates one snapshot. See Translator for repeated use.
+func Translate(snap *Snapshot, opts Options) *Result {
+	return new(Translator).Translate(snap, opts)
+}
+
+// Translator translates snapshots one after another. It remembers the key
+// pairs parsed from Secrets, keyed by the identity of the Secret object
+// (objects from informer caches and the manifest source are immutable), so
+// that a change to one Ingress does not parse every certificate again. Its
+// output depends only on the snapshot and options.
+type Translator struct {
+	keyPairs map[*corev1.Secret]*tls.Certificate
+}
+
+// translation is the state of one Translate call.
+type translation struct {
+	opts     Options
+	services map[string]*corev1.Service
+	secrets  map[string]*corev1.Secret
+	problems []Problem
+
+	hosts    map[string]*hostRules
+	tlsHosts map[string]bool
+	catchAll *owned[*Action]
+
+	certs    map[string]*owned[string] // TLS host → Secret key
+	keyPairs map[*corev1.Secret]*tls.Certificate
+}
+
+// owned is a value claimed by the first (oldest) Ingress that sets it.
+type owned[T any] struct {
+	value T
+	owner string
+}
+
+type pathKey struct {
+	path string
+	typ  PathType
+}
+
+type hostRules struct {
+	paths    map[pathKey]*Path
+	fallback *owned[*Action]
+}
+
+// Translate translates snap. Ingresses of other classes are ignored
+// entirely; every problem with an owned object is in Result.Problems and
+// leaves the rest of the result intact.
+func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
+	t := &translation{
+		opts:     opts,
+		services: make(map[string]*corev1.Service, len(snap.Services)),
+		secrets:  make(map[string]*corev1.Secret, len(snap.Secrets)),
+		hosts:    make(map[string]*hostRules),
+		tlsHosts: make(map[string]bool),
+		certs:    make(map[string]*owned[string]),
+		keyPairs: make(map[*corev1.Secret]*tls.Certificate),
+	}
+	for _, s := range snap.Services {
+		t.services[s.Namespace+"/"+s.Name] = s
+	}
+	for _, s := range snap.Secrets {
+		t.secrets[s.Namespace+"/"+s.Name] = s
+	}
+
+	ingresses := ownedIngresses(snap, opts)
+	for _, ing := range ingresses {
+		t.addTLS(tr, ing)
+	}
+	for _, ing := range ingresses {
+		t.addRules(ing)
+	}
+	t.addConfiguredDefault()
+	tr.keyPairs = t.keyPairs
+	return t.result()
+}
+
+// ownedIngresses returns the Ingresses of our class, oldest first (then by
+// namespace/name): the order in which conflicting claims are won.
+func ownedIngresses(snap *Snapshot, opts Options) []*networkingv1.Ingress {
+	classes := newClasses(snap.IngressClasses, opts)
+	var out []*networkingv1.Ingress
+	for _, ing := range snap.Ingresses {
+		if classes.owns(ing) {
+			out = append(out, ing)
+		}
+	}
+	slices.SortFunc(out, func(a, b *networkingv1.Ingress) int {
+		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+			return c
+		}
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	})
+	return out
+}
+
+func (t *translation) reporter(ing *networkingv1.Ingress) func(field, reason string) {
+	ref := ObjectRef{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name}
+	return func(field, reason string) {
+		t.problems = append(t.problems, Problem{Object: ref, Field: field, Reason: reason})
+	}
+}
+
+func key(ing *networkingv1.Ingress) string { return ing.Namespace + "/" + ing.Name }
+
+// addRules adds the paths and default backend of one Ingress.
+func (t *translation) addRules(ing *networkingv1.Ingress) {
+	report := t.reporter(ing)
+	opts := parseAnnotations(ing, report)
+	owner := key(ing)
+
+	var ruleHosts []string
+	for i, rule := range ing.Spec.Rules {
+		field := fmt.Sprintf("spec.rules[%d]", i)
+		if rule.Host != "" {
+			if err := validateHost(rule.Host); err != nil {
+				report(field+".host", err.Error())
+				continue
+			}
+		}
+		if !slices.Contains(ruleHosts, rule.Host) {
+			ruleHosts = append(ruleHosts, rule.Host)
+		}
+		hr := t.host(rule.Host)
+		if rule.HTTP == nil {
+			continue
+		}
+		hostTLS := t.hostHasTLS(rule.Host)
+		for j, p := range rule.HTTP.Paths {
+			pfield := fmt.Sprintf("%s.http.paths[%d]", field, j)
+			path, typ, err := normalizePath(p)
+			if err != nil {
+				report(pfield, err.Error())
+				continue
+			}
+			k := pathKey{path, typ}
+			if prev, ok := hr.paths[k]; ok {
+				report(pfield, fmt.Sprintf("%s path %q on host %q is already served by Ingress %s", typ, path, rule.Host, prev.Ingress))
+				continue
+			}
+			tgt := t.resolveBackend(ing.Namespace, &p.Backend, report, pfield+".backend")
+			hr.paths[k] = &Path{Path: path, Type: typ, Action: Action{
+				Ingress: owner,
+				Routes:  buildRoutes(tgt, opts, hostTLS, t.opts.HTTPSPort),
+			}}
+		}
+	}
+
+	if ing.Spec.DefaultBackend == nil {
+		if len(ing.Spec.Rules) == 0 {
+			report("spec", "has neither rules nor a defaultBackend")
+		}
+		return
+	}
+	tgt := t.resolveBackend(ing.Namespace, ing.Spec.DefaultBackend, report, "spec.defaultBackend")
+	if len(ing.Spec.Rules) == 0 {
+		// An Ingress with only a default backend serves everything that
+		// nothing else serves.
+		action := &Action{Ingress: owner, Routes: buildRoutes(tgt, opts, false, t.opts.HTTPSPort)}
+		if t.catchAll != nil {
+			report("spec.defaultBackend", fmt.Sprintf("the default backend for all hosts is already set by Ingress %s", t.catchAll.owner))
+			return
+		}
+		t.catchAll = &owned[*Action]{action, owner}
+		return
+	}
+	for _, host := range ruleHosts {
+		hr := t.host(host)
+		if hr.fallback != nil {
+			report("spec.defaultBackend", fmt.Sprintf("the default backend of host %q is already set by Ingress %s", host, hr.fallback.owner))
+			continue
+		}
+		action := &Action{Ingress: owner, Routes: buildRoutes(tgt, opts, t.hostHasTLS(host), t.opts.HTTPSPort)}
+		hr.fallback = &owned[*Action]{action, owner}
+	}
+}
+
+// addConfiguredDefault sets the app's default backend as the catch-all,
+// unless an Ingress without rules already provides one.
+func (t *translation) addConfiguredDefault() {
+	ref := t.opts.DefaultBackend
+	if t.catchAll != nil || ref == nil {
+		return
+	}
+	report := func(field, reason string) {
+		t.problems = append(t.problems, Problem{Object: ObjectRef{Kind: "Config", Name: "default_backend"}, Reason: reason})
+	}
+	tgt := t.resolveService(ref.Namespace, ref.Name, ref.Port, report, "")
+	t.catchAll = &owned[*Action]{&Action{Routes: buildRoutes(tgt, ingressOptions{}, false, t.opts.HTTPSPort)}, ""}
+}
+
+func (t *translation) host(name string) *hostRules {
+	hr := t.hosts[name]
+	if hr == nil {
+		hr = &hostRules{paths: make(map[pathKey]*Path)}
+		t.hosts[name] = hr
+	}
+	return hr
+}
+
+// hostHasTLS reports whether an Ingress lists host, or a wildcard covering
+// it, under spec.tls.
+func (t *translation) hostHasTLS(host string) bool {
+	if host == "" {
+		return false
+	}
+	if t.tlsHosts[host] {
+		return true
+	}
+	if strings.HasPrefix(host, "*.") {
+		return false
+	}
+	_, parent, ok := strings.Cut(host, ".")
+	return ok && t.tlsHosts["*."+parent]
+}
+
+func (t *translation) result() *Result {
+	res := &Result{Hosts: []Host{}, Certificates: t.certificates()}
+	names := make([]string, 0, len(t.hosts))
+	for name := range t.hosts {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		hr := t.hosts[name]
+		h := Host{Host: name, TLS: t.hostHasTLS(name)}
+		for _, p := range hr.paths {
+			h.Paths = append(h.Paths, *p)
+		}
+		slices.SortFunc(h.Paths, func(a, b Path) int {
+			return cmp.Or(strings.Compare(a.Path, b.Path), strings.Compare(string(a.Type), string(b.Type)))
+		})
+		if hr.fallback != nil {
+			h.Default = hr.fallback.value
+		}
+		res.Hosts = append(res.Hosts, h)
+	}
+	if t.catchAll != nil {
+		res.Default = t.catchAll.value
+	}
+	res.Problems = sortProblems(t.problems)
+	return res
+}
+
+func sortProblems(ps []Problem) []Problem {
+	slices.SortStableFunc(ps, func(a, b Problem) int {
+		return cmp.Or(
+			strings.Compare(a.Object.Kind, b.Object.Kind),
+			strings.Compare(a.Object.Namespace, b.Object.Namespace),
+			strings.Compare(a.Object.Name, b.Object.Name),
+			strings.Compare(a.Field, b.Field),
+			strings.Compare(a.Reason, b.Reason),
+		)
+	})
+	return slices.Compact(ps)
+}

@@ -1,0 +1,93 @@
+package ingress
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// validateHost checks a rule or TLS host as the API server does: a
+// lowercase DNS subdomain, optionally with "*." as its whole first label,
+// and not an IP address.
+func validateHost(host string) error {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return fmt.Errorf("host %q: must be a DNS name, not an IP address", host)
+	}
+	name := host
+	if rest, ok := strings.CutPrefix(host, "*."); ok {
+		name = rest
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return fmt.Errorf("host %q: %s", host, errs[0])
+	}
+	if strings.Contains(name, "*") {
+		return fmt.Errorf("host %q: a wildcard may only be the whole first label", host)
+	}
+	return nil
+}
+
+var (
+	invalidPathSequences = []string{"//", "/./", "/../", "%2f", "%2F"}
+	invalidPathSuffixes  = []string{"/..", "/."}
+)
+
+// normalizePath validates an HTTP path rule and returns the path and type
+// it matches with. Exact and Prefix paths follow the API server's rules;
+// ImplementationSpecific paths must be absolute and match as Prefix; an
+// empty ImplementationSpecific path means "/".
+func normalizePath(p networkingv1.HTTPIngressPath) (string, PathType, error) {
+	if p.PathType == nil {
+		return "", "", fmt.Errorf("pathType must be Exact, Prefix or ImplementationSpecific")
+	}
+	path := p.Path
+	var typ PathType
+	switch *p.PathType {
+	case networkingv1.PathTypeExact:
+		typ = PathExact
+	case networkingv1.PathTypePrefix:
+		typ = PathPrefix
+	case networkingv1.PathTypeImplementationSpecific:
+		typ = PathPrefix
+		if path == "" {
+			path = "/"
+		}
+	default:
+		return "", "", fmt.Errorf("pathType %q: must be Exact, Prefix or ImplementationSpecific", *p.PathType)
+	}
+	if !strings.HasPrefix(path, "/") {
+		return "", "", fmt.Errorf("path %q: must be an absolute path", path)
+	}
+	for _, c := range path {
+		if c < 0x21 || c == 0x7f {
+			return "", "", fmt.Errorf("path %q: must not contain spaces or control characters", path)
+		}
+	}
+	if *p.PathType != networkingv1.PathTypeImplementationSpecific {
+		for _, seq := range invalidPathSequences {
+			if strings.Contains(path, seq) {
+				return "", "", fmt.Errorf("path %q: must not contain %q", path, seq)
+			}
+		}
+		for _, suf := range invalidPathSuffixes {
+			if strings.HasSuffix(path, suf) {
+				return "", "", fmt.Errorf("path %q: must not end with %q", path, suf)
+			}
+		}
+	}
+	if typ == PathPrefix {
+		path = TrimPrefixPath(path)
+	}
+	return path, typ, nil
+}
+
+// TrimPrefixPath drops the trailing slashes of a Prefix path: Prefix "/foo/"
+// matches exactly what Prefix "/foo" matches. "/" stays "/".
+func TrimPrefixPath(p string) string {
+	for len(p) > 1 && strings.HasSuffix(p, "/") {
+		p = p[:len(p)-1]
+	}
+	return p
+}
