@@ -1,0 +1,198 @@
+package caddyingress
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-ingress/caddy-ingress/ingress"
+	"github.com/caddy-ingress/caddy-ingress/secrets"
+)
+
+// compiledRoute is one provisioned caddyhttp.RouteList, shared by every
+// path whose routes have the same JSON and reused across tables while that
+// JSON stays in the result.
+type compiledRoute struct {
+	handler caddyhttp.Handler
+	cancel  context.CancelFunc
+	// tables counts the live (current or draining) tables using it.
+	tables int
+}
+
+// update applies a snapshot: endpoints first (they never rebuild routes),
+// then, when anything else changed, a new translation.
+func (a *App) update(snap *ingress.Snapshot, sourceProblems []ingress.Problem) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopped {
+		return
+	}
+	last := a.last
+	if last == nil {
+		last = new(ingress.Snapshot)
+	}
+	a.last = snap
+	if a.routes.Load() == nil || !slices.Equal(snap.EndpointSlices, last.EndpointSlices) {
+		a.endpoints.Store(newEndpointIndex(ingress.Endpoints(snap.EndpointSlices)))
+	}
+	var problems []ingress.Problem
+	if a.routes.Load() == nil || routeInputsChanged(snap, last) {
+		start := time.Now()
+		res := a.translator.Translate(snap, a.options())
+		a.apply(res)
+		problems = res.Problems
+		a.logger.Debug("applied", zap.Int("hosts", len(res.Hosts)), zap.Int("certificates", len(res.Certificates)), zap.Duration("duration", time.Since(start)))
+	} else {
+		for p := range a.reported {
+			if p.Object.Kind != "File" {
+				problems = append(problems, p)
+			}
+		}
+	}
+	a.report(append(problems, sourceProblems...))
+}
+
+func (a *App) options() ingress.Options {
+	return ingress.Options{
+		IngressClass:   a.IngressClass,
+		Controller:     a.Controller,
+		DefaultBackend: a.defaultBackend,
+		HTTPSPort:      a.httpsPort,
+		Now:            time.Now(),
+	}
+}
+
+// routeInputsChanged reports whether any object that translation reads
+// changed. Sources keep unchanged objects' pointers, so identity suffices.
+func routeInputsChanged(a, b *ingress.Snapshot) bool {
+	return !slices.Equal(a.Ingresses, b.Ingresses) ||
+		!slices.Equal(a.IngressClasses, b.IngressClasses) ||
+		!slices.Equal(a.Services, b.Services) ||
+		!slices.Equal(a.Secrets, b.Secrets)
+}
+
+// report logs each problem once, when it first appears, and notes when
+// problems are gone.
+func (a *App) report(problems []ingress.Problem) {
+	now := make(map[ingress.Problem]struct{}, len(problems))
+	for _, p := range problems {
+		now[p] = struct{}{}
+		if _, seen := a.reported[p]; !seen {
+			a.logger.Warn("problem", zap.String("object", p.Object.String()), zap.String("field", p.Field), zap.String("reason", p.Reason))
+		}
+	}
+	for p := range a.reported {
+		if _, still := now[p]; !still {
+			a.logger.Info("problem resolved", zap.String("object", p.Object.String()), zap.String("field", p.Field))
+		}
+	}
+	a.reported = now
+}
+
+// apply swaps in the routes and certificates of a translation result when
+// they differ from the current ones. Certificates go first, so a host that
+// gains TLS has its certificate before its redirect to HTTPS.
+func (a *App) apply(res *ingress.Result) {
+	certsKey := certificatesKey(res.Certificates)
+	if certsKey != a.lastCerts {
+		entries := make([]secrets.Entry, 0, len(res.Certificates))
+		for _, c := range res.Certificates {
+			entries = append(entries, secrets.Entry{Names: c.Names, Cert: c.KeyPair})
+		}
+		a.certs.Store(secrets.NewStore(entries, a.defaultCert))
+		a.lastCerts = certsKey
+	}
+	routesJSON, _ := json.Marshal(struct {
+		Hosts   []ingress.Host
+		Default *ingress.Action
+	}{res.Hosts, res.Default})
+	if a.routes.Load() != nil && bytes.Equal(routesJSON, a.lastRoutes) {
+		return
+	}
+	t := a.build(res)
+	a.lastRoutes = routesJSON
+	if old := a.routes.Swap(t); old != nil {
+		a.retire(old)
+	}
+}
+
+func certificatesKey(certs []ingress.Certificate) string {
+	var b strings.Builder
+	for _, c := range certs {
+		b.WriteString(c.Secret + "=" + c.SHA256 + ":" + strings.Join(c.Names, ",") + ";")
+	}
+	return b.String()
+}
+
+// build compiles a table, reusing compiled routes whose JSON is unchanged.
+func (a *App) build(res *ingress.Result) *table {
+	used := make(map[string]*compiledRoute)
+	var routes []*compiledRoute
+	t := newTable(res, func(act *ingress.Action) caddyhttp.Handler {
+		key := string(act.Routes)
+		cr := used[key]
+		if cr == nil {
+			cr = a.compiled[key]
+			if cr == nil {
+				cr = a.compile(act)
+			}
+			used[key] = cr
+			cr.tables++
+			routes = append(routes, cr)
+		}
+		return cr.handler
+	})
+	t.routes = routes
+	a.compiled = used
+	return t
+}
+
+// compile provisions the Caddy routes of an action in a context of their
+// own, so that they can be cleaned up alone when no table uses them.
+func (a *App) compile(act *ingress.Action) *compiledRoute {
+	ctx, cancel := caddy.NewContext(a.ctx)
+	var routes caddyhttp.RouteList
+	err := json.Unmarshal(act.Routes, &routes)
+	if err == nil {
+		err = routes.Provision(ctx)
+	}
+	if err != nil {
+		// Translation only emits routes of known modules; this is a bug,
+		// not bad input. Serve 503 rather than something unintended.
+		a.logger.Error("compiling routes", zap.String("ingress", act.Ingress), zap.Error(err))
+		return &compiledRoute{handler: unavailable, cancel: cancel}
+	}
+	return &compiledRoute{handler: routes.Compile(notFound), cancel: cancel}
+}
+
+// retire releases a replaced table's routes once no request uses it. A
+// long-lived request (a WebSocket, say) keeps the routes it started with.
+func (a *App) retire(old *table) {
+	old.retire()
+	go func() {
+		<-old.drained
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		for _, cr := range old.routes {
+			cr.tables--
+			if cr.tables == 0 {
+				cr.cancel()
+			}
+		}
+	}()
+}
+
+var (
+	notFound    caddyhttp.Handler = caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return caddyhttp.Error(http.StatusNotFound, nil) })
+	unavailable caddyhttp.Handler = caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
+		return caddyhttp.Error(http.StatusServiceUnavailable, nil)
+	})
+)

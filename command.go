@@ -1,0 +1,76 @@
+package caddyingress
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+
+	"github.com/caddy-ingress/caddy-ingress/ingress"
+	"github.com/caddy-ingress/caddy-ingress/source/manifests"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "ingress",
+		Short: "Tools for the ingress app",
+		CobraFunc: func(cmd *cobra.Command) {
+			render := &cobra.Command{
+				Use:   "render --manifests <dir> [--ingress-class <name>] [--controller <name>] [--default-backend <ns/name:port>] [--https-port <port>]",
+				Short: "Prints the routes generated from a directory of manifests",
+				Long: `Reads Kubernetes manifests from a directory, translates them as the ingress
+app would, and prints the generated routes and certificates as JSON (never
+private keys). Problems found in the manifests are printed to stderr, one
+per line, and make the command exit with status 1.`,
+				RunE: caddycmd.WrapCommandFuncForCobra(cmdRender),
+			}
+			render.Flags().String("manifests", "", "Directory of manifests to read (required)")
+			render.Flags().String("ingress-class", DefaultIngressClass, "Ingress class name to answer to")
+			render.Flags().String("controller", DefaultController, "IngressClass controller name to own")
+			render.Flags().String("default-backend", "", "Default backend as namespace/name:port")
+			render.Flags().Int("https-port", 443, "HTTPS port that redirects point at")
+			cmd.AddCommand(render)
+		},
+	})
+}
+
+func cmdRender(fl caddycmd.Flags) (int, error) {
+	dir := fl.String("manifests")
+	if dir == "" {
+		return 2, fmt.Errorf("--manifests is required")
+	}
+	opts := ingress.Options{
+		IngressClass: fl.String("ingress-class"),
+		Controller:   fl.String("controller"),
+		HTTPSPort:    fl.Int("https-port"),
+		Now:          time.Now(),
+	}
+	if db := fl.String("default-backend"); db != "" {
+		ref, err := ingress.ParseServiceRef(db)
+		if err != nil {
+			return 2, fmt.Errorf("--default-backend: %w", err)
+		}
+		opts.DefaultBackend = &ref
+	}
+	snap, problems, err := manifests.New(dir).Load()
+	if err != nil {
+		return 2, err
+	}
+	res := ingress.Translate(snap, opts)
+	out, err := json.MarshalIndent(res, "", "\t")
+	if err != nil {
+		return 2, err
+	}
+	fmt.Println(string(out))
+	problems = append(problems, res.Problems...)
+	for _, p := range problems {
+		fmt.Fprintln(os.Stderr, p)
+	}
+	if len(problems) > 0 {
+		return 1, fmt.Errorf("%d problems", len(problems))
+	}
+	return 0, nil
+}

@@ -1,0 +1,179 @@
+// Package caddyingress turns Caddy into a Kubernetes Ingress controller.
+//
+// The ingress app reads Ingress, IngressClass, Service, EndpointSlice and
+// TLS Secret objects from a source, translates them (package ingress) and
+// applies the result in-process: the http.handlers.ingress handler serves
+// from a route table that is swapped atomically, the
+// http.reverse_proxy.upstreams.ingress source resolves Services to ready
+// endpoints per request, and the tls.get_certificate.ingress manager serves
+// certificates from Secrets by SNI from memory. Cluster changes never reload
+// Caddy's config.
+package caddyingress
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-ingress/caddy-ingress/ingress"
+	"github.com/caddy-ingress/caddy-ingress/secrets"
+)
+
+func init() {
+	caddy.RegisterModule(new(App))
+}
+
+// App is the ingress app: it watches a source of Kubernetes objects and
+// keeps the routes, upstreams and certificates that serve them current.
+type App struct {
+	// Source says where Kubernetes objects come from, as a module in the
+	// ingress.sources namespace; for example
+	// `{"source": "manifests", "dir": "./manifests"}` reads a directory
+	// of manifests. Required.
+	SourceRaw json.RawMessage `json:"source,omitempty" caddy:"namespace=ingress.sources inline_key=source"`
+
+	// IngressClass is the class name this controller answers to: in
+	// spec.ingressClassName when no IngressClass object of that name
+	// exists, and in the legacy kubernetes.io/ingress.class annotation.
+	// Default: caddy.
+	IngressClass string `json:"ingress_class,omitempty"`
+
+	// Controller is the spec.controller of the IngressClass objects this
+	// controller owns. Ingresses of IngressClasses with another controller
+	// are ignored entirely. Default: caddy-ingress.io/controller.
+	Controller string `json:"controller,omitempty"`
+
+	// DefaultBackend is the Service port, as "namespace/name:port" (port
+	// by number or name), that serves requests no rule and no Ingress
+	// default backend serve. Default: none; such requests get 404.
+	DefaultBackend string `json:"default_backend,omitempty"`
+
+	source         Source
+	defaultBackend *ingress.ServiceRef
+	ctx            caddy.Context
+	logger         *zap.Logger
+	cancel         context.CancelFunc
+
+	// What requests and handshakes read, swapped atomically.
+	routes    atomic.Pointer[table]
+	endpoints atomic.Pointer[endpointIndex]
+	certs     atomic.Pointer[secrets.Store]
+
+	// mu serializes updates; the fields below it belong to the updater.
+	mu          sync.Mutex
+	stopped     bool
+	httpsPort   int
+	defaultCert *tls.Certificate
+	translator  ingress.Translator
+	last        *ingress.Snapshot
+	lastRoutes  []byte
+	lastCerts   string
+	compiled    map[string]*compiledRoute
+	reported    map[ingress.Problem]struct{}
+}
+
+// Defaults of the App's settings.
+const (
+	DefaultIngressClass = "caddy"
+	DefaultController   = "caddy-ingress.io/controller"
+)
+
+// CaddyModule returns the Caddy module information.
+func (*App) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "ingress",
+		New: func() caddy.Module { return new(App) },
+	}
+}
+
+// Provision decodes the configuration and sets defaults. It starts
+// nothing, since it also runs for `caddy validate`.
+func (a *App) Provision(ctx caddy.Context) error {
+	a.ctx = ctx
+	a.logger = ctx.Logger()
+	if a.IngressClass == "" {
+		a.IngressClass = DefaultIngressClass
+	}
+	if a.Controller == "" {
+		a.Controller = DefaultController
+	}
+	if a.DefaultBackend != "" {
+		ref, err := ingress.ParseServiceRef(a.DefaultBackend)
+		if err != nil {
+			return fmt.Errorf("default_backend: %w", err)
+		}
+		a.defaultBackend = &ref
+	}
+	if a.SourceRaw == nil {
+		return fmt.Errorf("no source configured")
+	}
+	mod, err := ctx.LoadModule(a, "SourceRaw")
+	if err != nil {
+		return fmt.Errorf("loading source: %v", err)
+	}
+	a.source = mod.(Source)
+	a.compiled = make(map[string]*compiledRoute)
+	a.reported = make(map[ingress.Problem]struct{})
+	return nil
+}
+
+// Start runs the source. It returns once the first snapshot is applied, so
+// that the server never serves a half-empty table.
+func (a *App) Start() error {
+	a.httpsPort = caddyhttp.DefaultHTTPSPort
+	if httpApp, err := a.ctx.AppIfConfigured("http"); err == nil {
+		if h, ok := httpApp.(*caddyhttp.App); ok && h.HTTPSPort != 0 {
+			a.httpsPort = h.HTTPSPort
+		}
+	}
+	cert, err := secrets.SelfSigned(time.Now())
+	if err != nil {
+		return fmt.Errorf("generating default certificate: %v", err)
+	}
+	a.defaultCert = cert
+	a.certs.Store(secrets.NewStore(nil, cert))
+	a.endpoints.Store(newEndpointIndex(nil))
+
+	ctx, cancel := context.WithCancel(a.ctx)
+	a.cancel = cancel
+	if err := a.source.Run(ctx, a.update); err != nil {
+		cancel()
+		return fmt.Errorf("starting source: %v", err)
+	}
+	a.logger.Info("started", zap.String("ingress_class", a.IngressClass), zap.String("controller", a.Controller))
+	return nil
+}
+
+// Stop stops the source. Routes keep serving until Caddy stops the server.
+func (a *App) Stop() error {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.mu.Lock()
+	a.stopped = true
+	a.mu.Unlock()
+	return nil
+}
+
+// Cleanup releases the compiled routes once no request uses them.
+func (a *App) Cleanup() error {
+	if t := a.routes.Swap(nil); t != nil {
+		a.retire(t)
+	}
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddy.App          = (*App)(nil)
+	_ caddy.Provisioner  = (*App)(nil)
+	_ caddy.CleanerUpper = (*App)(nil)
+)
