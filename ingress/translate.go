@@ -143,7 +143,11 @@ func (t *translation) addRules(ing *networkingv1.Ingress) {
 			pfield := fmt.Sprintf("%s.http.paths[%d]", field, j)
 			path, typ, err := normalizePath(p)
 			if err != nil {
-				report(pfield, err.Error())
+				if fe, ok := err.(*fieldError); ok {
+					report(pfield+fe.field, fe.msg)
+				} else {
+					report(pfield, err.Error())
+				}
 				continue
 			}
 			k := pathKey{path, typ}
@@ -255,14 +259,14 @@ func (t *translation) result() *Result {
 	return res
 }
 
+// sortProblems orders problems by object, keeping each object's problems
+// in the order its fields were read.
 func sortProblems(ps []Problem) []Problem {
 	slices.SortStableFunc(ps, func(a, b Problem) int {
 		return cmp.Or(
 			strings.Compare(a.Object.Kind, b.Object.Kind),
 			strings.Compare(a.Object.Namespace, b.Object.Namespace),
 			strings.Compare(a.Object.Name, b.Object.Name),
-			strings.Compare(a.Field, b.Field),
-			strings.Compare(a.Reason, b.Reason),
 		)
 	})
 	return slices.Compact(ps)

@@ -20,11 +20,11 @@ func validateHost(host string) error {
 	if rest, ok := strings.CutPrefix(host, "*."); ok {
 		name = rest
 	}
-	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
-		return fmt.Errorf("host %q: %s", host, errs[0])
-	}
 	if strings.Contains(name, "*") {
 		return fmt.Errorf("host %q: a wildcard may only be the whole first label", host)
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return fmt.Errorf("host %q: must be a lowercase DNS name of letters, digits, '-' and '.'", host)
 	}
 	return nil
 }
@@ -34,13 +34,29 @@ var (
 	invalidPathSuffixes  = []string{"/..", "/."}
 )
 
+// fieldError is an error about one field below the one being read.
+type fieldError struct {
+	field string // such as ".path"
+	msg   string
+}
+
+func (e *fieldError) Error() string { return e.msg }
+
+func pathError(format string, args ...any) error {
+	return &fieldError{".path", fmt.Sprintf(format, args...)}
+}
+
+func pathTypeError(format string, args ...any) error {
+	return &fieldError{".pathType", fmt.Sprintf(format, args...)}
+}
+
 // normalizePath validates an HTTP path rule and returns the path and type
 // it matches with. Exact and Prefix paths follow the API server's rules;
 // ImplementationSpecific paths must be absolute and match as Prefix; an
 // empty ImplementationSpecific path means "/".
 func normalizePath(p networkingv1.HTTPIngressPath) (string, PathType, error) {
 	if p.PathType == nil {
-		return "", "", fmt.Errorf("pathType must be Exact, Prefix or ImplementationSpecific")
+		return "", "", pathTypeError("must be Exact, Prefix or ImplementationSpecific")
 	}
 	path := p.Path
 	var typ PathType
@@ -55,25 +71,25 @@ func normalizePath(p networkingv1.HTTPIngressPath) (string, PathType, error) {
 			path = "/"
 		}
 	default:
-		return "", "", fmt.Errorf("pathType %q: must be Exact, Prefix or ImplementationSpecific", *p.PathType)
+		return "", "", pathTypeError("pathType %q: must be Exact, Prefix or ImplementationSpecific", *p.PathType)
 	}
 	if !strings.HasPrefix(path, "/") {
-		return "", "", fmt.Errorf("path %q: must be an absolute path", path)
+		return "", "", pathError("path %q: must be an absolute path", path)
 	}
 	for _, c := range path {
 		if c < 0x21 || c == 0x7f {
-			return "", "", fmt.Errorf("path %q: must not contain spaces or control characters", path)
+			return "", "", pathError("path %q: must not contain spaces or control characters", path)
 		}
 	}
 	if *p.PathType != networkingv1.PathTypeImplementationSpecific {
 		for _, seq := range invalidPathSequences {
 			if strings.Contains(path, seq) {
-				return "", "", fmt.Errorf("path %q: must not contain %q", path, seq)
+				return "", "", pathError("path %q: must not contain %q", path, seq)
 			}
 		}
 		for _, suf := range invalidPathSuffixes {
 			if strings.HasSuffix(path, suf) {
-				return "", "", fmt.Errorf("path %q: must not end with %q", path, suf)
+				return "", "", pathError("path %q: must not end with %q", path, suf)
 			}
 		}
 	}
