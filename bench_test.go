@@ -1,0 +1,58 @@
+package caddyingress
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-ingress/caddy-ingress/ingress"
+)
+
+// BenchmarkDispatch serves requests through the handler with route tables
+// of 10 and 10,000 hosts; the cost per request should not depend on it.
+func BenchmarkDispatch(b *testing.B) {
+	for _, n := range []int{10, 10000} {
+		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
+			snap := &ingress.Snapshot{}
+			for i := range n {
+				ing := testIngress(fmt.Sprintf("ing%d", i), fmt.Sprintf("app%d.example.com", i),
+					testPath{"/", "Prefix", "root"},
+					testPath{"/api/v1", "Prefix", "api"},
+					testPath{"/healthz", "Exact", "health"},
+				)
+				snap.Ingresses = append(snap.Ingresses, ing)
+			}
+			for _, name := range []string{"root", "api", "health"} {
+				snap.Services = append(snap.Services, testService(name))
+			}
+			res := ingress.Translate(snap, ingress.Options{IngressClass: "caddy", Now: time.Now()})
+			if len(res.Problems) > 0 {
+				b.Fatal(res.Problems[0])
+			}
+			app := new(App)
+			app.routes.Store(newTable(res, func(*ingress.Action) caddyhttp.Handler { return okHandler{} }))
+			h := &Handler{app: app}
+			reqs := make([]*http.Request, 64)
+			for i := range reqs {
+				reqs[i] = httptest.NewRequest("GET", fmt.Sprintf("http://app%d.example.com/api/v1/users/42", (i*7919)%n), nil)
+			}
+			w := httptest.NewRecorder()
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				if err := h.ServeHTTP(w, reqs[i%len(reqs)], nil); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+type okHandler struct{}
+
+func (okHandler) ServeHTTP(http.ResponseWriter, *http.Request) error { return nil }

@@ -1,0 +1,209 @@
+package caddyfile
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+)
+
+func TestParseOption(t *testing.T) {
+	tests := []struct {
+		name     string
+		input    string
+		existing any
+		wantJSON string
+		wantErr  string
+	}{
+		{
+			name:     "manifests only",
+			input:    "ingress {\n\tmanifests ./manifests\n}",
+			wantJSON: `{"source":{"source":"manifests","dir":"./manifests"}}`,
+		},
+		{
+			name: "all options",
+			input: `ingress {
+				manifests /m {
+					poll_interval 1m30s
+				}
+				ingress_class public
+				controller example.com/ingress
+				default_backend default/web:http
+			}`,
+			wantJSON: `{"source":{"source":"manifests","dir":"/m","poll_interval":90000000000},` +
+				`"ingress_class":"public","controller":"example.com/ingress","default_backend":"default/web:http"}`,
+		},
+		{
+			name:     "poll_interval in days",
+			input:    "ingress {\n\tmanifests /m {\n\t\tpoll_interval 1d\n\t}\n}",
+			wantJSON: `{"source":{"source":"manifests","dir":"/m","poll_interval":86400000000000}}`,
+		},
+		{
+			name:     "option given twice",
+			input:    "ingress {\n\tmanifests /m\n}",
+			existing: httpcaddyfile.App{Name: "ingress"},
+			wantErr:  "ingress option specified more than once",
+		},
+		{
+			name:    "argument after option name",
+			input:   "ingress /m {\n\tmanifests /m\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "no block",
+			input:   "ingress",
+			wantErr: "ingress option needs a source",
+		},
+		{
+			name:    "empty block",
+			input:   "ingress {\n}",
+			wantErr: "ingress option needs a source",
+		},
+		{
+			name:    "no source",
+			input:   "ingress {\n\tingress_class caddy\n}",
+			wantErr: "ingress option needs a source",
+		},
+		{
+			name:    "unknown subdirective",
+			input:   "ingress {\n\tmanifests /m\n\tkubeconfig ~/.kube/config\n}",
+			wantErr: "unrecognized ingress option 'kubeconfig'",
+		},
+		{
+			name:    "duplicate source",
+			input:   "ingress {\n\tmanifests /a\n\tmanifests /b\n}",
+			wantErr: "duplicate ingress option 'manifests'",
+		},
+		{
+			name:    "duplicate ingress_class",
+			input:   "ingress {\n\tmanifests /m\n\tingress_class a\n\tingress_class b\n}",
+			wantErr: "duplicate ingress option 'ingress_class'",
+		},
+		{
+			name:    "duplicate controller",
+			input:   "ingress {\n\tmanifests /m\n\tcontroller a\n\tcontroller b\n}",
+			wantErr: "duplicate ingress option 'controller'",
+		},
+		{
+			name:    "duplicate default_backend",
+			input:   "ingress {\n\tmanifests /m\n\tdefault_backend a/b:80\n\tdefault_backend a/c:80\n}",
+			wantErr: "duplicate ingress option 'default_backend'",
+		},
+		{
+			name:    "manifests without dir",
+			input:   "ingress {\n\tmanifests\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "manifests without dir but block",
+			input:   "ingress {\n\tmanifests {\n\t\tpoll_interval 1s\n\t}\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "manifests with two dirs",
+			input:   "ingress {\n\tmanifests /a /b\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "unknown manifests subdirective",
+			input:   "ingress {\n\tmanifests /m {\n\t\trecursive\n\t}\n}",
+			wantErr: "unrecognized manifests option 'recursive'",
+		},
+		{
+			name:    "duplicate poll_interval",
+			input:   "ingress {\n\tmanifests /m {\n\t\tpoll_interval 1s\n\t\tpoll_interval 2s\n\t}\n}",
+			wantErr: "duplicate manifests option 'poll_interval'",
+		},
+		{
+			name:    "poll_interval without value",
+			input:   "ingress {\n\tmanifests /m {\n\t\tpoll_interval\n\t}\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "poll_interval with two values",
+			input:   "ingress {\n\tmanifests /m {\n\t\tpoll_interval 1s 2s\n\t}\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "bad poll_interval",
+			input:   "ingress {\n\tmanifests /m {\n\t\tpoll_interval soon\n\t}\n}",
+			wantErr: "parsing poll_interval 'soon'",
+		},
+		{
+			name:    "zero poll_interval",
+			input:   "ingress {\n\tmanifests /m {\n\t\tpoll_interval 0s\n\t}\n}",
+			wantErr: "poll_interval '0s' must be positive",
+		},
+		{
+			name:    "negative poll_interval",
+			input:   "ingress {\n\tmanifests /m {\n\t\tpoll_interval -1s\n\t}\n}",
+			wantErr: "poll_interval '-1s' must be positive",
+		},
+		{
+			name:    "ingress_class without value",
+			input:   "ingress {\n\tmanifests /m\n\tingress_class\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "ingress_class with two values",
+			input:   "ingress {\n\tmanifests /m\n\tingress_class a b\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "ingress_class with a block",
+			input:   "ingress {\n\tmanifests /m\n\tingress_class a {\n\t\tname b\n\t}\n}",
+			wantErr: "'ingress_class' takes no block",
+		},
+		{
+			name:    "controller without value",
+			input:   "ingress {\n\tmanifests /m\n\tcontroller\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "default_backend with two values",
+			input:   "ingress {\n\tmanifests /m\n\tdefault_backend default/web 80\n}",
+			wantErr: "wrong argument count",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseOption(caddyfile.NewTestDispenser(tt.input), tt.existing)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			app, ok := got.(httpcaddyfile.App)
+			if !ok {
+				t.Fatalf("got %T, want httpcaddyfile.App", got)
+			}
+			if app.Name != "ingress" {
+				t.Errorf("got app name %v, want ingress", app.Name)
+			}
+			if string(app.Value) != tt.wantJSON {
+				t.Errorf("got %v, want %v", string(app.Value), tt.wantJSON)
+			}
+		})
+	}
+}
+
+// TestParseOptionOneSource checks that a second source of another kind is
+// refused; manifests is the only kind so far, so the test adds one.
+func TestParseOptionOneSource(t *testing.T) {
+	sourceParsers["other"] = func(d *caddyfile.Dispenser) (any, error) {
+		return map[string]string{"source": "other"}, nil
+	}
+	t.Cleanup(func() { delete(sourceParsers, "other") })
+
+	input := "ingress {\n\tmanifests /m\n\tother\n}"
+	_, err := parseOption(caddyfile.NewTestDispenser(input), nil)
+	want := "ingress source 'other': only one source is allowed"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got error %v, want one containing %q", err, want)
+	}
+}
