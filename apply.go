@@ -43,21 +43,19 @@ func (a *App) update(snap *ingress.Snapshot, sourceProblems []ingress.Problem) {
 	if a.routes.Load() == nil || !slices.Equal(snap.EndpointSlices, last.EndpointSlices) {
 		a.endpoints.Store(newEndpointIndex(ingress.Endpoints(snap.EndpointSlices)))
 	}
-	var problems []ingress.Problem
 	if a.routes.Load() == nil || routeInputsChanged(snap, last) {
 		start := time.Now()
 		res := a.translator.Translate(snap, a.options())
 		a.apply(res)
-		problems = res.Problems
+		a.problems = res.Problems
+		a.owned = res.Ingresses
 		a.logger.Debug("applied", zap.Int("hosts", len(res.Hosts)), zap.Int("certificates", len(res.Certificates)), zap.Duration("duration", time.Since(start)))
-	} else {
-		for p := range a.reported {
-			if p.Object.Kind != "File" {
-				problems = append(problems, p)
-			}
-		}
 	}
-	a.report(append(problems, sourceProblems...))
+	problems := append(slices.Clip(a.problems), sourceProblems...)
+	a.report(problems)
+	if r, ok := a.source.(Reporter); ok {
+		r.Report(Report{Ingresses: a.owned, Problems: problems})
+	}
 }
 
 func (a *App) options() ingress.Options {

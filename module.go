@@ -78,6 +78,8 @@ type App struct {
 	lastCerts   string
 	compiled    map[string]*compiledRoute
 	reported    map[ingress.Problem]struct{}
+	problems    []ingress.Problem   // of the last translation
+	owned       []ingress.ObjectRef // Ingresses of our class
 }
 
 // Defaults of the App's settings.

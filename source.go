@@ -17,3 +17,19 @@ type Source interface {
 	// manifest files that do not parse.
 	Run(ctx context.Context, update func(snap *ingress.Snapshot, problems []ingress.Problem)) error
 }
+
+// A Reporter is a Source that reports back on the objects it delivered:
+// problems as Warning Events and the load balancer address in the status
+// of the Ingresses we own. The app calls Report after every translation,
+// from the goroutine that called update; Report must not block on the API.
+type Reporter interface {
+	Report(Report)
+}
+
+// Report is the outcome of one translation.
+type Report struct {
+	// Ingresses are the Ingresses of our class (sorted).
+	Ingresses []ingress.ObjectRef
+	// Problems are every current problem, including the source's own.
+	Problems []ingress.Problem
+}

@@ -28,8 +28,8 @@ func (t *translation) resolveBackend(ns string, b *networkingv1.IngressBackend, 
 }
 
 func (t *translation) resolveService(ns, name string, port networkingv1.ServiceBackendPort, report func(field, reason string), field string) target {
-	if errs := validation.IsDNS1035Label(name); len(errs) > 0 {
-		report(field+".name", fmt.Sprintf("service name %q: %s", name, errs[0]))
+	if !isDNSLabel(name, 63) || name[0] >= '0' && name[0] <= '9' {
+		report(field+".name", fmt.Sprintf("service name %q: must be a DNS-1035 label (lowercase letters, digits and '-', starting with a letter)", name))
 		return target{}
 	}
 	switch {

@@ -16,8 +16,12 @@ type Result struct {
 	Default *Action `json:"default,omitempty"`
 	// Certificates are sorted by Secret.
 	Certificates []Certificate `json:"certificates"`
-	// Problems are sorted by object, then field.
+	// Problems are sorted by object; each object's in the order its
+	// fields were read.
 	Problems []Problem `json:"-"`
+	// Ingresses are the Ingresses of our class, sorted by
+	// namespace/name: the ones whose status this controller owns.
+	Ingresses []ObjectRef `json:"-"`
 }
 
 // Host holds the rules for one host: an exact name such as

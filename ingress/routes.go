@@ -34,6 +34,33 @@ type route struct {
 	Terminal bool             `json:"terminal,omitempty"`
 }
 
+// routesKey is everything buildRoutes depends on.
+type routesKey struct {
+	upstream  UpstreamKey
+	resolved  bool
+	opts      ingressOptions
+	hostTLS   bool
+	httpsPort int
+}
+
+// routesFor returns the routes for a backend, built once per distinct
+// input and shared by every path (and translation) that has the same.
+func (t *translation) routesFor(tgt target, o ingressOptions, hostTLS bool) json.RawMessage {
+	k := routesKey{resolved: tgt.upstream != nil, opts: o, hostTLS: hostTLS, httpsPort: t.opts.HTTPSPort}
+	if tgt.upstream != nil {
+		k.upstream = *tgt.upstream
+	}
+	if r, ok := t.routes[k]; ok {
+		return r
+	}
+	r, ok := t.prev.routes[k]
+	if !ok {
+		r = buildRoutes(tgt, o, hostTLS, t.opts.HTTPSPort)
+	}
+	t.routes[k] = r
+	return r
+}
+
 // buildRoutes returns the Caddy routes (a caddyhttp.RouteList) that serve a
 // backend with the options of its Ingress. Nothing here comes from user
 // strings except validated names: no placeholders, matchers or handler

@@ -19,7 +19,7 @@ import (
 // Ingress's rules. Every host stays a TLS host (redirected to HTTPS) even
 // when its Secret is missing or invalid; it is then served the default
 // certificate.
-func (t *translation) addTLS(tr *Translator, ing *networkingv1.Ingress) {
+func (t *translation) addTLS(ing *networkingv1.Ingress) {
 	report := t.reporter(ing)
 	owner := key(ing)
 	for i, entry := range ing.Spec.TLS {
@@ -52,7 +52,7 @@ func (t *translation) addTLS(tr *Translator, ing *networkingv1.Ingress) {
 			report(field+".secretName", fmt.Sprintf("secret %s not found", secretKey))
 			continue
 		}
-		pair, err := t.keyPair(tr, secret)
+		pair, err := t.keyPair(secret)
 		if err != nil {
 			report(field+".secretName", err.Error())
 			continue
@@ -75,10 +75,10 @@ func (t *translation) addTLS(tr *Translator, ing *networkingv1.Ingress) {
 
 // keyPair parses a Secret once per object and checks the validity period on
 // every call, since that depends on Options.Now.
-func (t *translation) keyPair(tr *Translator, s *corev1.Secret) (*tls.Certificate, error) {
+func (t *translation) keyPair(s *corev1.Secret) (*tls.Certificate, error) {
 	pair := t.keyPairs[s]
 	if pair == nil {
-		pair = tr.keyPairs[s]
+		pair = t.prev.keyPairs[s]
 	}
 	if pair == nil {
 		var err error

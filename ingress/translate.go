@@ -3,6 +3,7 @@ package ingress
 import (
 	"cmp"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,6 +24,7 @@ func Translate(snap *Snapshot, opts Options) *Result {
 // output depends only on the snapshot and options.
 type Translator struct {
 	keyPairs map[*corev1.Secret]*tls.Certificate
+	routes   map[routesKey]json.RawMessage
 }
 
 // translation is the state of one Translate call.
@@ -38,6 +40,8 @@ type translation struct {
 
 	certs    map[string]*owned[string] // TLS host → Secret key
 	keyPairs map[*corev1.Secret]*tls.Certificate
+	routes   map[routesKey]json.RawMessage
+	prev     *Translator
 }
 
 // owned is a value claimed by the first (oldest) Ingress that sets it.
@@ -68,6 +72,8 @@ func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 		tlsHosts: make(map[string]bool),
 		certs:    make(map[string]*owned[string]),
 		keyPairs: make(map[*corev1.Secret]*tls.Certificate),
+		routes:   make(map[routesKey]json.RawMessage),
+		prev:     tr,
 	}
 	for _, s := range snap.Services {
 		t.services[s.Namespace+"/"+s.Name] = s
@@ -78,14 +84,22 @@ func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 
 	ingresses := ownedIngresses(snap, opts)
 	for _, ing := range ingresses {
-		t.addTLS(tr, ing)
+		t.addTLS(ing)
 	}
 	for _, ing := range ingresses {
 		t.addRules(ing)
 	}
 	t.addConfiguredDefault()
 	tr.keyPairs = t.keyPairs
-	return t.result()
+	tr.routes = t.routes
+	res := t.result()
+	for _, ing := range ingresses {
+		res.Ingresses = append(res.Ingresses, ObjectRef{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name})
+	}
+	slices.SortFunc(res.Ingresses, func(a, b ObjectRef) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	})
+	return res
 }
 
 // ownedIngresses returns the Ingresses of our class, oldest first (then by
@@ -158,7 +172,7 @@ func (t *translation) addRules(ing *networkingv1.Ingress) {
 			tgt := t.resolveBackend(ing.Namespace, &p.Backend, report, pfield+".backend")
 			hr.paths[k] = &Path{Path: path, Type: typ, Action: Action{
 				Ingress: owner,
-				Routes:  buildRoutes(tgt, opts, hostTLS, t.opts.HTTPSPort),
+				Routes:  t.routesFor(tgt, opts, hostTLS),
 			}}
 		}
 	}
@@ -173,7 +187,7 @@ func (t *translation) addRules(ing *networkingv1.Ingress) {
 	if len(ing.Spec.Rules) == 0 {
 		// An Ingress with only a default backend serves everything that
 		// nothing else serves.
-		action := &Action{Ingress: owner, Routes: buildRoutes(tgt, opts, false, t.opts.HTTPSPort)}
+		action := &Action{Ingress: owner, Routes: t.routesFor(tgt, opts, false)}
 		if t.catchAll != nil {
 			report("spec.defaultBackend", fmt.Sprintf("the default backend for all hosts is already set by Ingress %s", t.catchAll.owner))
 			return
@@ -187,7 +201,7 @@ func (t *translation) addRules(ing *networkingv1.Ingress) {
 			report("spec.defaultBackend", fmt.Sprintf("the default backend of host %q is already set by Ingress %s", host, hr.fallback.owner))
 			continue
 		}
-		action := &Action{Ingress: owner, Routes: buildRoutes(tgt, opts, t.hostHasTLS(host), t.opts.HTTPSPort)}
+		action := &Action{Ingress: owner, Routes: t.routesFor(tgt, opts, t.hostHasTLS(host))}
 		hr.fallback = &owned[*Action]{action, owner}
 	}
 }
@@ -203,7 +217,7 @@ func (t *translation) addConfiguredDefault() {
 		t.problems = append(t.problems, Problem{Object: ObjectRef{Kind: "Config", Name: "default_backend"}, Reason: reason})
 	}
 	tgt := t.resolveService(ref.Namespace, ref.Name, ref.Port, report, "")
-	t.catchAll = &owned[*Action]{&Action{Routes: buildRoutes(tgt, ingressOptions{}, false, t.opts.HTTPSPort)}, ""}
+	t.catchAll = &owned[*Action]{&Action{Routes: t.routesFor(tgt, ingressOptions{}, false)}, ""}
 }
 
 func (t *translation) host(name string) *hostRules {
