@@ -10,6 +10,7 @@
 package manifests
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"errors"
@@ -65,6 +66,8 @@ type file struct {
 	objects  []object
 	// problems are the problems of the content last read.
 	problems []ingress.Problem
+	// emptied says the file was read empty once after having objects.
+	emptied bool
 }
 
 // New returns a Dir that reads the directory tree at path.
@@ -205,6 +208,13 @@ func update(root, name string, f file) (_ file, ok bool) {
 		f.problems = []ingress.Problem{fileProblem(name, 0, reason)}
 		return f, true
 	}
+	// A file rewritten in place is empty for a moment: an emptied file
+	// loses its objects only when a second read finds it still empty.
+	if len(bytes.TrimSpace(content)) == 0 && f.good && len(f.objects) > 0 && !f.emptied {
+		f.emptied = true
+		return f, true
+	}
+	f.emptied = false
 	sum := sha256.Sum256(content)
 	if f.read && sum == f.hash {
 		return f, true

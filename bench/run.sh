@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs the benchmarks whose results bench/README.md records. The numbers
+# that matter are ratios within one run (the machine is shared and noisy).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${COUNT:-5}
+go test -run '^$' -bench 'BenchmarkTranslate10k' -benchmem -count "$count" ./ingress/
+go test -run '^$' -bench 'BenchmarkDispatch' -benchmem -count "$count" .
+go test -run '^$' -bench 'BenchmarkApplyOneChange/one-of-10000' -benchmem -benchtime 20x -count "$count" .
+go test -run '^$' -bench 'BenchmarkApplyOneChange/initial' -benchmem -benchtime 1x -count 1 .
