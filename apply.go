@@ -22,9 +22,26 @@ import (
 // JSON stays in the result.
 type compiledRoute struct {
 	handler caddyhttp.Handler
-	cancel  context.CancelFunc
+	ctx     *routesContext
 	// tables counts the live (current or draining) tables using it.
 	tables int
+}
+
+// routesContext is the Caddy context that the routes compiled by one build
+// were provisioned in. Creating a context is costly (it sets up a metrics
+// registry), so a build shares one among its new routes; their modules are
+// cleaned up together once none of them is used any more.
+type routesContext struct {
+	ctx    caddy.Context
+	cancel context.CancelFunc
+	routes int // compiled routes not yet released
+}
+
+func (rc *routesContext) release() {
+	rc.routes--
+	if rc.routes == 0 {
+		rc.cancel()
+	}
 }
 
 // update applies a snapshot: endpoints first (they never rebuild routes),
@@ -108,18 +125,31 @@ func (a *App) apply(res *ingress.Result) {
 		a.certs.Store(secrets.NewStore(entries, a.defaultCert))
 		a.lastCerts = certsKey
 	}
-	routesJSON, _ := json.Marshal(struct {
-		Hosts   []ingress.Host
-		Default *ingress.Action
-	}{res.Hosts, res.Default})
-	if a.routes.Load() != nil && bytes.Equal(routesJSON, a.lastRoutes) {
+	if a.routes.Load() != nil && a.lastResult != nil && sameRoutes(res, a.lastResult) {
 		return
 	}
 	t := a.build(res)
-	a.lastRoutes = routesJSON
+	a.lastResult = res
 	if old := a.routes.Swap(t); old != nil {
 		a.retire(old)
 	}
+}
+
+// sameRoutes reports whether two results serve requests the same way.
+func sameRoutes(a, b *ingress.Result) bool {
+	return slices.EqualFunc(a.Hosts, b.Hosts, func(x, y ingress.Host) bool {
+		return x.Host == y.Host && x.TLS == y.TLS && sameAction(x.Default, y.Default) &&
+			slices.EqualFunc(x.Paths, y.Paths, func(p, q ingress.Path) bool {
+				return p.Path == q.Path && p.Type == q.Type && sameAction(&p.Action, &q.Action)
+			})
+	}) && sameAction(a.Default, b.Default)
+}
+
+func sameAction(a, b *ingress.Action) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Ingress == b.Ingress && bytes.Equal(a.Routes, b.Routes)
 }
 
 func certificatesKey(certs []ingress.Certificate) string {
@@ -134,13 +164,18 @@ func certificatesKey(certs []ingress.Certificate) string {
 func (a *App) build(res *ingress.Result) *table {
 	used := make(map[string]*compiledRoute)
 	var routes []*compiledRoute
+	var rc *routesContext
 	t := newTable(res, func(act *ingress.Action) caddyhttp.Handler {
 		key := string(act.Routes)
 		cr := used[key]
 		if cr == nil {
 			cr = a.compiled[key]
 			if cr == nil {
-				cr = a.compile(act)
+				if rc == nil {
+					ctx, cancel := caddy.NewContext(a.ctx)
+					rc = &routesContext{ctx: ctx, cancel: cancel}
+				}
+				cr = a.compile(rc, act)
 			}
 			used[key] = cr
 			cr.tables++
@@ -153,22 +188,21 @@ func (a *App) build(res *ingress.Result) *table {
 	return t
 }
 
-// compile provisions the Caddy routes of an action in a context of their
-// own, so that they can be cleaned up alone when no table uses them.
-func (a *App) compile(act *ingress.Action) *compiledRoute {
-	ctx, cancel := caddy.NewContext(a.ctx)
+// compile provisions the Caddy routes of an action in rc.
+func (a *App) compile(rc *routesContext, act *ingress.Action) *compiledRoute {
+	rc.routes++
 	var routes caddyhttp.RouteList
 	err := json.Unmarshal(act.Routes, &routes)
 	if err == nil {
-		err = routes.Provision(ctx)
+		err = routes.Provision(rc.ctx)
 	}
 	if err != nil {
 		// Translation only emits routes of known modules; this is a bug,
 		// not bad input. Serve 503 rather than something unintended.
 		a.logger.Error("compiling routes", zap.String("ingress", act.Ingress), zap.Error(err))
-		return &compiledRoute{handler: unavailable, cancel: cancel}
+		return &compiledRoute{handler: unavailable, ctx: rc}
 	}
-	return &compiledRoute{handler: routes.Compile(notFound), cancel: cancel}
+	return &compiledRoute{handler: routes.Compile(notFound), ctx: rc}
 }
 
 // retire releases a replaced table's routes once no request uses it. A
@@ -182,7 +216,7 @@ func (a *App) retire(old *table) {
 		for _, cr := range old.routes {
 			cr.tables--
 			if cr.tables == 0 {
-				cr.cancel()
+				cr.ctx.release()
 			}
 		}
 	}()

@@ -74,7 +74,7 @@ type App struct {
 	defaultCert *tls.Certificate
 	translator  ingress.Translator
 	last        *ingress.Snapshot
-	lastRoutes  []byte
+	lastResult  *ingress.Result
 	lastCerts   string
 	compiled    map[string]*compiledRoute
 	reported    map[ingress.Problem]struct{}
