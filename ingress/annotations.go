@@ -2,7 +2,9 @@ package ingress
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 )
@@ -21,6 +23,10 @@ type ingressOptions struct {
 	sslRedirect bool
 	// forceSSLRedirect redirects plain HTTP to HTTPS on every host.
 	forceSSLRedirect bool
+	// refused names an access-control annotation that is not supported:
+	// the Ingress's backends then answer 503 instead of serving without
+	// the restriction its author asked for.
+	refused string
 }
 
 func defaultIngressOptions() ingressOptions {
@@ -54,10 +60,25 @@ func boolAnnotation(set func(*ingressOptions, bool)) func(string, *ingressOption
 	}
 }
 
+// accessControl are annotations (ingress-nginx names) that restrict who may
+// reach a backend. Ignoring one would serve openly what its author meant to
+// protect, so an Ingress that uses one that is not supported fails closed.
+var accessControl = map[string]bool{
+	"auth-type": true, "auth-secret": true, "auth-secret-type": true, "auth-realm": true,
+	"auth-url": true, "auth-signin": true, "auth-method": true, "auth-snippet": true,
+	"auth-tls-secret": true, "auth-tls-verify-client": true, "auth-tls-verify-depth": true,
+	"auth-tls-error-page": true, "auth-tls-pass-certificate-to-upstream": true, "auth-tls-match-cn": true,
+	"whitelist-source-range": true, "allowlist-source-range": true, "denylist-source-range": true,
+	"satisfy": true,
+}
+
 // parseAnnotations reads the annotations of ing; each invalid value is a
-// problem on its own and leaves its option at the default.
+// problem on its own and leaves its option at the default. Annotations
+// under our prefix or ingress-nginx's that translation does not know are
+// reported, so a manifest never loses a setting silently.
 func parseAnnotations(ing *networkingv1.Ingress, report func(field, reason string)) ingressOptions {
 	o := defaultIngressOptions()
+	reportUnsupported(ing, &o, report)
 	for _, a := range annotations {
 		key := ownPrefix + a.name
 		value, ok := ing.Annotations[key]
@@ -73,4 +94,44 @@ func parseAnnotations(ing *networkingv1.Ingress, report func(field, reason strin
 		}
 	}
 	return o
+}
+
+var knownAnnotations = func() map[string]bool {
+	m := make(map[string]bool, len(annotations))
+	for _, a := range annotations {
+		m[a.name] = true
+	}
+	return m
+}()
+
+func reportUnsupported(ing *networkingv1.Ingress, o *ingressOptions, report func(field, reason string)) {
+	keys := make([]string, 0, len(ing.Annotations))
+	for k := range ing.Annotations {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
+		name, nginx := strings.CutPrefix(key, nginxPrefix)
+		if !nginx {
+			var own bool
+			if name, own = strings.CutPrefix(key, ownPrefix); !own {
+				continue
+			}
+		}
+		if knownAnnotations[name] {
+			continue
+		}
+		field := "metadata.annotations[" + key + "]"
+		switch {
+		case accessControl[name]:
+			report(field, "not supported: this access restriction cannot be enforced, so the Ingress's backends answer 503")
+			if o.refused == "" {
+				o.refused = key
+			}
+		case nginx:
+			report(field, "not supported; ignored")
+		default:
+			report(field, "unknown annotation")
+		}
+	}
 }

@@ -66,6 +66,9 @@ func (t *translation) routesFor(tgt target, o ingressOptions, hostTLS bool) json
 // strings except validated names: no placeholders, matchers or handler
 // settings are taken from annotations as text.
 func buildRoutes(t target, o ingressOptions, hostTLS bool, httpsPort int) json.RawMessage {
+	if o.refused != "" {
+		t = target{}
+	}
 	var routes []route
 	if o.forceSSLRedirect || (o.sslRedirect && hostTLS) {
 		routes = append(routes, redirectRoute(httpsPort))
