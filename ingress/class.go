@@ -44,7 +44,7 @@ func newClasses(list []*networkingv1.IngressClass, opts Options) *classes {
 func (c *classes) owns(ing *networkingv1.Ingress) bool {
 	var name string
 	switch {
-	case ing.Spec.IngressClassName != nil:
+	case ing.Spec.IngressClassName != nil && *ing.Spec.IngressClassName != "":
 		name = *ing.Spec.IngressClassName
 	case ing.Annotations[legacyClassAnnotation] != "":
 		name = ing.Annotations[legacyClassAnnotation]
