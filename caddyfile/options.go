@@ -38,11 +38,26 @@ type manifestsSource struct {
 	PollInterval caddy.Duration `json:"poll_interval,omitempty"`
 }
 
+// kubernetesSource is the JSON of the ingress.sources.kubernetes module.
+type kubernetesSource struct {
+	Source          string         `json:"source"`
+	Kubeconfig      string         `json:"kubeconfig,omitempty"`
+	Namespaces      []string       `json:"namespaces,omitempty"`
+	PublishService  string         `json:"publish_service,omitempty"`
+	StatusAddresses []string       `json:"status_addresses,omitempty"`
+	LeaseNamespace  string         `json:"lease_namespace,omitempty"`
+	LeaseName       string         `json:"lease_name,omitempty"`
+	LeaseDuration   caddy.Duration `json:"lease_duration,omitempty"`
+	RenewDeadline   caddy.Duration `json:"renew_deadline,omitempty"`
+	RetryPeriod     caddy.Duration `json:"retry_period,omitempty"`
+}
+
 // sourceParsers parses the sources of the ingress option by subdirective
 // name. Each returns the source's JSON value, including its "source" key.
 // Exactly one source is required.
 var sourceParsers = map[string]func(d *caddyfile.Dispenser) (any, error){
-	"manifests": parseManifests,
+	"manifests":  parseManifests,
+	"kubernetes": parseKubernetes,
 }
 
 // parseOption parses the ingress global option. Syntax:
@@ -51,13 +66,25 @@ var sourceParsers = map[string]func(d *caddyfile.Dispenser) (any, error){
 //		manifests <dir> {
 //			poll_interval <duration>
 //		}
+//		kubernetes {
+//			kubeconfig <path>
+//			namespaces <namespace...>
+//			publish_service <namespace/name>
+//			status_addresses <address...>
+//			lease_namespace <namespace>
+//			lease_name <name>
+//			lease_duration <duration>
+//			renew_deadline <duration>
+//			retry_period <duration>
+//		}
 //		ingress_class <name>
 //		controller <name>
 //		default_backend <namespace/name:port>
 //	}
 //
-// Exactly one source (manifests) is required; the other subdirectives are
-// optional and default in the app. default_backend is checked by the app.
+// Exactly one source (manifests or kubernetes) is required; the other
+// subdirectives are optional and default in the app. default_backend is
+// checked by the app.
 func parseOption(d *caddyfile.Dispenser, existing any) (any, error) {
 	d.Next() // consume option name
 	if existing != nil {
@@ -98,7 +125,7 @@ func parseOption(d *caddyfile.Dispenser, existing any) (any, error) {
 		}
 	}
 	if app.Source == nil {
-		return nil, d.Err("ingress option needs a source: manifests <dir>")
+		return nil, d.Err("ingress option needs a source: manifests <dir> or kubernetes")
 	}
 
 	raw, err := json.Marshal(app)
@@ -134,20 +161,73 @@ func parseManifests(d *caddyfile.Dispenser) (any, error) {
 
 		switch name {
 		case "poll_interval":
-			val, err := singleArg(d)
-			if err != nil {
+			var err error
+			if src.PollInterval, err = durationArg(d); err != nil {
 				return nil, err
 			}
-			dur, err := caddy.ParseDuration(val)
-			if err != nil {
-				return nil, d.Errf("parsing poll_interval '%s': %v", val, err)
-			}
-			if dur <= 0 {
-				return nil, d.Errf("poll_interval '%s' must be positive", val)
-			}
-			src.PollInterval = caddy.Duration(dur)
 		default:
 			return nil, d.Errf("unrecognized manifests option '%s'", name)
+		}
+	}
+	return src, nil
+}
+
+// parseKubernetes parses the kubernetes source of the ingress option,
+// with the dispenser on its name. Syntax:
+//
+//	kubernetes {
+//		kubeconfig <path>
+//		namespaces <namespace...>
+//		publish_service <namespace/name>
+//		status_addresses <address...>
+//		lease_namespace <namespace>
+//		lease_name <name>
+//		lease_duration <duration>
+//		renew_deadline <duration>
+//		retry_period <duration>
+//	}
+//
+// Every subdirective is optional; `kubernetes` alone uses the in-cluster
+// configuration and watches all namespaces. The source checks the values.
+func parseKubernetes(d *caddyfile.Dispenser) (any, error) {
+	src := kubernetesSource{Source: "kubernetes"}
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+
+	seen := make(map[string]bool)
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		name := d.Val()
+		if seen[name] {
+			return nil, d.Errf("duplicate kubernetes option '%s'", name)
+		}
+		seen[name] = true
+
+		var err error
+		switch name {
+		case "kubeconfig":
+			src.Kubeconfig, err = singleArg(d)
+		case "namespaces":
+			src.Namespaces, err = args(d)
+		case "publish_service":
+			src.PublishService, err = singleArg(d)
+		case "status_addresses":
+			src.StatusAddresses, err = args(d)
+		case "lease_namespace":
+			src.LeaseNamespace, err = singleArg(d)
+		case "lease_name":
+			src.LeaseName, err = singleArg(d)
+		case "lease_duration":
+			src.LeaseDuration, err = durationArg(d)
+		case "renew_deadline":
+			src.RenewDeadline, err = durationArg(d)
+		case "retry_period":
+			src.RetryPeriod, err = durationArg(d)
+		default:
+			return nil, d.Errf("unrecognized kubernetes option '%s'", name)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	return src, nil
@@ -168,4 +248,36 @@ func singleArg(d *caddyfile.Dispenser) (string, error) {
 		return "", d.Errf("'%s' takes no block", name)
 	}
 	return val, nil
+}
+
+// args returns the one or more arguments of the subdirective the
+// dispenser is on, which takes no block.
+func args(d *caddyfile.Dispenser) ([]string, error) {
+	name := d.Val()
+	vals := d.RemainingArgs()
+	if len(vals) == 0 {
+		return nil, d.ArgErr()
+	}
+	if d.NextBlock(d.Nesting()) {
+		return nil, d.Errf("'%s' takes no block", name)
+	}
+	return vals, nil
+}
+
+// durationArg returns the one argument, a positive duration, of the
+// subdirective the dispenser is on.
+func durationArg(d *caddyfile.Dispenser) (caddy.Duration, error) {
+	name := d.Val()
+	val, err := singleArg(d)
+	if err != nil {
+		return 0, err
+	}
+	dur, err := caddy.ParseDuration(val)
+	if err != nil {
+		return 0, d.Errf("parsing %s '%s': %v", name, val, err)
+	}
+	if dur <= 0 {
+		return 0, d.Errf("%s '%s' must be positive", name, val)
+	}
+	return caddy.Duration(dur), nil
 }

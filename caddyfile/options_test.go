@@ -40,6 +40,40 @@ func TestParseOption(t *testing.T) {
 			wantJSON: `{"source":{"source":"manifests","dir":"/m","poll_interval":86400000000000}}`,
 		},
 		{
+			name:     "kubernetes without block",
+			input:    "ingress {\n\tkubernetes\n}",
+			wantJSON: `{"source":{"source":"kubernetes"}}`,
+		},
+		{
+			name:     "kubernetes with empty block",
+			input:    "ingress {\n\tkubernetes {\n\t}\n}",
+			wantJSON: `{"source":{"source":"kubernetes"}}`,
+		},
+		{
+			name: "kubernetes with every option",
+			input: `ingress {
+				kubernetes {
+					kubeconfig /etc/caddy/kubeconfig
+					namespaces apps web
+					publish_service caddy-ingress/caddy-ingress
+					lease_namespace caddy-ingress
+					lease_name edge-leader
+					lease_duration 30s
+					renew_deadline 20s
+					retry_period 4s
+				}
+				ingress_class public
+			}`,
+			wantJSON: `{"source":{"source":"kubernetes","kubeconfig":"/etc/caddy/kubeconfig","namespaces":["apps","web"],` +
+				`"publish_service":"caddy-ingress/caddy-ingress","lease_namespace":"caddy-ingress","lease_name":"edge-leader",` +
+				`"lease_duration":30000000000,"renew_deadline":20000000000,"retry_period":4000000000},"ingress_class":"public"}`,
+		},
+		{
+			name:     "kubernetes status addresses",
+			input:    "ingress {\n\tkubernetes {\n\t\tstatus_addresses 192.0.2.1 lb.example.com\n\t}\n}",
+			wantJSON: `{"source":{"source":"kubernetes","status_addresses":["192.0.2.1","lb.example.com"]}}`,
+		},
+		{
 			name:     "option given twice",
 			input:    "ingress {\n\tmanifests /m\n}",
 			existing: httpcaddyfile.App{Name: "ingress"},
@@ -141,6 +175,56 @@ func TestParseOption(t *testing.T) {
 			wantErr: "poll_interval '-1s' must be positive",
 		},
 		{
+			name:    "kubernetes with an argument",
+			input:   "ingress {\n\tkubernetes /etc/kubeconfig\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "unknown kubernetes subdirective",
+			input:   "ingress {\n\tkubernetes {\n\t\tcontext prod\n\t}\n}",
+			wantErr: "unrecognized kubernetes option 'context'",
+		},
+		{
+			name:    "duplicate namespaces",
+			input:   "ingress {\n\tkubernetes {\n\t\tnamespaces a\n\t\tnamespaces b\n\t}\n}",
+			wantErr: "duplicate kubernetes option 'namespaces'",
+		},
+		{
+			name:    "namespaces without value",
+			input:   "ingress {\n\tkubernetes {\n\t\tnamespaces\n\t}\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "status_addresses with a block",
+			input:   "ingress {\n\tkubernetes {\n\t\tstatus_addresses 192.0.2.1 {\n\t\t\tip 192.0.2.2\n\t\t}\n\t}\n}",
+			wantErr: "'status_addresses' takes no block",
+		},
+		{
+			name:    "kubeconfig with two values",
+			input:   "ingress {\n\tkubernetes {\n\t\tkubeconfig a b\n\t}\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "publish_service without value",
+			input:   "ingress {\n\tkubernetes {\n\t\tpublish_service\n\t}\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "bad lease_duration",
+			input:   "ingress {\n\tkubernetes {\n\t\tlease_duration soon\n\t}\n}",
+			wantErr: "parsing lease_duration 'soon'",
+		},
+		{
+			name:    "zero retry_period",
+			input:   "ingress {\n\tkubernetes {\n\t\tretry_period 0s\n\t}\n}",
+			wantErr: "retry_period '0s' must be positive",
+		},
+		{
+			name:    "duplicate kubernetes",
+			input:   "ingress {\n\tkubernetes\n\tkubernetes\n}",
+			wantErr: "duplicate ingress option 'kubernetes'",
+		},
+		{
 			name:    "ingress_class without value",
 			input:   "ingress {\n\tmanifests /m\n\tingress_class\n}",
 			wantErr: "wrong argument count",
@@ -193,17 +277,22 @@ func TestParseOption(t *testing.T) {
 }
 
 // TestParseOptionOneSource checks that a second source of another kind is
-// refused; manifests is the only kind so far, so the test adds one.
+// refused.
 func TestParseOptionOneSource(t *testing.T) {
-	sourceParsers["other"] = func(d *caddyfile.Dispenser) (any, error) {
-		return map[string]string{"source": "other"}, nil
+	tests := []struct {
+		name  string
+		input string
+		want  string
+	}{
+		{"kubernetes after manifests", "ingress {\n\tmanifests /m\n\tkubernetes\n}", "ingress source 'kubernetes': only one source is allowed"},
+		{"manifests after kubernetes", "ingress {\n\tkubernetes {\n\t\tnamespaces a\n\t}\n\tmanifests /m\n}", "ingress source 'manifests': only one source is allowed"},
 	}
-	t.Cleanup(func() { delete(sourceParsers, "other") })
-
-	input := "ingress {\n\tmanifests /m\n\tother\n}"
-	_, err := parseOption(caddyfile.NewTestDispenser(input), nil)
-	want := "ingress source 'other': only one source is allowed"
-	if err == nil || !strings.Contains(err.Error(), want) {
-		t.Fatalf("got error %v, want one containing %q", err, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseOption(caddyfile.NewTestDispenser(tt.input), nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got error %v, want one containing %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -1,0 +1,119 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+
+	"github.com/caddy-ingress/caddy-ingress/ingress"
+)
+
+// Retry delays of a reporting pass that failed.
+const (
+	retryMin = time.Second
+	retryMax = time.Minute
+)
+
+// elector returns the leader election configuration, checked.
+func (s *Source) elector() (leaderelection.LeaderElectionConfig, error) {
+	l := s.cfg.Lease
+	cfg := leaderelection.LeaderElectionConfig{
+		Lock: &resourcelock.LeaseLock{
+			LeaseMeta:  metav1.ObjectMeta{Namespace: l.Namespace, Name: l.Name},
+			Client:     s.cfg.Client.CoordinationV1(),
+			LockConfig: resourcelock.ResourceLockConfig{Identity: l.Identity},
+		},
+		LeaseDuration: l.Duration,
+		RenewDeadline: l.RenewDeadline,
+		RetryPeriod:   l.RetryPeriod,
+		// Stopping (a config reload, a rolling update) hands the lease
+		// over at once instead of after LeaseDuration.
+		ReleaseOnCancel: true,
+		Name:            l.Namespace + "/" + l.Name,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(ctx context.Context) {
+				select {
+				case s.leading <- ctx:
+				case <-ctx.Done():
+				}
+			},
+			OnStoppedLeading: func() {},
+			OnNewLeader: func(identity string) {
+				if identity != l.Identity {
+					s.logger.Info("leader elected", zap.String("identity", identity))
+				}
+			},
+		},
+	}
+	if _, err := leaderelection.NewLeaderElector(cfg); err != nil {
+		return cfg, fmt.Errorf("leader election: %w", err)
+	}
+	return cfg, nil
+}
+
+// elect takes part in leader election until ctx is done. A lost lease
+// makes this instance a candidate again.
+func (s *Source) elect(ctx context.Context) {
+	for ctx.Err() == nil {
+		le, err := leaderelection.NewLeaderElector(s.election)
+		if err != nil {
+			// New checked the same configuration.
+			s.logger.Error("leader election", zap.Error(err))
+			return
+		}
+		le.Run(ctx)
+	}
+}
+
+// serve runs the leadership terms of this instance one after the other,
+// so that a term's writes are over before the next term starts.
+func (s *Source) serve(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case term := <-s.leading:
+			s.lead(term)
+		}
+	}
+}
+
+// lead reports while this instance holds the lease, that is until ctx is
+// done: Events for new problems and the status of Ingresses, after every
+// report, when the published Service changes, and again after a failure.
+func (s *Source) lead(ctx context.Context) {
+	s.logger.Info("leading", zap.String("lease", s.cfg.Lease.Namespace+"/"+s.cfg.Lease.Name), zap.String("identity", s.cfg.Lease.Identity))
+	// A new leader records Events for every current problem once, since
+	// it cannot know which ones the previous leader recorded.
+	recorded := make(map[ingress.Problem]struct{})
+	backoff := retryMin
+	var retry <-chan time.Time
+	for {
+		if rep := s.reports.get(); rep != nil {
+			recorded = s.recordEvents(rep.problems, recorded)
+			err := s.writeStatus(ctx, rep.owned)
+			switch {
+			case ctx.Err() != nil:
+			case err != nil:
+				s.logger.Warn("writing ingress status", zap.Error(err), zap.Duration("retry_in", backoff))
+				retry = time.After(backoff)
+				backoff = min(2*backoff, retryMax)
+			default:
+				retry = nil
+				backoff = retryMin
+			}
+		}
+		select {
+		case <-ctx.Done():
+			s.logger.Info("stopped leading")
+			return
+		case <-s.reports.wake:
+		case <-retry:
+		}
+	}
+}

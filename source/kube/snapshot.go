@@ -1,0 +1,70 @@
+package kube
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/caddy-ingress/caddy-ingress/ingress"
+)
+
+// snapshot lists every object from the informer caches, sorted by
+// namespace/name. An object that is the same version as in the previous
+// snapshot keeps that snapshot's pointer, even when a re-list put a new
+// copy into the cache.
+func (s *Source) snapshot() *ingress.Snapshot {
+	prev := s.prev
+	if prev == nil {
+		prev = new(ingress.Snapshot)
+	}
+	return &ingress.Snapshot{
+		Ingresses:      collect[*networkingv1.Ingress](s.inf.ingresses, prev.Ingresses),
+		IngressClasses: collect[*networkingv1.IngressClass](s.inf.ingressClasses, prev.IngressClasses),
+		Services:       collect[*corev1.Service](s.inf.services, prev.Services),
+		EndpointSlices: collect[*discoveryv1.EndpointSlice](s.inf.endpointSlices, prev.EndpointSlices),
+		Secrets:        collect[*corev1.Secret](s.inf.secrets, prev.Secrets),
+	}
+}
+
+// collect lists the objects of informers, sorted, reusing the pointers of
+// prev (sorted too) for unchanged objects.
+func collect[T metav1.Object](informers map[string]cache.SharedIndexInformer, prev []T) []T {
+	var out []T
+	for _, inf := range informers {
+		for _, obj := range inf.GetStore().List() {
+			if o, ok := obj.(T); ok {
+				out = append(out, o)
+			}
+		}
+	}
+	slices.SortFunc(out, compareObjects[T])
+	j := 0
+	for i, o := range out {
+		for j < len(prev) && compareObjects(prev[j], o) < 0 {
+			j++
+		}
+		if j < len(prev) && compareObjects(prev[j], o) == 0 && sameVersion(prev[j], o) {
+			out[i] = prev[j]
+		}
+	}
+	return out
+}
+
+func compareObjects[T metav1.Object](a, b T) int {
+	return cmp.Or(strings.Compare(a.GetNamespace(), b.GetNamespace()), strings.Compare(a.GetName(), b.GetName()))
+}
+
+// sameSnapshot reports whether a and b hold the very same objects.
+func sameSnapshot(a, b *ingress.Snapshot) bool {
+	return slices.Equal(a.Ingresses, b.Ingresses) &&
+		slices.Equal(a.IngressClasses, b.IngressClasses) &&
+		slices.Equal(a.Services, b.Services) &&
+		slices.Equal(a.EndpointSlices, b.EndpointSlices) &&
+		slices.Equal(a.Secrets, b.Secrets)
+}

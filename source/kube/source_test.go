@@ -1,0 +1,288 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+func TestRunDeliversSyncedSnapshot(t *testing.T) {
+	client := fake.NewClientset(
+		newIngress("b", "web"), newIngress("a", "web"), newIngress("a", "api"),
+		newIngressClass("caddy"),
+		newService("a", "web"),
+		newEndpointSlice("a", "web-1"),
+		newSecret("a", "tls"),
+	)
+	s := newSource(t, client, nil)
+	u := run(t, s)
+
+	snap := u.last()
+	tests := []struct {
+		name string
+		got  []string
+		want []string
+	}{
+		{"ingresses", names(snap.Ingresses), []string{"a/api", "a/web", "b/web"}},
+		{"ingress classes", names(snap.IngressClasses), []string{"/caddy"}},
+		{"services", names(snap.Services), []string{"a/web"}},
+		{"endpoint slices", names(snap.EndpointSlices), []string{"a/web-1"}},
+		{"secrets", names(snap.Secrets), []string{"a/tls"}},
+	}
+	for _, tt := range tests {
+		if !slices.Equal(tt.got, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
+func TestRunWatchesNamespaces(t *testing.T) {
+	client := fake.NewClientset(
+		newIngress("a", "web"), newIngress("b", "web"), newIngress("c", "web"),
+		newService("a", "web"), newService("c", "web"),
+		newSecret("b", "tls"), newSecret("c", "tls"),
+		newIngressClass("caddy"),
+	)
+	s := newSource(t, client, func(c *Config) { c.Namespaces = []string{"b", "a", "b"} })
+	u := run(t, s)
+
+	snap := u.last()
+	if got, want := names(snap.Ingresses), []string{"a/web", "b/web"}; !slices.Equal(got, want) {
+		t.Errorf("got ingresses %v, want %v", got, want)
+	}
+	if got, want := names(snap.Services), []string{"a/web"}; !slices.Equal(got, want) {
+		t.Errorf("got services %v, want %v", got, want)
+	}
+	if got, want := names(snap.Secrets), []string{"b/tls"}; !slices.Equal(got, want) {
+		t.Errorf("got secrets %v, want %v", got, want)
+	}
+	if got, want := names(snap.IngressClasses), []string{"/caddy"}; !slices.Equal(got, want) {
+		t.Errorf("got ingress classes %v, want %v", got, want)
+	}
+}
+
+// TestRunWaitsForSync checks that Run does not deliver a snapshot while a
+// list fails, and gives up only when its context is done.
+func TestRunWaitsForSync(t *testing.T) {
+	client := fake.NewClientset(newIngress("a", "web"))
+	client.PrependReactor("list", "ingresses", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("connection refused")
+	})
+	s := newSource(t, client, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	u := &updates{t: t}
+	err := s.Run(ctx, u.update)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("got error %v, want one wrapping %v", err, context.DeadlineExceeded)
+	}
+	if got := u.count(); got != 0 {
+		t.Errorf("got %d updates, want 0", got)
+	}
+}
+
+func TestChangesAreDebounced(t *testing.T) {
+	client := fake.NewClientset()
+	s := newSource(t, client, func(c *Config) {
+		c.Debounce = 100 * time.Millisecond
+		c.MaxDelay = 2 * time.Second
+	})
+	u := run(t, s)
+
+	for _, name := range []string{"a", "b", "c", "d", "e"} {
+		if _, err := client.NetworkingV1().Ingresses("default").Create(t.Context(), newIngress("default", name), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "a second snapshot", func() bool { return u.count() >= 2 })
+	if got := len(u.last().Ingresses); got != 5 {
+		t.Errorf("got %d ingresses in the second snapshot, want 5", got)
+	}
+	// Nothing changed since: no third snapshot comes.
+	time.Sleep(300 * time.Millisecond)
+	if got := u.count(); got != 2 {
+		t.Errorf("got %d snapshots, want 2", got)
+	}
+}
+
+// TestSettleMaxDelay checks that changes that keep coming delay a
+// snapshot by MaxDelay at most.
+func TestSettleMaxDelay(t *testing.T) {
+	s := newSource(t, fake.NewClientset(), func(c *Config) {
+		c.Debounce = 50 * time.Millisecond
+		c.MaxDelay = 150 * time.Millisecond
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() {
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				s.changed()
+			}
+		}
+	}()
+	start := time.Now()
+	if !s.settle(ctx) {
+		t.Fatal("got false, want true")
+	}
+	if d := time.Since(start); d < 150*time.Millisecond || d > time.Second {
+		t.Errorf("got settle after %v, want about 150ms", d)
+	}
+	cancel()
+	if s.settle(ctx) {
+		t.Error("got true after the context was done, want false")
+	}
+}
+
+// TestUnchangedObjectsKeepPointers checks that a snapshot after a change
+// holds the previous pointers of the objects that did not change.
+func TestUnchangedObjectsKeepPointers(t *testing.T) {
+	client := fake.NewClientset(newIngress("a", "one"), newIngress("a", "two"), newService("a", "web"))
+	s := newSource(t, client, nil)
+	u := run(t, s)
+	first := u.last()
+
+	changed := newIngress("a", "one")
+	changed.Annotations = map[string]string{"changed": "yes"}
+	if _, err := client.NetworkingV1().Ingresses("a").Update(t.Context(), changed, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a second snapshot", func() bool { return u.count() >= 2 })
+	second := u.last()
+
+	if second.Ingresses[0] == first.Ingresses[0] {
+		t.Error("got the same pointer for the changed ingress, want a new one")
+	}
+	if second.Ingresses[1] != first.Ingresses[1] {
+		t.Error("got a new pointer for the unchanged ingress, want the same")
+	}
+	if second.Services[0] != first.Services[0] {
+		t.Error("got a new pointer for the unchanged service, want the same")
+	}
+}
+
+// TestCollectReusesSameVersion checks that an object re-listed with an
+// unchanged resourceVersion keeps the previous snapshot's pointer.
+func TestCollectReusesSameVersion(t *testing.T) {
+	client := fake.NewClientset()
+	s := newSource(t, client, nil)
+	startInformers(t, s)
+
+	old := newIngress("a", "web")
+	old.ResourceVersion = "7"
+	relisted := old.DeepCopy()
+	other := newIngress("a", "zz")
+	other.ResourceVersion = "8"
+	newer := other.DeepCopy()
+	newer.ResourceVersion = "9"
+	store := s.inf.ingresses[metav1.NamespaceAll].GetStore()
+	for _, obj := range []*networkingv1.Ingress{relisted, newer} {
+		if err := store.Add(obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	got := collect[*networkingv1.Ingress](s.inf.ingresses, []*networkingv1.Ingress{old, other})
+	if len(got) != 2 || got[0] != old || got[1] != newer {
+		t.Errorf("got %v, want the previous a/web and the new a/zz", got)
+	}
+}
+
+func TestSameVersion(t *testing.T) {
+	v := func(uid, rv string) *networkingv1.Ingress {
+		ing := newIngress("a", "web")
+		ing.UID, ing.ResourceVersion = types.UID(uid), rv
+		return ing
+	}
+	tests := []struct {
+		name string
+		a, b any
+		want bool
+	}{
+		{"same version", v("1", "5"), v("1", "5"), true},
+		{"new version", v("1", "5"), v("1", "6"), false},
+		{"recreated", v("1", "5"), v("2", "5"), false},
+		{"no version", v("1", ""), v("1", ""), false},
+		{"not objects", "a", "a", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sameVersion(tt.a, tt.b); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewChecksConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no client", Config{}, "no kubernetes client"},
+		{
+			"publish service and addresses",
+			Config{
+				Client:          fake.NewClientset(),
+				PublishService:  types.NamespacedName{Namespace: "a", Name: "b"},
+				StatusAddresses: []string{"192.0.2.1"},
+			},
+			"mutually exclusive",
+		},
+		{
+			"lease timings",
+			Config{Client: fake.NewClientset(), Lease: Lease{Duration: time.Second, RenewDeadline: 2 * time.Second}},
+			"leader election: leaseDuration must be greater than renewDeadline",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	t.Setenv("POD_NAMESPACE", "ingress-system")
+	t.Setenv("POD_NAME", "caddy-ingress-7d9f")
+	s, err := New(Config{Client: fake.NewClientset()})
+	if err != nil {
+		t.Fatalf("got error %v, want none", err)
+	}
+	l := s.cfg.Lease
+	if l.Namespace != "ingress-system" || l.Name != DefaultLeaseName {
+		t.Errorf("got lease %s/%s, want ingress-system/%s", l.Namespace, l.Name, DefaultLeaseName)
+	}
+	if !strings.HasPrefix(l.Identity, "caddy-ingress-7d9f_") || len(l.Identity) != len("caddy-ingress-7d9f_")+8 {
+		t.Errorf("got identity %q, want caddy-ingress-7d9f_ and 8 hex digits", l.Identity)
+	}
+	if l.Duration != DefaultLeaseDuration || l.RenewDeadline != DefaultRenewDeadline || l.RetryPeriod != DefaultRetryPeriod {
+		t.Errorf("got lease timings %v %v %v, want the defaults", l.Duration, l.RenewDeadline, l.RetryPeriod)
+	}
+	other, err := New(Config{Client: fake.NewClientset()})
+	if err != nil {
+		t.Fatalf("got error %v, want none", err)
+	}
+	if other.cfg.Lease.Identity == l.Identity {
+		t.Errorf("got identity %q twice, want two identities", l.Identity)
+	}
+}

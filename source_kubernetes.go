@@ -1,0 +1,250 @@
+package caddyingress
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection"
+
+	"github.com/caddy-ingress/caddy-ingress/ingress"
+	"github.com/caddy-ingress/caddy-ingress/source/kube"
+)
+
+func init() {
+	caddy.RegisterModule(KubernetesSource{})
+}
+
+// KubernetesSource watches a Kubernetes API server: Ingresses,
+// IngressClasses, Services, EndpointSlices and Secrets of type
+// kubernetes.io/tls (only those: other Secrets are never listed). Secrets
+// are kept in memory with their tls.crt, tls.key and ca.crt only.
+//
+// Caddy's start waits until every object has been listed once, so it
+// never serves a half-empty table; while the API server cannot be reached
+// or refuses the lists, it keeps waiting, and logs why. Afterwards, watches
+// reconnect by themselves and an unreachable API server leaves the last
+// state in service.
+//
+// Every replica serves traffic. One of them, elected with a Lease, also
+// writes the load-balancer address into the status of the Ingresses this
+// controller owns and records a Warning Event on an Ingress for each new
+// problem found in it.
+//
+// Each config load starts its own watches: during a config reload the old
+// and the new instance briefly both watch, and the new one lists every
+// object once more before it takes over.
+type KubernetesSource struct {
+	// Kubeconfig is the path of a kubeconfig file whose current context
+	// is used, to run outside a cluster. Default: the in-cluster
+	// configuration, that is the service account token and CA that
+	// Kubernetes mounts into the pod.
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+
+	// Namespaces limits the Ingresses, Services, EndpointSlices and
+	// Secrets that are watched, and so served, to these namespaces.
+	// IngressClasses are cluster-scoped and always watched. Default: all
+	// namespaces.
+	Namespaces []string `json:"namespaces,omitempty"`
+
+	// PublishService is the Service through which clients reach this
+	// controller, as "namespace/name", usually of type LoadBalancer. Its
+	// load-balancer addresses (and external IPs) are written into the
+	// status of the Ingresses this controller owns, where `kubectl get
+	// ingress`, external-dns and others read them. Mutually exclusive
+	// with StatusAddresses. With neither, Ingress status is left alone.
+	PublishService string `json:"publish_service,omitempty"`
+
+	// StatusAddresses are written into the status of the Ingresses this
+	// controller owns instead: IP addresses as ip, DNS names as hostname.
+	// For a load balancer that Kubernetes does not manage.
+	StatusAddresses []string `json:"status_addresses,omitempty"`
+
+	// LeaseNamespace is the namespace of the Lease with which replicas
+	// elect the one that writes status and Events. Default: the
+	// namespace in $POD_NAMESPACE, else "default".
+	LeaseNamespace string `json:"lease_namespace,omitempty"`
+
+	// LeaseName is the name of that Lease. Controllers of different
+	// ingress classes in one namespace need different names. Default:
+	// caddy-ingress-leader.
+	LeaseName string `json:"lease_name,omitempty"`
+
+	// LeaseDuration is how long the Lease is valid without renewal: how
+	// long the other replicas wait to take over from a leader that
+	// vanished. Default: 15s.
+	LeaseDuration caddy.Duration `json:"lease_duration,omitempty"`
+
+	// RenewDeadline is how long the leader keeps trying to renew the
+	// Lease before it stops writing. Must be less than LeaseDuration.
+	// Default: 10s.
+	RenewDeadline caddy.Duration `json:"renew_deadline,omitempty"`
+
+	// RetryPeriod is how often replicas try to take or renew the Lease.
+	// RenewDeadline must exceed 1.2 times RetryPeriod. Default: 2s.
+	RetryPeriod caddy.Duration `json:"retry_period,omitempty"`
+
+	logger *zap.Logger
+	config kube.Config
+	source *kube.Source
+}
+
+// CaddyModule returns the Caddy module information.
+func (KubernetesSource) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "ingress.sources.kubernetes",
+		New: func() caddy.Module { return new(KubernetesSource) },
+	}
+}
+
+// Provision sets defaults and checks the settings. It makes no API calls,
+// since it also runs for `caddy validate`.
+func (s *KubernetesSource) Provision(ctx caddy.Context) error {
+	s.logger = ctx.Logger()
+	s.LeaseNamespace = cmp.Or(s.LeaseNamespace, os.Getenv("POD_NAMESPACE"), "default")
+	s.LeaseName = cmp.Or(s.LeaseName, kube.DefaultLeaseName)
+	s.LeaseDuration = cmp.Or(s.LeaseDuration, caddy.Duration(kube.DefaultLeaseDuration))
+	s.RenewDeadline = cmp.Or(s.RenewDeadline, caddy.Duration(kube.DefaultRenewDeadline))
+	s.RetryPeriod = cmp.Or(s.RetryPeriod, caddy.Duration(kube.DefaultRetryPeriod))
+
+	for i, ns := range s.Namespaces {
+		if err := dnsName(validation.IsDNS1123Label, ns); err != nil {
+			return fmt.Errorf("namespaces: %w", err)
+		}
+		if slices.Contains(s.Namespaces[:i], ns) {
+			return fmt.Errorf("namespaces: %q is listed twice", ns)
+		}
+	}
+	var publish types.NamespacedName
+	if s.PublishService != "" {
+		ns, name, ok := strings.Cut(s.PublishService, "/")
+		if !ok {
+			return fmt.Errorf("publish_service %q: want namespace/name", s.PublishService)
+		}
+		if err := dnsName(validation.IsDNS1123Label, ns); err != nil {
+			return fmt.Errorf("publish_service: namespace %w", err)
+		}
+		if err := dnsName(validation.IsDNS1035Label, name); err != nil {
+			return fmt.Errorf("publish_service: name %w", err)
+		}
+		if len(s.StatusAddresses) > 0 {
+			return fmt.Errorf("publish_service and status_addresses are mutually exclusive")
+		}
+		publish = types.NamespacedName{Namespace: ns, Name: name}
+	}
+	for _, addr := range s.StatusAddresses {
+		if net.ParseIP(addr) == nil {
+			if err := dnsName(validation.IsDNS1123Subdomain, addr); err != nil {
+				return fmt.Errorf("status_addresses: %w: want an IP address or a DNS name", err)
+			}
+		}
+	}
+	if err := dnsName(validation.IsDNS1123Label, s.LeaseNamespace); err != nil {
+		return fmt.Errorf("lease_namespace: %w", err)
+	}
+	if err := dnsName(validation.IsDNS1123Subdomain, s.LeaseName); err != nil {
+		return fmt.Errorf("lease_name: %w", err)
+	}
+	lease, renew, retry := time.Duration(s.LeaseDuration), time.Duration(s.RenewDeadline), time.Duration(s.RetryPeriod)
+	switch {
+	case lease < 0 || renew < 0 || retry < 0:
+		return fmt.Errorf("lease_duration, renew_deadline and retry_period must not be negative")
+	case lease <= renew:
+		return fmt.Errorf("lease_duration %v must be longer than renew_deadline %v", lease, renew)
+	case float64(renew) <= leaderelection.JitterFactor*float64(retry):
+		return fmt.Errorf("renew_deadline %v must be longer than %v times retry_period %v", renew, leaderelection.JitterFactor, retry)
+	}
+
+	s.config = kube.Config{
+		Namespaces:      s.Namespaces,
+		PublishService:  publish,
+		StatusAddresses: s.StatusAddresses,
+		Lease: kube.Lease{
+			Namespace:     s.LeaseNamespace,
+			Name:          s.LeaseName,
+			Duration:      lease,
+			RenewDeadline: renew,
+			RetryPeriod:   retry,
+		},
+	}
+	return nil
+}
+
+// dnsName checks value with a validation function of apimachinery.
+func dnsName(check func(string) []string, value string) error {
+	if errs := check(value); len(errs) > 0 {
+		return fmt.Errorf("%q: %s", value, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Run connects to the API server and runs the source; see kube.Source.Run.
+func (s *KubernetesSource) Run(ctx context.Context, update func(*ingress.Snapshot, []ingress.Problem)) error {
+	restConfig, err := s.restConfig()
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	cfg := s.config
+	cfg.Client = client
+	cfg.Logger = s.logger
+	src, err := kube.New(cfg)
+	if err != nil {
+		return err
+	}
+	s.source = src
+	s.logger.Info("connecting", zap.String("api_server", restConfig.Host))
+	return src.Run(ctx, update)
+}
+
+// restConfig returns the client configuration: from the kubeconfig file,
+// or else in-cluster.
+func (s *KubernetesSource) restConfig() (*rest.Config, error) {
+	var cfg *rest.Config
+	var err error
+	if s.Kubeconfig != "" {
+		if cfg, err = clientcmd.BuildConfigFromFlags("", s.Kubeconfig); err != nil {
+			return nil, fmt.Errorf("kubeconfig %s: %w", s.Kubeconfig, err)
+		}
+	} else if cfg, err = rest.InClusterConfig(); err != nil {
+		return nil, fmt.Errorf("in-cluster kubernetes config (outside a cluster, set kubeconfig): %w", err)
+	}
+	cfg.UserAgent = "caddy-ingress"
+	// client-go's default of 5 requests per second would take minutes
+	// to write the status of a few hundred Ingresses.
+	cfg.QPS, cfg.Burst = 20, 40
+	// Protobuf costs the API server and this process less than JSON.
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	return cfg, nil
+}
+
+// Report forwards the outcome of a translation to the running source,
+// which writes status and records Events if it leads.
+func (s *KubernetesSource) Report(r Report) {
+	if s.source != nil {
+		s.source.Report(r.Ingresses, r.Problems)
+	}
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner = (*KubernetesSource)(nil)
+	_ Source            = (*KubernetesSource)(nil)
+	_ Reporter          = (*KubernetesSource)(nil)
+)
