@@ -15,6 +15,33 @@ import (
 // ingressHandler is the JSON of the http.handlers.ingress handler.
 var ingressHandler = json.RawMessage(`{"handler":"ingress"}`)
 
+// readyHandler is the JSON of the http.handlers.ingress_ready handler.
+var readyHandler = json.RawMessage(`{"handler":"ingress_ready"}`)
+
+// parseReady parses the ingress_ready directive, for readiness probes: 200
+// once the ingress app has applied its first snapshot, 503 before. Syntax:
+//
+//	ingress_ready [<matcher>]
+func parseReady(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	h.Next() // consume directive name
+	matcherSet, err := h.ExtractMatcherSet()
+	if err != nil {
+		return nil, err
+	}
+	h.Next() // consume directive name again; the matcher lookahead reset the dispenser
+	if h.NextArg() {
+		return nil, h.ArgErr()
+	}
+	if h.NextBlock(0) {
+		return nil, h.Err("ingress_ready directive takes no block")
+	}
+	route := caddyhttp.Route{HandlersRaw: []json.RawMessage{readyHandler}}
+	if matcherSet != nil {
+		route.MatcherSetsRaw = caddyhttp.RawMatcherSets{matcherSet}
+	}
+	return []httpcaddyfile.ConfigValue{{Class: "route", Value: route}}, nil
+}
+
 // certManager stands for the tls.get_certificate.ingress certificate
 // manager in the Caddyfile adapter's pile: httpcaddyfile puts a
 // `{"via": "ingress"}` manager, named after its module ID, into the site's

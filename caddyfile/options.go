@@ -21,6 +21,8 @@ func init() {
 	httpcaddyfile.RegisterGlobalOption("ingress", parseOption)
 	httpcaddyfile.RegisterDirective("ingress", parseDirective)
 	httpcaddyfile.RegisterDirectiveOrder("ingress", httpcaddyfile.Before, "reverse_proxy")
+	httpcaddyfile.RegisterDirective("ingress_ready", parseReady)
+	httpcaddyfile.RegisterDirectiveOrder("ingress_ready", httpcaddyfile.Before, "respond")
 }
 
 // ingressApp is the JSON of the ingress app.
