@@ -60,7 +60,7 @@ func (a *App) update(snap *ingress.Snapshot, sourceProblems []ingress.Problem) {
 	if a.routes.Load() == nil || !slices.Equal(snap.EndpointSlices, last.EndpointSlices) {
 		a.endpoints.Store(newEndpointIndex(ingress.Endpoints(snap.EndpointSlices)))
 	}
-	if a.routes.Load() == nil || routeInputsChanged(snap, last) {
+	if a.routes.Load() == nil || !snap.SameRouteInputs(last) {
 		start := time.Now()
 		res := a.translator.Translate(snap, a.options())
 		a.apply(res)
@@ -83,15 +83,6 @@ func (a *App) options() ingress.Options {
 		HTTPSPort:      a.httpsPort,
 		Now:            time.Now(),
 	}
-}
-
-// routeInputsChanged reports whether any object that translation reads
-// changed. Sources keep unchanged objects' pointers, so identity suffices.
-func routeInputsChanged(a, b *ingress.Snapshot) bool {
-	return !slices.Equal(a.Ingresses, b.Ingresses) ||
-		!slices.Equal(a.IngressClasses, b.IngressClasses) ||
-		!slices.Equal(a.Services, b.Services) ||
-		!slices.Equal(a.Secrets, b.Secrets)
 }
 
 // report logs each problem once, when it first appears, and notes when

@@ -7,6 +7,8 @@
 package ingress
 
 import (
+	"slices"
+
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -20,4 +22,20 @@ type Snapshot struct {
 	Services       []*corev1.Service
 	EndpointSlices []*discoveryv1.EndpointSlice
 	Secrets        []*corev1.Secret
+}
+
+// Same reports whether s and o hold the very same objects (pointers), kind
+// by kind, in the same order. Sources keep unchanged objects' pointers, so
+// this tells whether anything changed.
+func (s *Snapshot) Same(o *Snapshot) bool {
+	return slices.Equal(s.EndpointSlices, o.EndpointSlices) && s.SameRouteInputs(o)
+}
+
+// SameRouteInputs is Same for the objects that Translate reads: all but
+// EndpointSlices.
+func (s *Snapshot) SameRouteInputs(o *Snapshot) bool {
+	return slices.Equal(s.Ingresses, o.Ingresses) &&
+		slices.Equal(s.IngressClasses, o.IngressClasses) &&
+		slices.Equal(s.Services, o.Services) &&
+		slices.Equal(s.Secrets, o.Secrets)
 }

@@ -59,12 +59,3 @@ func collect[T metav1.Object](informers map[string]cache.SharedIndexInformer, pr
 func compareObjects[T metav1.Object](a, b T) int {
 	return cmp.Or(strings.Compare(a.GetNamespace(), b.GetNamespace()), strings.Compare(a.GetName(), b.GetName()))
 }
-
-// sameSnapshot reports whether a and b hold the very same objects.
-func sameSnapshot(a, b *ingress.Snapshot) bool {
-	return slices.Equal(a.Ingresses, b.Ingresses) &&
-		slices.Equal(a.IngressClasses, b.IngressClasses) &&
-		slices.Equal(a.Services, b.Services) &&
-		slices.Equal(a.EndpointSlices, b.EndpointSlices) &&
-		slices.Equal(a.Secrets, b.Secrets)
-}

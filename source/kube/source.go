@@ -256,7 +256,7 @@ func (s *Source) watch(ctx context.Context, update func(*ingress.Snapshot, []ing
 			return
 		}
 		snap := s.snapshot()
-		if sameSnapshot(snap, s.prev) {
+		if snap.Same(s.prev) {
 			continue
 		}
 		s.prev = snap

@@ -467,7 +467,7 @@ func TestLoadKeepsLastGoodVersion(t *testing.T) {
 	if got := problemStrings(problems); !slices.Equal(got, wantProblems) {
 		t.Errorf("problems: got %q, want %q", got, wantProblems)
 	}
-	if !sameSnapshot(broken, good) {
+	if !broken.Same(good) {
 		t.Errorf("objects while broken: got %v, want the last good ones %v", objectNames(broken), objectNames(good))
 	}
 
@@ -476,7 +476,7 @@ func TestLoadKeepsLastGoodVersion(t *testing.T) {
 	if len(problems) != 0 {
 		t.Errorf("problems when fixed: got %v, want none", problems)
 	}
-	if !sameSnapshot(fixed, good) {
+	if !fixed.Same(good) {
 		t.Errorf("objects back to the good content: got other pointers, want the same")
 	}
 }
@@ -491,7 +491,7 @@ func TestLoadReusesUnchangedObjects(t *testing.T) {
 	// Rewriting the same content changes nothing.
 	writeFile(t, dir, "a.yaml", service)
 	second, _ := load(t, d)
-	if !sameSnapshot(first, second) {
+	if !first.Same(second) {
 		t.Fatalf("unchanged files: got other pointers, want the same")
 	}
 
@@ -542,7 +542,7 @@ func TestLoadTooLarge(t *testing.T) {
 	if got := problemStrings(problems); !slices.Equal(got, want) {
 		t.Errorf("problems: got %q, want %q", got, want)
 	}
-	if !sameSnapshot(snapshot, good) {
+	if !snapshot.Same(good) {
 		t.Errorf("objects: got %v, want the last good ones", objectNames(snapshot))
 	}
 }
@@ -648,7 +648,7 @@ func TestLoadUnreadableKeepsLastGood(t *testing.T) {
 	if len(got) != 1 || !strings.HasPrefix(got[0], "File a.yaml: cannot read") {
 		t.Errorf("problems: got %q, want one that a.yaml cannot be read", got)
 	}
-	if !sameSnapshot(snapshot, good) {
+	if !snapshot.Same(good) {
 		t.Errorf("objects: got %v, want the last good ones %v", objectNames(snapshot), objectNames(good))
 	}
 }
@@ -664,7 +664,7 @@ func TestLoadEmptiedFileWaitsForSecondRead(t *testing.T) {
 		t.Fatalf("services: got %d, want 1", len(good.Services))
 	}
 	writeFile(t, dir, "a.yaml", "")
-	if snapshot, _ := load(t, d); !sameSnapshot(snapshot, good) {
+	if snapshot, _ := load(t, d); !snapshot.Same(good) {
 		t.Errorf("first read of the emptied file: got %v, want the previous objects %v", objectNames(snapshot), objectNames(good))
 	}
 	if snapshot, _ := load(t, d); len(snapshot.Services) != 0 {

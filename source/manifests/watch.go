@@ -35,7 +35,7 @@ func (d *Dir) Watch(ctx context.Context, interval time.Duration, onChange func(*
 		} else {
 			good = snapshot
 		}
-		if last != nil && sameSnapshot(snapshot, last) && slices.Equal(problems, lastProblem) {
+		if last != nil && snapshot.Same(last) && slices.Equal(problems, lastProblem) {
 			return
 		}
 		last, lastProblem = snapshot, problems
@@ -56,14 +56,4 @@ func (d *Dir) Watch(ctx context.Context, interval time.Duration, onChange func(*
 			poll()
 		}
 	}
-}
-
-// sameSnapshot reports whether a and b hold the same object pointers, kind
-// by kind, in the same order.
-func sameSnapshot(a, b *ingress.Snapshot) bool {
-	return slices.Equal(a.Ingresses, b.Ingresses) &&
-		slices.Equal(a.IngressClasses, b.IngressClasses) &&
-		slices.Equal(a.Services, b.Services) &&
-		slices.Equal(a.EndpointSlices, b.EndpointSlices) &&
-		slices.Equal(a.Secrets, b.Secrets)
 }

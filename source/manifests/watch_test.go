@@ -115,7 +115,7 @@ func TestWatch(t *testing.T) {
 	if got := problemStrings(broken.problems); !slices.Equal(got, want) {
 		t.Errorf("problems: got %q, want %q", got, want)
 	}
-	if !sameSnapshot(broken.snapshot, changed.snapshot) {
+	if !broken.snapshot.Same(changed.snapshot) {
 		t.Errorf("objects of a broken file: got %v, want the last good ones", objectNames(broken.snapshot))
 	}
 }
@@ -155,7 +155,7 @@ func TestWatchDirectoryGone(t *testing.T) {
 	if got := problemStrings(removed.problems); !slices.Equal(got, want) {
 		t.Errorf("problems: got %q, want %q", got, want)
 	}
-	if !sameSnapshot(removed.snapshot, created.snapshot) {
+	if !removed.snapshot.Same(created.snapshot) {
 		t.Errorf("objects of a removed directory: got %v, want the previous ones", objectNames(removed.snapshot))
 	}
 }
