@@ -12,7 +12,6 @@ import (
 // The Events recorded for problems.
 const (
 	EventReason = "Problem"
-	eventAction = "Translate"
 	// maxNoteBytes is the longest note the API server accepts.
 	maxNoteBytes = 1024
 )
@@ -36,7 +35,7 @@ func (s *Source) recordEvents(problems []ingress.Problem, recorded map[ingress.P
 		if ing == nil {
 			continue
 		}
-		s.recorder.Eventf(ingressReference(ing), nil, corev1.EventTypeWarning, EventReason, eventAction, "%s", eventNote(p))
+		s.recorder.Event(ingressReference(ing), corev1.EventTypeWarning, EventReason, eventNote(p))
 		now[p] = struct{}{}
 	}
 	return now

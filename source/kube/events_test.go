@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"k8s.io/client-go/kubernetes/fake"
-	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/tools/record"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 )
@@ -15,7 +15,7 @@ func TestRecordEvents(t *testing.T) {
 	client := fake.NewClientset(newIngress("a", "x"), newIngress("a", "y"))
 	s := newSource(t, client, nil)
 	startInformers(t, s)
-	recorder := events.NewFakeRecorder(100)
+	recorder := record.NewFakeRecorder(100)
 	s.recorder = recorder
 
 	problem := func(kind, name, field, reason string) ingress.Problem {

@@ -24,12 +24,14 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/tools/events"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/record"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 )
@@ -114,7 +116,7 @@ type Source struct {
 
 	reports *reports
 	// recorder records Events; set by Run unless a test set it.
-	recorder events.EventRecorder
+	recorder record.EventRecorder
 	// election configures leader election.
 	election leaderelection.LeaderElectionConfig
 	// leading receives the context of each leadership term.
@@ -230,12 +232,13 @@ func (s *Source) Run(ctx context.Context, update func(*ingress.Snapshot, []ingre
 	update(s.prev, nil)
 
 	if s.recorder == nil {
-		broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: s.cfg.Client.EventsV1()})
-		if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
-			return fmt.Errorf("starting event recording: %w", err)
-		}
+		// core/v1 Events: their correlator tells problems apart by
+		// message, where events.k8s.io series merge every problem of an
+		// Ingress into one Event by reason and action.
+		broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: s.cfg.Client.CoreV1().Events("")})
 		context.AfterFunc(ctx, broadcaster.Shutdown)
-		s.recorder = broadcaster.NewRecorder(scheme.Scheme, reportingController)
+		s.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: reportingController})
 	}
 	s.wg.Go(func() { s.watch(ctx, update) })
 	s.wg.Go(func() { s.elect(ctx) })

@@ -255,13 +255,13 @@ func TestLeaderReports(t *testing.T) {
 	})
 	var events []string
 	eventually(t, "an event", func() bool {
-		list, err := client.EventsV1().Events("a").List(t.Context(), metav1.ListOptions{})
+		list, err := client.CoreV1().Events("a").List(t.Context(), metav1.ListOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		events = nil
 		for _, e := range list.Items {
-			events = append(events, strings.Join([]string{e.Type, e.Reason, e.Regarding.Kind, e.Regarding.Name, string(e.Regarding.UID), e.Note}, " "))
+			events = append(events, strings.Join([]string{e.Type, e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, string(e.InvolvedObject.UID), e.Message}, " "))
 		}
 		return len(events) > 0
 	})
