@@ -1,0 +1,182 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// caddyOptions are the settings of one Caddy process's kubernetes source.
+type caddyOptions struct {
+	namespace       string   // the only namespace watched
+	statusAddresses []string // written to status by the leader
+	leaseName       string   // default: caddy-ingress-<namespace>
+	identity        string   // POD_NAME of the replica
+}
+
+type caddyProcess struct {
+	cmd       *exec.Cmd
+	httpPort  int
+	httpsPort int
+	log       *logBuffer
+	done      chan struct{}
+}
+
+// startCaddy runs Caddy with the ingress app reading the test cluster and
+// waits until it serves.
+func startCaddy(t testing.TB, o caddyOptions) *caddyProcess {
+	t.Helper()
+	requireSetup(t)
+	dir := t.TempDir()
+	if o.leaseName == "" {
+		o.leaseName = "caddy-ingress-" + o.namespace
+	}
+	c := &caddyProcess{httpPort: freePort(t), httpsPort: freePort(t), log: new(logBuffer), done: make(chan struct{})}
+	source := map[string]any{
+		"source":           "kubernetes",
+		"kubeconfig":       cluster.Kubeconfig(),
+		"namespaces":       []string{o.namespace},
+		"status_addresses": o.statusAddresses,
+		"lease_namespace":  o.namespace,
+		"lease_name":       o.leaseName,
+		"lease_duration":   "4s",
+		"renew_deadline":   "3s",
+		"retry_period":     "500ms",
+	}
+	cfg := map[string]any{
+		"admin": map[string]any{"disabled": true},
+		"apps": map[string]any{
+			"ingress": map[string]any{"source": source},
+			"http": map[string]any{
+				"http_port":  c.httpPort,
+				"https_port": c.httpsPort,
+				"servers": map[string]any{
+					"ingress": map[string]any{
+						"listen":                  []string{fmt.Sprintf("127.0.0.1:%d", c.httpPort), fmt.Sprintf("127.0.0.1:%d", c.httpsPort)},
+						"routes":                  []any{map[string]any{"handle": []any{map[string]any{"handler": "ingress"}}}},
+						"tls_connection_policies": []any{map[string]any{}},
+						"automatic_https":         map[string]any{"disable": true},
+						"protocols":               []string{"h1", "h2"},
+					},
+				},
+			},
+			"tls": map[string]any{"automation": map[string]any{"policies": []any{
+				map[string]any{"get_certificate": []any{map[string]any{"via": "ingress"}}},
+			}}},
+		},
+	}
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "caddy.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.cmd = exec.Command(caddyBin, "run", "--config", path)
+	c.cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir, "XDG_CACHE_HOME="+dir,
+		"POD_NAME="+o.identity, "POD_NAMESPACE="+o.namespace)
+	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = c.cmd.Wait(); close(c.done) }()
+	t.Cleanup(func() {
+		c.kill()
+		if t.Failed() {
+			t.Logf("caddy log (%s):\n%s", o.identity, c.log)
+		}
+	})
+	eventually(t, "caddy serves", 30*time.Second, func() error {
+		select {
+		case <-c.done:
+			return fmt.Errorf("caddy exited:\n%s", c.log)
+		default:
+		}
+		if !strings.Contains(c.log.String(), `"msg":"started"`) {
+			return fmt.Errorf("the ingress app has not started")
+		}
+		conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", c.httpsPort))
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	})
+	return c
+}
+
+func (c *caddyProcess) kill() {
+	_ = c.cmd.Process.Kill()
+	<-c.done
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// logBuffer collects a process's output.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// lines returns the log lines that contain every one of parts.
+func (b *logBuffer) lines(parts ...string) []string {
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(b.String()))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(line, p)
+		}
+		if ok {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// eventually polls check until it returns nil or the deadline passes.
+func eventually(t testing.TB, what string, timeout time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s: %v", what, timeout, err)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
