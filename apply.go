@@ -129,7 +129,7 @@ func (a *App) apply(res *ingress.Result) {
 // sameRoutes reports whether two results serve requests the same way.
 func sameRoutes(a, b *ingress.Result) bool {
 	return slices.EqualFunc(a.Hosts, b.Hosts, func(x, y ingress.Host) bool {
-		return x.Host == y.Host && x.TLS == y.TLS && sameAction(x.Default, y.Default) &&
+		return x.Host == y.Host && x.TLS == y.TLS && sameAction(x.Default, y.Default) && sameAction(x.Redirect, y.Redirect) &&
 			slices.EqualFunc(x.Paths, y.Paths, func(p, q ingress.Path) bool {
 				return p.Path == q.Path && p.Type == q.Type && sameAction(&p.Action, &q.Action)
 			})

@@ -46,7 +46,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		return caddyhttp.Error(http.StatusServiceUnavailable, fmt.Errorf("ingress routes are not loaded yet"))
 	}
 	defer t.release()
-	hd := t.lookup(requestHost(r.Host), requestPath(r.URL.Path))
+	hd := t.lookup(requestHost(r.Host), requestPath(r.URL.Path), r.TLS == nil)
 	if hd == nil {
 		return caddyhttp.Error(http.StatusNotFound, nil)
 	}

@@ -35,6 +35,9 @@ type hostTable struct {
 	exact    map[string]caddyhttp.Handler
 	prefix   map[string]caddyhttp.Handler
 	fallback caddyhttp.Handler
+	// redirect serves plain-HTTP requests that match no path, when the
+	// host redirects to HTTPS and has no fallback.
+	redirect caddyhttp.Handler
 }
 
 // newTable builds a table for a translation result; handler gives the
@@ -57,6 +60,7 @@ func newTable(res *ingress.Result, handler func(*ingress.Action) caddyhttp.Handl
 			exact:    make(map[string]caddyhttp.Handler),
 			prefix:   make(map[string]caddyhttp.Handler),
 			fallback: handlerOrNil(h.Default),
+			redirect: handlerOrNil(h.Redirect),
 		}
 		for j := range h.Paths {
 			p := &h.Paths[j]
@@ -79,8 +83,9 @@ func newTable(res *ingress.Result, handler func(*ingress.Action) caddyhttp.Handl
 	return t
 }
 
-// lookup returns the handler for a request's host and path, or nil.
-func (t *table) lookup(host, reqPath string) caddyhttp.Handler {
+// lookup returns the handler for a request's host and path, or nil;
+// plain says the request came over plain HTTP.
+func (t *table) lookup(host, reqPath string, plain bool) caddyhttp.Handler {
 	h := t.host(host)
 	if h != nil {
 		if hd := h.match(reqPath); hd != nil {
@@ -88,6 +93,9 @@ func (t *table) lookup(host, reqPath string) caddyhttp.Handler {
 		}
 		if h.fallback != nil {
 			return h.fallback
+		}
+		if plain && h.redirect != nil {
+			return h.redirect
 		}
 	}
 	return t.fallback

@@ -130,7 +130,7 @@ func TestPathMatching(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tbl := testTable(t, testIngress("ing", "paths.example.com", tt.paths...))
-			got := tbl.lookup("paths.example.com", requestPath(tt.req))
+			got := tbl.lookup("paths.example.com", requestPath(tt.req), false)
 			if got == nil && tt.want == "" {
 				return
 			}
@@ -165,12 +165,43 @@ func TestHostMatching(t *testing.T) {
 		{"evil{env.HOME}.example.com", "/only-any", "any"},
 	}
 	for _, tt := range tests {
-		got := tbl.lookup(requestHost(tt.host), requestPath(tt.path))
+		got := tbl.lookup(requestHost(tt.host), requestPath(tt.path), false)
 		if got == nil && tt.want == "" {
 			continue
 		}
 		if got == nil || got.(marker) != marker(tt.want) {
 			t.Errorf("%s%s: got %v, want %q", tt.host, tt.path, got, tt.want)
+		}
+	}
+}
+
+// TestUnmatchedRedirect: on a host that redirects to HTTPS, plain-HTTP
+// requests that match no path are redirected; HTTPS ones go on to the
+// catch-all.
+func TestUnmatchedRedirect(t *testing.T) {
+	res := &ingress.Result{
+		Hosts: []ingress.Host{{
+			Host:     "tls.example.com",
+			TLS:      true,
+			Paths:    []ingress.Path{{Path: "/api", Type: ingress.PathPrefix, Action: ingress.Action{Routes: []byte("api")}}},
+			Redirect: &ingress.Action{Routes: []byte("redirect")},
+		}},
+		Default: &ingress.Action{Routes: []byte("catch-all")},
+	}
+	tbl := newTable(res, func(act *ingress.Action) caddyhttp.Handler { return marker(act.Routes) })
+	tests := []struct {
+		path  string
+		plain bool
+		want  marker
+	}{
+		{"/api/x", true, "api"},
+		{"/api/x", false, "api"},
+		{"/other", true, "redirect"},
+		{"/other", false, "catch-all"},
+	}
+	for _, tt := range tests {
+		if got := tbl.lookup("tls.example.com", tt.path, tt.plain); got != tt.want {
+			t.Errorf("%s (plain %v): got %v, want %v", tt.path, tt.plain, got, tt.want)
 		}
 	}
 }

@@ -35,6 +35,11 @@ type Host struct {
 	// Default serves this host's requests that match no path: the
 	// spec.defaultBackend of an Ingress that has rules for the host.
 	Default *Action `json:"default,omitempty"`
+	// Redirect, set when there is no Default and an Ingress redirects the
+	// host to HTTPS, serves its plain-HTTP requests that match no path (a
+	// redirect to HTTPS, as ingress-nginx does); HTTPS requests that match
+	// no path go on to the catch-all.
+	Redirect *Action `json:"redirect,omitempty"`
 }
 
 // PathType is how a Path matches: "Exact" or "Prefix". Ingress paths of type

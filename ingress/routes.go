@@ -79,6 +79,12 @@ func buildRoutes(t target, o ingressOptions, hostTLS bool, httpsPort int) json.R
 	return out
 }
 
+// redirectRoutes is a RouteList that only redirects plain HTTP to HTTPS.
+func (t *translation) redirectRoutes() json.RawMessage {
+	out, _ := json.Marshal([]route{redirectRoute(t.opts.HTTPSPort)})
+	return out
+}
+
 // redirectRoute answers plain-HTTP requests with a permanent redirect to
 // the same host and URI over HTTPS. 308 keeps the method and body.
 func redirectRoute(httpsPort int) route {

@@ -58,6 +58,9 @@ type pathKey struct {
 type hostRules struct {
 	paths    map[pathKey]*Path
 	fallback *owned[*Action]
+	// redirect says an Ingress with rules for the host redirects plain
+	// HTTP to HTTPS there.
+	redirect bool
 }
 
 // Translate translates snap. Ingresses of other classes are ignored
@@ -149,10 +152,13 @@ func (t *translation) addRules(ing *networkingv1.Ingress) {
 			ruleHosts = append(ruleHosts, rule.Host)
 		}
 		hr := t.host(rule.Host)
+		hostTLS := t.hostHasTLS(rule.Host)
+		if opts.forceSSLRedirect || (opts.sslRedirect && hostTLS) {
+			hr.redirect = true
+		}
 		if rule.HTTP == nil {
 			continue
 		}
-		hostTLS := t.hostHasTLS(rule.Host)
 		for j, p := range rule.HTTP.Paths {
 			pfield := fmt.Sprintf("%s.http.paths[%d]", field, j)
 			path, typ, err := normalizePath(p)
@@ -263,6 +269,8 @@ func (t *translation) result() *Result {
 		})
 		if hr.fallback != nil {
 			h.Default = hr.fallback.value
+		} else if hr.redirect {
+			h.Redirect = &Action{Routes: t.redirectRoutes()}
 		}
 		res.Hosts = append(res.Hosts, h)
 	}
