@@ -23,23 +23,34 @@ var readyHandler = json.RawMessage(`{"handler":"ingress_ready"}`)
 //
 //	ingress_ready [<matcher>]
 func parseReady(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
-	h.Next() // consume directive name
-	matcherSet, err := h.ExtractMatcherSet()
+	route, err := parseHandlerRoute(h, readyHandler)
 	if err != nil {
 		return nil, err
 	}
+	return []httpcaddyfile.ConfigValue{{Class: "route", Value: route}}, nil
+}
+
+// parseHandlerRoute parses a directive that takes an optional matcher and
+// nothing else, and returns the route that runs handler.
+func parseHandlerRoute(h httpcaddyfile.Helper, handler json.RawMessage) (caddyhttp.Route, error) {
+	h.Next() // consume directive name
+	name := h.Val()
+	matcherSet, err := h.ExtractMatcherSet()
+	if err != nil {
+		return caddyhttp.Route{}, err
+	}
 	h.Next() // consume directive name again; the matcher lookahead reset the dispenser
 	if h.NextArg() {
-		return nil, h.ArgErr()
+		return caddyhttp.Route{}, h.ArgErr()
 	}
 	if h.NextBlock(0) {
-		return nil, h.Err("ingress_ready directive takes no block")
+		return caddyhttp.Route{}, h.Errf("%s directive takes no block", name)
 	}
-	route := caddyhttp.Route{HandlersRaw: []json.RawMessage{readyHandler}}
+	route := caddyhttp.Route{HandlersRaw: []json.RawMessage{handler}}
 	if matcherSet != nil {
 		route.MatcherSetsRaw = caddyhttp.RawMatcherSets{matcherSet}
 	}
-	return []httpcaddyfile.ConfigValue{{Class: "route", Value: route}}, nil
+	return route, nil
 }
 
 // certManager stands for the tls.get_certificate.ingress certificate
@@ -68,22 +79,9 @@ func (certManager) CaddyModule() caddy.ModuleInfo {
 // named route block it only adds the route: the adapter takes TLS settings
 // from the top level of a site block only.
 func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
-	h.Next() // consume directive name
-	matcherSet, err := h.ExtractMatcherSet()
+	route, err := parseHandlerRoute(h, ingressHandler)
 	if err != nil {
 		return nil, err
-	}
-	h.Next() // consume directive name again; the matcher lookahead reset the dispenser
-	if h.NextArg() {
-		return nil, h.ArgErr()
-	}
-	if h.NextBlock(0) {
-		return nil, h.Err("ingress directive takes no block")
-	}
-
-	route := caddyhttp.Route{HandlersRaw: []json.RawMessage{ingressHandler}}
-	if matcherSet != nil {
-		route.MatcherSetsRaw = caddyhttp.RawMatcherSets{matcherSet}
 	}
 	vals := []httpcaddyfile.ConfigValue{{Class: "route", Value: route}}
 
