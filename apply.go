@@ -116,6 +116,11 @@ func (a *App) apply(res *ingress.Result) {
 		a.certs.Store(secrets.NewStore(entries, a.defaultCert))
 		a.lastCerts = certsKey
 	}
+	backendSecrets := make(map[string]*ingress.BackendSecret, len(res.BackendSecrets))
+	for i := range res.BackendSecrets {
+		backendSecrets[res.BackendSecrets[i].Secret] = &res.BackendSecrets[i]
+	}
+	a.backendSecrets.Store(&backendSecrets)
 	if a.routes.Load() != nil && a.lastResult != nil && sameRoutes(res, a.lastResult) {
 		return
 	}
@@ -219,3 +224,13 @@ var (
 		return caddyhttp.Error(http.StatusServiceUnavailable, nil)
 	})
 )
+
+// backendSecret returns the current contents of a Secret named by
+// proxy-ssl-secret, or nil when no route uses it (any more).
+func (a *App) backendSecret(key string) *ingress.BackendSecret {
+	m := a.backendSecrets.Load()
+	if m == nil {
+		return nil
+	}
+	return (*m)[key]
+}

@@ -66,6 +66,8 @@ type App struct {
 	routes    atomic.Pointer[table]
 	endpoints atomic.Pointer[endpointIndex]
 	certs     atomic.Pointer[secrets.Store]
+	// backendSecrets are the proxy-ssl-secret contents, by namespace/name.
+	backendSecrets atomic.Pointer[map[string]*ingress.BackendSecret]
 
 	// mu serializes updates; the fields below it belong to the updater.
 	mu          sync.Mutex

@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 )
 
@@ -16,6 +17,17 @@ type Result struct {
 	Default *Action `json:"default,omitempty"`
 	// Certificates are sorted by Secret.
 	Certificates []Certificate `json:"certificates"`
+	// DefaultCertificate, from the Secret named by the app's
+	// default_certificate, is served for unknown server names and for TLS
+	// hosts without a usable certificate. Nil: a self-signed one is.
+	DefaultCertificate *Certificate `json:"default_certificate,omitempty"`
+	// Managed are the TLS hosts whose certificates Caddy's own automation
+	// (ACME, or the internal issuer) obtains and renews, sorted.
+	Managed []string `json:"managed,omitempty"`
+	// BackendSecrets are the trust anchors and client certificates of TLS
+	// connections to backends, sorted by Secret. Routes name them by
+	// Secret, so that a rotation needs no new routes.
+	BackendSecrets []BackendSecret `json:"backend_secrets,omitempty"`
 	// Problems are sorted by object; each object's in the order its
 	// fields were read.
 	Problems []Problem `json:"-"`
@@ -30,7 +42,10 @@ type Result struct {
 type Host struct {
 	Host string `json:"host"`
 	// TLS is true when an Ingress lists this host under spec.tls.
-	TLS   bool   `json:"tls,omitempty"`
+	TLS bool `json:"tls,omitempty"`
+	// ClientAuth, when set, makes HTTPS clients of this host present a
+	// certificate (mutual TLS).
+	ClientAuth *ClientAuth `json:"client_auth,omitempty"`
 	Paths []Path `json:"paths,omitempty"`
 	// Default serves this host's requests that match no path: the
 	// spec.defaultBackend of an Ingress that has rules for the host.
@@ -78,4 +93,53 @@ type Certificate struct {
 	SHA256 string `json:"sha256"`
 	// KeyPair holds the certificate chain and private key; never rendered.
 	KeyPair *tls.Certificate `json:"-"`
+}
+
+// ClientVerify is how client certificates are checked, with the values of
+// ingress-nginx's auth-tls-verify-client.
+type ClientVerify string
+
+const (
+	// ClientVerifyOn requires a certificate signed by the CA.
+	ClientVerifyOn ClientVerify = "on"
+	// ClientVerifyOptional accepts requests without a certificate; one
+	// that is presented must be signed by the CA.
+	ClientVerifyOptional ClientVerify = "optional"
+	// ClientVerifyOptionalNoCA accepts any certificate or none, and
+	// passes it on unverified.
+	ClientVerifyOptionalNoCA ClientVerify = "optional_no_ca"
+)
+
+// ClientAuth is the client certificate check of one host.
+type ClientAuth struct {
+	// Ingress is the namespace/name of the Ingress that asks for it.
+	Ingress string `json:"ingress"`
+	// Secret is the namespace/name of the Secret whose ca.crt holds the
+	// trusted CAs.
+	Secret string       `json:"secret"`
+	Verify ClientVerify `json:"verify"`
+	// Depth is the greatest number of CA certificates above the client's
+	// own certificate in its verified chain.
+	Depth int `json:"depth"`
+	// PassCertificate sends the client certificate (PEM, URL-escaped) to
+	// the backend in the ssl-client-cert header.
+	PassCertificate bool `json:"pass_certificate,omitempty"`
+	// SHA256 is the hex SHA-256 of the CA bundle.
+	SHA256 string `json:"sha256"`
+	// CAs are the trusted CAs; never rendered.
+	CAs *x509.CertPool `json:"-"`
+}
+
+// BackendSecret is what a Secret named by proxy-ssl-secret holds.
+type BackendSecret struct {
+	// Secret is the namespace/name of the Secret.
+	Secret string `json:"secret"`
+	// SHA256 is the hex SHA-256 of its ca.crt and tls.crt.
+	SHA256 string `json:"sha256"`
+	// CAs are the CAs trusted for backend certificates (ca.crt); nil
+	// when the Secret has none.
+	CAs *x509.CertPool `json:"-"`
+	// ClientCert is the certificate presented to backends (tls.crt and
+	// tls.key); nil when the Secret has none.
+	ClientCert *tls.Certificate `json:"-"`
 }
