@@ -26,6 +26,47 @@ type Options struct {
 	HTTPSPort int
 	// Now is the time against which certificates are checked.
 	Now time.Time
+	// AutomaticCertificates gives TLS hosts without a Secret (and those of
+	// Ingresses annotated caddy-ingress.io/acme: "true") certificates from
+	// Caddy's own automation: they are listed in Result.Managed.
+	AutomaticCertificates bool
+	// DefaultCertificate names the Secret ("namespace/name") served for
+	// unknown server names and TLS hosts without a usable certificate.
+	DefaultCertificate *SecretRef
+	// AllowCrossNamespaceSecrets lets annotations name Secrets in other
+	// namespaces than the Ingress's own.
+	AllowCrossNamespaceSecrets bool
+	// HSTS is the Strict-Transport-Security value sent on HTTPS responses
+	// of TLS hosts whose Ingress does not set its own; "" sends none. It
+	// must be valid for ParseHSTS.
+	HSTS string
+}
+
+// SecretRef names a Secret.
+type SecretRef struct {
+	Namespace string
+	Name      string
+}
+
+func (r SecretRef) String() string { return r.Namespace + "/" + r.Name }
+
+// ParseSecretRef parses "namespace/name". With defaultNamespace set, a bare
+// "name" means a Secret in that namespace.
+func ParseSecretRef(s, defaultNamespace string) (SecretRef, error) {
+	ns, name, ok := strings.Cut(s, "/")
+	if !ok {
+		if defaultNamespace == "" {
+			return SecretRef{}, fmt.Errorf("secret %q: want namespace/name", s)
+		}
+		ns, name = defaultNamespace, s
+	}
+	if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+		return SecretRef{}, fmt.Errorf("secret %q: namespace: %s", s, errs[0])
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return SecretRef{}, fmt.Errorf("secret %q: name: %s", s, errs[0])
+	}
+	return SecretRef{Namespace: ns, Name: name}, nil
 }
 
 // ServiceRef names a port of a Service, as "namespace/name:port" does.
