@@ -177,6 +177,15 @@ func newSecret(namespace, name string) *corev1.Secret {
 	}
 }
 
+// opaqueSecret returns an Opaque Secret holding the given data keys.
+func opaqueSecret(namespace, name string, keys ...string) *corev1.Secret {
+	s := &corev1.Secret{ObjectMeta: meta(namespace, name), Type: corev1.SecretTypeOpaque, Data: make(map[string][]byte)}
+	for _, k := range keys {
+		s.Data[k] = []byte(k)
+	}
+	return s
+}
+
 // ingressStatus reads the load-balancer status of an Ingress from client.
 func ingressStatus(t *testing.T, client *fake.Clientset, namespace, name string) []networkingv1.IngressLoadBalancerIngress {
 	t.Helper()

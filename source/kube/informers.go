@@ -17,16 +17,16 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
-// tlsSecrets selects the Secrets that are listed and watched: only
-// kubernetes.io/tls ones, so that no other Secret ever reaches memory.
-var tlsSecrets = fields.OneTermEqualSelector("type", string(corev1.SecretTypeTLS)).String()
-
-// keptSecretKeys are the Secret data keys kept in the cache; the
-// transform drops every other key.
+// keptSecretKeys are the Secret data keys kept in the cache: those that
+// Ingress TLS entries and annotations refer to, whatever the Secret's
+// type. The transform drops every other key. A Secret left with none of
+// them (a service account token, a Helm release, ...) is not delivered
+// and its changes are ignored: see holdsKeptKeys.
 var keptSecretKeys = map[string]bool{
 	corev1.TLSCertKey:       true,
 	corev1.TLSPrivateKeyKey: true,
 	"ca.crt":                true,
+	"ca.crl":                true,
 }
 
 // informerSet holds the informers of a Source. Namespaced kinds have one
@@ -69,7 +69,11 @@ func newInformerSet(s *Source) *informerSet {
 	}
 	add := func(m map[string]cache.SharedIndexInformer, namespace, resource string, inf cache.SharedIndexInformer) {
 		m[namespace] = inf
-		set.setUp(inf, resource, s.logger, s.objectHandler())
+		handler := s.objectHandler()
+		if resource == "secrets" {
+			handler = s.secretHandler()
+		}
+		set.setUp(inf, resource, s.logger, handler)
 	}
 
 	cluster := newFactory(metav1.NamespaceAll, nil)
@@ -83,8 +87,7 @@ func newInformerSet(s *Source) *informerSet {
 		add(set.ingresses, ns, "ingresses", f.Networking().V1().Ingresses().Informer())
 		add(set.services, ns, "services", f.Core().V1().Services().Informer())
 		add(set.endpointSlices, ns, "endpointslices", f.Discovery().V1().EndpointSlices().Informer())
-		sf := newFactory(ns, func(o *metav1.ListOptions) { o.FieldSelector = tlsSecrets })
-		add(set.secrets, ns, "secrets", sf.Core().V1().Secrets().Informer())
+		add(set.secrets, ns, "secrets", f.Core().V1().Secrets().Informer())
 	}
 
 	if p := s.cfg.PublishService; p.Name != "" {
@@ -190,6 +193,32 @@ func (s *Source) objectHandler() cache.ResourceEventHandler {
 	}
 }
 
+// secretHandler is objectHandler for Secrets that hold none of
+// keptSecretKeys, before and after an event, left out: snapshots leave
+// them out too. A Secret that gains its first such key is added, one that
+// loses its last is deleted.
+func (s *Source) secretHandler() cache.ResourceEventHandler {
+	return cache.FilteringResourceEventHandler{FilterFunc: holdsKeptKeys, Handler: s.objectHandler()}
+}
+
+// holdsKeptKeys reports whether obj, a Secret or the tombstone of one,
+// holds any of keptSecretKeys. Anything else counts as holding them.
+func holdsKeptKeys(obj any) bool {
+	if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tombstone.Obj
+	}
+	secret, ok := obj.(*corev1.Secret)
+	if !ok {
+		return true
+	}
+	for k := range secret.Data {
+		if keptSecretKeys[k] {
+			return true
+		}
+	}
+	return false
+}
+
 // publishedHandler wakes the reporting goroutine when the published
 // Service changes, since the status of owned Ingresses follows it.
 func (s *Source) publishedHandler() cache.ResourceEventHandler {
@@ -221,11 +250,13 @@ func sameVersion(a, b any) bool {
 }
 
 // transform strips what caddy-ingress never reads before objects enter
-// the cache: managedFields of every object; Secret data other than
-// tls.crt, tls.key and ca.crt; and the last-applied-configuration
-// annotation of Secrets (a copy of all their data), Services and
-// EndpointSlices. Ingresses keep that annotation: their status is written
-// back with an update, which would drop it.
+// the cache: managedFields of every object; everything of a Secret but
+// its name, namespace, UID, resourceVersion, creation time, type and the
+// data of keptSecretKeys (labels and annotations go: the last-applied-
+// configuration annotation alone is a copy of all the data); and the
+// last-applied-configuration annotation of Services and EndpointSlices.
+// Ingresses keep that annotation: their status is written back with an
+// update, which would drop it.
 //
 // Informers pass objects to the transform before anyone else sees them,
 // so it changes them in place. It is idempotent.
@@ -237,13 +268,22 @@ func transform(obj any) (any, error) {
 	m.SetManagedFields(nil)
 	switch o := obj.(type) {
 	case *corev1.Secret:
+		o.ObjectMeta = metav1.ObjectMeta{
+			Name:              o.Name,
+			Namespace:         o.Namespace,
+			UID:               o.UID,
+			ResourceVersion:   o.ResourceVersion,
+			CreationTimestamp: o.CreationTimestamp,
+		}
 		for k := range o.Data {
 			if !keptSecretKeys[k] {
 				delete(o.Data, k)
 			}
 		}
+		if len(o.Data) == 0 {
+			o.Data = nil
+		}
 		o.StringData = nil
-		dropLastApplied(m)
 	case *corev1.Service, *discoveryv1.EndpointSlice:
 		dropLastApplied(m)
 	}

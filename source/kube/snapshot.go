@@ -15,7 +15,8 @@ import (
 )
 
 // snapshot lists every object from the informer caches, sorted by
-// namespace/name. An object that is the same version as in the previous
+// namespace/name, but the Secrets that hold none of keptSecretKeys. An
+// object that is the same version as in the previous
 // snapshot keeps that snapshot's pointer, even when a re-list put a new
 // copy into the cache.
 func (s *Source) snapshot() *ingress.Snapshot {
@@ -28,7 +29,7 @@ func (s *Source) snapshot() *ingress.Snapshot {
 		IngressClasses: collect[*networkingv1.IngressClass](s.inf.ingressClasses, prev.IngressClasses),
 		Services:       collect[*corev1.Service](s.inf.services, prev.Services),
 		EndpointSlices: collect[*discoveryv1.EndpointSlice](s.inf.endpointSlices, prev.EndpointSlices),
-		Secrets:        collect[*corev1.Secret](s.inf.secrets, prev.Secrets),
+		Secrets:        slices.DeleteFunc(collect[*corev1.Secret](s.inf.secrets, prev.Secrets), lacksKeptKeys),
 	}
 }
 
@@ -59,3 +60,5 @@ func collect[T metav1.Object](informers map[string]cache.SharedIndexInformer, pr
 func compareObjects[T metav1.Object](a, b T) int {
 	return cmp.Or(strings.Compare(a.GetNamespace(), b.GetNamespace()), strings.Compare(a.GetName(), b.GetName()))
 }
+
+func lacksKeptKeys(s *corev1.Secret) bool { return !holdsKeptKeys(s) }

@@ -1,6 +1,9 @@
 // Package kube is the Kubernetes API source: it watches Ingresses,
-// IngressClasses, Services, EndpointSlices and TLS Secrets with shared
+// IngressClasses, Services, EndpointSlices and Secrets with shared
 // informers and hands consistent snapshots of them to the ingress app.
+// Secrets of every type are watched, since annotations refer to Opaque
+// ones too, but only their tls.crt, tls.key, ca.crt and ca.crl are kept,
+// and only those that hold one of these are delivered.
 //
 // It is thin glue. Event handlers only note that something changed; one
 // worker waits for the changes to settle, lists everything from the
