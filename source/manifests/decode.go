@@ -215,6 +215,11 @@ func decodeObject(doc document, decoder runtime.Decoder, encoded, data []byte, p
 	}
 	if secret, ok := obj.(*corev1.Secret); ok {
 		mergeStringData(secret)
+		if secret.Type == "" {
+			// The API server's default: the same manifest means the
+			// same Secret from either source.
+			secret.Type = corev1.SecretTypeOpaque
+		}
 	}
 	return &object{
 		kind:      h.Kind,

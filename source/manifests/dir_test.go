@@ -1,11 +1,14 @@
 package manifests
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 )
@@ -424,6 +427,81 @@ metadata:
 	}
 	if got := snapshot.IngressClasses[0].Namespace; got != "" {
 		t.Errorf("ingress class namespace: got %q, want %q", got, "")
+	}
+}
+
+// TestLoadSecretsOfAnyType checks that Secrets of every type are
+// delivered with all their data: annotations refer to Opaque Secrets too,
+// and what a Secret means is the translator's business.
+func TestLoadSecretsOfAnyType(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "secrets.yaml", `apiVersion: v1
+kind: Secret
+metadata:
+  name: ca
+  namespace: shop
+type: Opaque
+stringData:
+  ca.crt: |
+    -----BEGIN CERTIFICATE-----
+  ca.crl: crl
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: proxy
+  namespace: shop
+data:
+  ca.crt: Y2E=
+  tls.crt: Y2VydA==
+stringData:
+  tls.key: key
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: token
+  namespace: shop
+type: kubernetes.io/service-account-token
+stringData:
+  token: t
+`)
+	snapshot, problems := load(t, New(dir))
+	if len(problems) != 0 {
+		t.Fatalf("problems: got %v, want none", problems)
+	}
+	tests := []struct {
+		name string
+		typ  corev1.SecretType
+		data map[string]string
+	}{
+		{"ca", corev1.SecretTypeOpaque, map[string]string{"ca.crt": "-----BEGIN CERTIFICATE-----\n", "ca.crl": "crl"}},
+		{"proxy", corev1.SecretTypeOpaque, map[string]string{"ca.crt": "ca", "tls.crt": "cert", "tls.key": "key"}},
+		{"token", corev1.SecretTypeServiceAccountToken, map[string]string{"token": "t"}},
+	}
+	if got := len(snapshot.Secrets); got != len(tests) {
+		t.Fatalf("secrets: got %d, want %d", got, len(tests))
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			secret := snapshot.Secrets[i]
+			if secret.Name != tt.name {
+				t.Fatalf("name: got %q, want %q", secret.Name, tt.name)
+			}
+			if secret.Type != tt.typ {
+				t.Errorf("type: got %q, want %q", secret.Type, tt.typ)
+			}
+			got := make(map[string]string, len(secret.Data))
+			for k, v := range secret.Data {
+				got[k] = string(v)
+			}
+			if !maps.Equal(got, tt.data) {
+				t.Errorf("data: got %q, want %q", got, tt.data)
+			}
+			if secret.StringData != nil {
+				t.Errorf("stringData: got %v, want nil", secret.StringData)
+			}
+		})
 	}
 }
 
