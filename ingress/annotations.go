@@ -23,10 +23,22 @@ type ingressOptions struct {
 	sslRedirect bool
 	// forceSSLRedirect redirects plain HTTP to HTTPS on every host.
 	forceSSLRedirect bool
-	// refused names an access-control annotation that is not supported:
-	// the Ingress's backends then answer 503 instead of serving without
-	// the restriction its author asked for.
+	// refused names an access-control annotation that is not supported,
+	// or a security annotation with an invalid value: the Ingress's
+	// backends then answer 503 instead of serving without the protection
+	// its author asked for.
 	refused string
+	// hsts is the Strict-Transport-Security value for HTTPS responses;
+	// hstsSet says the Ingress chose it ("" then means none).
+	hsts    string
+	hstsSet bool
+	// acme asks for certificates from Caddy's automation for all the
+	// Ingress's TLS hosts, even those with a secretName.
+	acme bool
+	// backend is how to connect to the backends.
+	backend backendOptions
+	// clientAuth is what the auth-tls-* annotations say.
+	clientAuth clientAuthOptions
 }
 
 func defaultIngressOptions() ingressOptions {
@@ -39,14 +51,30 @@ func defaultIngressOptions() ingressOptions {
 type annotation struct {
 	name  string
 	parse func(value string, o *ingressOptions) error
+	// failClosed makes an invalid value refuse the Ingress (503) rather
+	// than keep the default: for annotations whose default is less safe
+	// than what the author asked for.
+	failClosed bool
 }
 
 // annotations lists every annotation translation understands. A new
 // annotation is one entry here, a field in ingressOptions, and its effect
 // where routes are built.
 var annotations = []annotation{
-	{"ssl-redirect", boolAnnotation(func(o *ingressOptions, v bool) { o.sslRedirect = v })},
-	{"force-ssl-redirect", boolAnnotation(func(o *ingressOptions, v bool) { o.forceSSLRedirect = v })},
+	{name: "ssl-redirect", parse: boolAnnotation(func(o *ingressOptions, v bool) { o.sslRedirect = v })},
+	{name: "force-ssl-redirect", parse: boolAnnotation(func(o *ingressOptions, v bool) { o.forceSSLRedirect = v })},
+	{name: "hsts", parse: parseHSTSAnnotation},
+	{name: "acme", parse: boolAnnotation(func(o *ingressOptions, v bool) { o.acme = v })},
+	{name: "backend-protocol", parse: parseBackendProtocol, failClosed: true},
+	{name: "proxy-ssl-secret", parse: secretAnnotation(func(o *ingressOptions) *string { return &o.backend.secret }), failClosed: true},
+	{name: "proxy-ssl-verify", parse: onOffAnnotation(func(o *ingressOptions) *string { return &o.backend.verifyAnnotation }), failClosed: true},
+	{name: "backend-tls-verify", parse: onOffAnnotation(func(o *ingressOptions) *string { return &o.backend.ownVerify }), failClosed: true},
+	{name: "proxy-ssl-name", parse: parseProxySSLName, failClosed: true},
+	{name: "proxy-ssl-server-name", parse: onOffAnnotation(func(o *ingressOptions) *string { return &o.backend.sendSNIAnnotation }), failClosed: true},
+	{name: "auth-tls-secret", parse: secretAnnotation(func(o *ingressOptions) *string { return &o.clientAuth.secret }), failClosed: true},
+	{name: "auth-tls-verify-client", parse: parseVerifyClient, failClosed: true},
+	{name: "auth-tls-verify-depth", parse: parseVerifyDepth, failClosed: true},
+	{name: "auth-tls-pass-certificate-to-upstream", parse: boolAnnotation(func(o *ingressOptions, v bool) { o.clientAuth.pass = v }), failClosed: true},
 }
 
 func boolAnnotation(set func(*ingressOptions, bool)) func(string, *ingressOptions) error {
@@ -66,8 +94,7 @@ func boolAnnotation(set func(*ingressOptions, bool)) func(string, *ingressOption
 var accessControl = map[string]bool{
 	"auth-type": true, "auth-secret": true, "auth-secret-type": true, "auth-realm": true,
 	"auth-url": true, "auth-signin": true, "auth-method": true, "auth-snippet": true,
-	"auth-tls-secret": true, "auth-tls-verify-client": true, "auth-tls-verify-depth": true,
-	"auth-tls-error-page": true, "auth-tls-pass-certificate-to-upstream": true, "auth-tls-match-cn": true,
+	"auth-tls-match-cn": true,
 	"whitelist-source-range": true, "allowlist-source-range": true, "denylist-source-range": true,
 	"satisfy": true,
 }
@@ -90,7 +117,11 @@ func parseAnnotations(ing *networkingv1.Ingress, report func(field, reason strin
 			continue
 		}
 		if err := a.parse(value, &o); err != nil {
-			report("metadata.annotations["+key+"]", err.Error())
+			if a.failClosed {
+				refuse(&o, key, "metadata.annotations["+key+"]", err.Error(), report)
+			} else {
+				report("metadata.annotations["+key+"]", err.Error())
+			}
 		}
 	}
 	return o
@@ -124,14 +155,19 @@ func reportUnsupported(ing *networkingv1.Ingress, o *ingressOptions, report func
 		field := "metadata.annotations[" + key + "]"
 		switch {
 		case accessControl[name]:
-			report(field, "not supported: this access restriction cannot be enforced, so the Ingress's backends answer 503")
-			if o.refused == "" {
-				o.refused = key
-			}
+			refuse(o, key, field, "not supported: this access restriction cannot be enforced", report)
 		case nginx:
 			report(field, "not supported; ignored")
 		default:
 			report(field, "unknown annotation")
 		}
+	}
+}
+
+// refuse reports a problem that makes the Ingress's backends answer 503.
+func refuse(o *ingressOptions, key, field, reason string, report func(field, reason string)) {
+	report(field, reason+", so the Ingress's backends answer 503")
+	if o.refused == "" {
+		o.refused = key
 	}
 }

@@ -41,12 +41,13 @@ type routesKey struct {
 	opts      ingressOptions
 	hostTLS   bool
 	httpsPort int
+	hsts      string
 }
 
 // routesFor returns the routes for a backend, built once per distinct
 // input and shared by every path (and translation) that has the same.
 func (t *translation) routesFor(tgt target, o ingressOptions, hostTLS bool) json.RawMessage {
-	k := routesKey{resolved: tgt.upstream != nil, opts: o, hostTLS: hostTLS, httpsPort: t.opts.HTTPSPort}
+	k := routesKey{resolved: tgt.upstream != nil, opts: o, hostTLS: hostTLS, httpsPort: t.opts.HTTPSPort, hsts: t.opts.HSTS}
 	if tgt.upstream != nil {
 		k.upstream = *tgt.upstream
 	}
@@ -55,7 +56,7 @@ func (t *translation) routesFor(tgt target, o ingressOptions, hostTLS bool) json
 	}
 	r, ok := t.prev.routes[k]
 	if !ok {
-		r = buildRoutes(tgt, o, hostTLS, t.opts.HTTPSPort)
+		r = buildRoutes(tgt, o, hostTLS, t.opts.HTTPSPort, t.opts.HSTS)
 	}
 	t.routes[k] = r
 	return r
@@ -65,7 +66,7 @@ func (t *translation) routesFor(tgt target, o ingressOptions, hostTLS bool) json
 // backend with the options of its Ingress. Nothing here comes from user
 // strings except validated names: no placeholders, matchers or handler
 // settings are taken from annotations as text.
-func buildRoutes(t target, o ingressOptions, hostTLS bool, httpsPort int) json.RawMessage {
+func buildRoutes(t target, o ingressOptions, hostTLS bool, httpsPort int, defaultHSTS string) json.RawMessage {
 	if o.refused != "" {
 		t = target{}
 	}
@@ -73,7 +74,14 @@ func buildRoutes(t target, o ingressOptions, hostTLS bool, httpsPort int) json.R
 	if o.forceSSLRedirect || (o.sslRedirect && hostTLS) {
 		routes = append(routes, redirectRoute(httpsPort))
 	}
-	routes = append(routes, route{Handle: []map[string]any{backendHandler(t)}})
+	hsts := o.hsts
+	if !o.hstsSet && hostTLS {
+		hsts = defaultHSTS
+	}
+	if hsts != "" {
+		routes = append(routes, hstsRoute(hsts))
+	}
+	routes = append(routes, route{Handle: []map[string]any{backendHandler(t, &o.backend)}})
 	// Marshaling maps of strings, numbers and bools cannot fail.
 	out, _ := json.Marshal(routes)
 	return out
@@ -105,7 +113,59 @@ func redirectRoute(httpsPort int) route {
 	}
 }
 
-func backendHandler(t target) map[string]any {
+// hstsRoute sets the Strict-Transport-Security header on HTTPS responses.
+// value is canonical (ParseHSTS), so it holds no placeholder.
+func hstsRoute(value string) route {
+	return route{
+		Match: []map[string]any{{"protocol": "https"}},
+		Handle: []map[string]any{{
+			"handler": "headers",
+			"response": map[string]any{
+				"set":      map[string][]string{"Strict-Transport-Security": {value}},
+				"deferred": true,
+			},
+		}},
+	}
+}
+
+// TransportModule is the name of the reverse_proxy transport
+// (http.reverse_proxy.transport.<name>) that speaks TLS to backends with
+// the CAs and client certificate of a Secret in Result.BackendSecrets.
+const TransportModule = "ingress"
+
+// transport returns the reverse_proxy transport for the backend protocol,
+// nil for plain HTTP/1.1 (Caddy's default).
+func transport(t target, b *backendOptions) map[string]any {
+	switch b.protocol {
+	case "GRPC", "H2C":
+		return map[string]any{"protocol": "http", "versions": []string{"h2c", "2"}}
+	case "HTTPS", "GRPCS":
+		tr := map[string]any{"protocol": TransportModule, "ingress": b.ingress}
+		if b.protocol == "GRPCS" {
+			tr["versions"] = []string{"2"}
+		}
+		if b.secret != "" {
+			tr["secret"] = b.secret
+		}
+		if b.verify {
+			tr["verify"] = true
+			name := b.serverName
+			if name == "" {
+				name = t.upstream.Service + "." + t.upstream.Namespace + ".svc"
+			}
+			tr["server_name"] = name
+		} else if b.serverName != "" {
+			tr["server_name"] = b.serverName
+		}
+		if b.sendSNI {
+			tr["send_sni"] = true
+		}
+		return tr
+	}
+	return nil
+}
+
+func backendHandler(t target, b *backendOptions) map[string]any {
 	if t.upstream == nil {
 		return map[string]any{"handler": "static_response", "status_code": 503}
 	}
@@ -117,5 +177,9 @@ func backendHandler(t target) map[string]any {
 	if t.upstream.PortName != "" {
 		up["port_name"] = t.upstream.PortName
 	}
-	return map[string]any{"handler": "reverse_proxy", "dynamic_upstreams": up}
+	h := map[string]any{"handler": "reverse_proxy", "dynamic_upstreams": up}
+	if tr := transport(t, b); tr != nil {
+		h["transport"] = tr
+	}
+	return h
 }

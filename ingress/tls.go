@@ -19,7 +19,7 @@ import (
 // Ingress's rules. Every host stays a TLS host (redirected to HTTPS) even
 // when its Secret is missing or invalid; it is then served the default
 // certificate.
-func (t *translation) addTLS(ing *networkingv1.Ingress) {
+func (t *translation) addTLS(ing *networkingv1.Ingress, s *settings) {
 	report := t.reporter(ing)
 	owner := key(ing)
 	for i, entry := range ing.Spec.TLS {
@@ -42,8 +42,8 @@ func (t *translation) addTLS(ing *networkingv1.Ingress) {
 		for _, h := range hosts {
 			t.tlsHosts[h] = true
 		}
-		if entry.SecretName == "" {
-			report(field+".secretName", "no secretName: the hosts are served the default certificate")
+		if entry.SecretName == "" || s.opts.acme {
+			t.addManaged(ing, field, hosts, entry.SecretName == "", report)
 			continue
 		}
 		secretKey := ing.Namespace + "/" + entry.SecretName
@@ -71,6 +71,74 @@ func (t *translation) addTLS(ing *networkingv1.Ingress) {
 			t.certs[h] = &owned[string]{secretKey, owner}
 		}
 	}
+}
+
+// addManaged asks Caddy's automation for certificates for hosts, when the
+// app allows it. noSecret says the tls entry has no secretName (rather
+// than the Ingress asking for automation by annotation).
+func (t *translation) addManaged(ing *networkingv1.Ingress, field string, hosts []string, noSecret bool, report func(field, reason string)) {
+	if !t.opts.AutomaticCertificates {
+		if noSecret {
+			report(field+".secretName", "no secretName, and automatic_certificates is off: the hosts are served the default certificate")
+		} else {
+			_, afield := annotationField(ing, "acme")
+			report(afield, "automatic_certificates is off: the hosts are served the default certificate")
+		}
+		return
+	}
+	for _, h := range hosts {
+		t.managed[h] = true
+	}
+}
+
+// managedHosts are the hosts to manage: those asked for that no Secret
+// of an Ingress covers.
+func (t *translation) managedHosts() []string {
+	var out []string
+	for h := range t.managed {
+		if t.certs[h] == nil {
+			out = append(out, h)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// addDefaultCertificate loads the app's default_certificate Secret.
+func (t *translation) addDefaultCertificate() {
+	ref := t.opts.DefaultCertificate
+	if ref == nil {
+		return
+	}
+	report := func(reason string) {
+		t.problems = append(t.problems, Problem{Object: ObjectRef{Kind: "Config", Name: "default_certificate"}, Reason: reason + "; a self-signed certificate is served instead"})
+	}
+	secret := t.secrets[ref.String()]
+	if secret == nil {
+		report(fmt.Sprintf("secret %s not found", ref))
+		return
+	}
+	pair, err := t.keyPair(secret)
+	if err != nil {
+		report(err.Error())
+		return
+	}
+	sum := sha256.Sum256(pair.Leaf.Raw)
+	t.defaultCert = &Certificate{Secret: ref.String(), Names: []string{}, SHA256: hex.EncodeToString(sum[:]), KeyPair: pair}
+}
+
+// backendSecretList lists the proxy-ssl-secrets in use.
+func (t *translation) backendSecretList() []BackendSecret {
+	out := make([]BackendSecret, 0, len(t.backendSecrets))
+	for name, bt := range t.backendSecrets {
+		b := BackendSecret{Secret: name, SHA256: bt.SHA256, ClientCert: bt.ClientCert}
+		if bt.CA != nil {
+			b.CAs = bt.CA.Pool
+		}
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(a, b BackendSecret) int { return strings.Compare(a.Secret, b.Secret) })
+	return out
 }
 
 // keyPair parses a Secret once per object and checks the validity period on

@@ -10,6 +10,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/caddy-ingress/caddy-ingress/secrets"
 )
 
 // Translate translates one snapshot. See Translator for repeated use.
@@ -23,8 +25,10 @@ func Translate(snap *Snapshot, opts Options) *Result {
 // that a change to one Ingress does not parse every certificate again. Its
 // output depends only on the snapshot and options.
 type Translator struct {
-	keyPairs map[*corev1.Secret]*tls.Certificate
-	routes   map[routesKey]json.RawMessage
+	keyPairs    map[*corev1.Secret]*tls.Certificate
+	cas         map[*corev1.Secret]*secrets.CA
+	backendTLSs map[*corev1.Secret]*secrets.BackendTLS
+	routes      map[routesKey]json.RawMessage
 }
 
 // translation is the state of one Translate call.
@@ -38,10 +42,23 @@ type translation struct {
 	tlsHosts map[string]bool
 	catchAll *owned[*Action]
 
-	certs    map[string]*owned[string] // TLS host → Secret key
-	keyPairs map[*corev1.Secret]*tls.Certificate
-	routes   map[routesKey]json.RawMessage
-	prev     *Translator
+	certs       map[string]*owned[string] // TLS host → Secret key
+	defaultCert *Certificate
+	managed map[string]bool           // TLS hosts for Caddy's automation
+	// backendSecrets are the proxy-ssl-secrets in use, by namespace/name.
+	backendSecrets map[string]*secrets.BackendTLS
+
+	keyPairs    map[*corev1.Secret]*tls.Certificate
+	cas         map[*corev1.Secret]*secrets.CA
+	backendTLSs map[*corev1.Secret]*secrets.BackendTLS
+	routes      map[routesKey]json.RawMessage
+	prev        *Translator
+}
+
+// settings are what one Ingress's annotations ask for.
+type settings struct {
+	opts       ingressOptions
+	clientAuth *ClientAuth
 }
 
 // owned is a value claimed by the first (oldest) Ingress that sets it.
@@ -61,6 +78,9 @@ type hostRules struct {
 	// redirect says an Ingress with rules for the host redirects plain
 	// HTTP to HTTPS there.
 	redirect bool
+	// clientAuth is the client certificate check of the host, set by the
+	// oldest Ingress with rules for it that asks for one.
+	clientAuth *owned[*ClientAuth]
 }
 
 // Translate translates snap. Ingresses of other classes are ignored
@@ -73,10 +93,14 @@ func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 		secrets:  make(map[string]*corev1.Secret, len(snap.Secrets)),
 		hosts:    make(map[string]*hostRules),
 		tlsHosts: make(map[string]bool),
-		certs:    make(map[string]*owned[string]),
-		keyPairs: make(map[*corev1.Secret]*tls.Certificate),
-		routes:   make(map[routesKey]json.RawMessage),
-		prev:     tr,
+		certs:          make(map[string]*owned[string]),
+		managed:        make(map[string]bool),
+		backendSecrets: make(map[string]*secrets.BackendTLS),
+		keyPairs:       make(map[*corev1.Secret]*tls.Certificate),
+		cas:            make(map[*corev1.Secret]*secrets.CA),
+		backendTLSs:    make(map[*corev1.Secret]*secrets.BackendTLS),
+		routes:         make(map[routesKey]json.RawMessage),
+		prev:           tr,
 	}
 	for _, s := range snap.Services {
 		t.services[s.Namespace+"/"+s.Name] = s
@@ -86,14 +110,19 @@ func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 	}
 
 	ingresses := ownedIngresses(snap, opts)
-	for _, ing := range ingresses {
-		t.addTLS(ing)
+	all := make([]settings, len(ingresses))
+	for i, ing := range ingresses {
+		all[i] = t.settings(ing)
 	}
-	for _, ing := range ingresses {
-		t.addRules(ing)
+	for i, ing := range ingresses {
+		t.addTLS(ing, &all[i])
+	}
+	for i, ing := range ingresses {
+		t.addRules(ing, &all[i])
 	}
 	t.addConfiguredDefault()
-	tr.keyPairs = t.keyPairs
+	t.addDefaultCertificate()
+	tr.keyPairs, tr.cas, tr.backendTLSs = t.keyPairs, t.cas, t.backendTLSs
 	tr.routes = t.routes
 	res := t.result()
 	for _, ing := range ingresses {
@@ -133,10 +162,20 @@ func (t *translation) reporter(ing *networkingv1.Ingress) func(field, reason str
 
 func key(ing *networkingv1.Ingress) string { return ing.Namespace + "/" + ing.Name }
 
-// addRules adds the paths and default backend of one Ingress.
-func (t *translation) addRules(ing *networkingv1.Ingress) {
+// settings reads the annotations of one Ingress and resolves the Secrets
+// they name.
+func (t *translation) settings(ing *networkingv1.Ingress) settings {
 	report := t.reporter(ing)
 	opts := parseAnnotations(ing, report)
+	t.resolveBackendTLS(ing, &opts, report)
+	auth := t.resolveClientAuth(ing, &opts, report)
+	return settings{opts: opts, clientAuth: auth}
+}
+
+// addRules adds the paths and default backend of one Ingress.
+func (t *translation) addRules(ing *networkingv1.Ingress, s *settings) {
+	report := t.reporter(ing)
+	opts := s.opts
 	owner := key(ing)
 
 	var ruleHosts []string
@@ -152,6 +191,7 @@ func (t *translation) addRules(ing *networkingv1.Ingress) {
 			ruleHosts = append(ruleHosts, rule.Host)
 		}
 		hr := t.host(rule.Host)
+		t.claimClientAuth(ing, hr, rule.Host, s.clientAuth, report)
 		hostTLS := t.hostHasTLS(rule.Host)
 		if opts.forceSSLRedirect || (opts.sslRedirect && hostTLS) {
 			hr.redirect = true
@@ -194,6 +234,9 @@ func (t *translation) addRules(ing *networkingv1.Ingress) {
 		// An Ingress with only a default backend serves everything that
 		// nothing else serves.
 		action := &Action{Ingress: owner, Routes: t.routesFor(tgt, opts, false)}
+		if s.clientAuth != nil {
+			t.claimClientAuth(ing, t.host(""), "", s.clientAuth, report)
+		}
 		if t.catchAll != nil {
 			report("spec.defaultBackend", fmt.Sprintf("the default backend for all hosts is already set by Ingress %s", t.catchAll.owner))
 			return
@@ -226,6 +269,24 @@ func (t *translation) addConfiguredDefault() {
 	t.catchAll = &owned[*Action]{&Action{Routes: t.routesFor(tgt, ingressOptions{}, false)}, ""}
 }
 
+// claimClientAuth sets the client certificate check of a host: the oldest
+// Ingress with rules for the host that asks for one sets it for all of the
+// host's paths (as ingress-nginx does per server). A different check
+// asked for by a younger Ingress is reported and not used.
+func (t *translation) claimClientAuth(ing *networkingv1.Ingress, hr *hostRules, host string, auth *ClientAuth, report func(field, reason string)) {
+	if auth == nil {
+		return
+	}
+	if hr.clientAuth == nil {
+		hr.clientAuth = &owned[*ClientAuth]{auth, auth.Ingress}
+		return
+	}
+	if !sameClientAuth(hr.clientAuth.value, auth) {
+		_, field := annotationField(ing, "auth-tls-secret")
+		report(field, fmt.Sprintf("host %q already has the client certificate settings of Ingress %s; these are not used", host, hr.clientAuth.owner))
+	}
+}
+
 func (t *translation) host(name string) *hostRules {
 	hr := t.hosts[name]
 	if hr == nil {
@@ -252,7 +313,13 @@ func (t *translation) hostHasTLS(host string) bool {
 }
 
 func (t *translation) result() *Result {
-	res := &Result{Hosts: []Host{}, Certificates: t.certificates()}
+	res := &Result{
+		Hosts:              []Host{},
+		Certificates:       t.certificates(),
+		DefaultCertificate: t.defaultCert,
+		Managed:            t.managedHosts(),
+		BackendSecrets:     t.backendSecretList(),
+	}
 	names := make([]string, 0, len(t.hosts))
 	for name := range t.hosts {
 		names = append(names, name)
@@ -261,6 +328,9 @@ func (t *translation) result() *Result {
 	for _, name := range names {
 		hr := t.hosts[name]
 		h := Host{Host: name, TLS: t.hostHasTLS(name)}
+		if hr.clientAuth != nil {
+			h.ClientAuth = hr.clientAuth.value
+		}
 		for _, p := range hr.paths {
 			h.Paths = append(h.Paths, *p)
 		}

@@ -25,7 +25,8 @@ var testNow = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 
 // TestGolden translates each testdata/<case>.yaml and compares the result
 // with <case>.golden.json and the problems with <case>.problems.txt. A line
-// "# options: https-port=N default-backend=ns/name:port" sets options.
+// "# options: https-port=N default-backend=ns/name:port" sets options; see
+// loadCase for the others.
 func TestGolden(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.yaml")
 	if err != nil {
@@ -121,6 +122,20 @@ func loadCase(t *testing.T, file string) (*ingress.Snapshot, []ingress.Problem, 
 					t.Fatal(err)
 				}
 				opts.DefaultBackend = &ref
+			case "default-certificate":
+				ref, err := ingress.ParseSecretRef(v, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				opts.DefaultCertificate = &ref
+			case "automatic-certificates":
+				opts.AutomaticCertificates = true
+			case "allow-cross-namespace-secrets":
+				opts.AllowCrossNamespaceSecrets = true
+			case "hsts":
+				if opts.HSTS, err = ingress.ParseHSTS(v); err != nil {
+					t.Fatal(err)
+				}
 			default:
 				t.Fatalf("unknown option %q", k)
 			}

@@ -57,6 +57,11 @@ func parseTLSData(typ corev1.SecretType, data map[string][]byte, now time.Time) 
 	if typ != corev1.SecretTypeTLS {
 		return nil, fmt.Errorf("type %q, want %s", typ, corev1.SecretTypeTLS)
 	}
+	return parseKeyPair(data, now)
+}
+
+// parseKeyPair parses tls.crt and tls.key of a Secret of any type.
+func parseKeyPair(data map[string][]byte, now time.Time) (*tls.Certificate, error) {
 	for _, key := range []string{corev1.TLSCertKey, corev1.TLSPrivateKeyKey} {
 		v, ok := data[key]
 		if !ok {

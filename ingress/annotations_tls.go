@@ -1,0 +1,139 @@
+package ingress
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// backendOptions say how to connect to an Ingress's backends: the
+// backend-protocol and proxy-ssl-* annotations.
+type backendOptions struct {
+	// protocol is "" (HTTP), "HTTPS", "GRPC", "GRPCS" or "H2C".
+	protocol string
+	// secret is the proxy-ssl-secret as annotated; once resolved, the
+	// namespace/name of a Secret in Result.BackendSecrets.
+	secret string
+	// verifyAnnotation, ownVerify and sendSNIAnnotation are "", "on" or
+	// "off", as proxy-ssl-verify, caddy-ingress.io/backend-tls-verify and
+	// proxy-ssl-server-name say.
+	verifyAnnotation  string
+	ownVerify         string
+	sendSNIAnnotation string
+	// serverName is proxy-ssl-name: the name the backend's certificate is
+	// verified for (default: the Service's cluster DNS name).
+	serverName string
+
+	// Resolved from the above.
+	verify  bool
+	sendSNI bool
+	// ingress is the namespace/name of the Ingress, named in errors of
+	// TLS connections to its backends.
+	ingress string
+}
+
+func (b *backendOptions) tls() bool { return b.protocol == "HTTPS" || b.protocol == "GRPCS" }
+
+// clientAuthOptions are the auth-tls-* annotations as given.
+type clientAuthOptions struct {
+	secret string
+	verify ClientVerify // "" (on) or "off", "on", "optional", "optional_no_ca"
+	depth  int          // 0: unset (1)
+	pass   bool
+}
+
+func parseHSTSAnnotation(value string, o *ingressOptions) error {
+	v, err := ParseHSTS(value)
+	if err != nil {
+		return err
+	}
+	o.hsts, o.hstsSet = v, true
+	return nil
+}
+
+func parseBackendProtocol(value string, o *ingressOptions) error {
+	switch p := strings.ToUpper(value); p {
+	case "HTTP":
+		o.backend.protocol = ""
+	case "HTTPS", "GRPC", "GRPCS", "H2C":
+		o.backend.protocol = p
+	case "AUTO_HTTP", "AJP", "FCGI":
+		return fmt.Errorf("backend protocol %s is not supported", p)
+	default:
+		return fmt.Errorf("invalid value %q: want HTTP, HTTPS, GRPC, GRPCS or H2C", value)
+	}
+	return nil
+}
+
+// secretAnnotation checks the form of a Secret reference, "namespace/name"
+// or "name"; where it may point is checked when it is resolved.
+func secretAnnotation(field func(*ingressOptions) *string) func(string, *ingressOptions) error {
+	return func(value string, o *ingressOptions) error {
+		if _, err := ParseSecretRef(value, "default"); err != nil {
+			return fmt.Errorf("invalid value %q: want namespace/name of a Secret", value)
+		}
+		*field(o) = value
+		return nil
+	}
+}
+
+// onOffAnnotation reads nginx's "on" and "off" (and "true", "false").
+func onOffAnnotation(field func(*ingressOptions) *string) func(string, *ingressOptions) error {
+	return func(value string, o *ingressOptions) error {
+		switch value {
+		case "on", "true":
+			*field(o) = "on"
+		case "off", "false":
+			*field(o) = "off"
+		default:
+			return fmt.Errorf("invalid value %q: want \"on\" or \"off\"", value)
+		}
+		return nil
+	}
+}
+
+func parseProxySSLName(value string, o *ingressOptions) error {
+	name := strings.ToLower(value)
+	if strings.Contains(name, "*") || validateHost(name) != nil {
+		return fmt.Errorf("invalid value %q: want a DNS name such as backend.example.com", value)
+	}
+	o.backend.serverName = name
+	return nil
+}
+
+func parseVerifyClient(value string, o *ingressOptions) error {
+	switch v := ClientVerify(value); v {
+	case "off", ClientVerifyOn, ClientVerifyOptional, ClientVerifyOptionalNoCA:
+		o.clientAuth.verify = v
+		return nil
+	}
+	return fmt.Errorf("invalid value %q: want on, off, optional or optional_no_ca", value)
+}
+
+// maxVerifyDepth bounds auth-tls-verify-depth.
+const maxVerifyDepth = 10
+
+func parseVerifyDepth(value string, o *ingressOptions) error {
+	n, err := strconv.Atoi(value)
+	if err != nil || n < 1 || n > maxVerifyDepth || strings.HasPrefix(value, "+") {
+		return fmt.Errorf("invalid value %q: want a number from 1 to %d", value, maxVerifyDepth)
+	}
+	o.clientAuth.depth = n
+	return nil
+}
+
+// annotationKey returns the key under which ing sets the annotation name:
+// ours when both are set.
+func annotationKey(ing *networkingv1.Ingress, name string) string {
+	if _, ok := ing.Annotations[ownPrefix+name]; ok {
+		return ownPrefix + name
+	}
+	return nginxPrefix + name
+}
+
+func annotationField(ing *networkingv1.Ingress, name string) (key, field string) {
+	key = annotationKey(ing, name)
+	return key, "metadata.annotations[" + key + "]"
+}

@@ -1,0 +1,180 @@
+package ingress
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/caddy-ingress/caddy-ingress/secrets"
+)
+
+// secretFor resolves a Secret reference from an annotation of ing: a bare
+// name is in the Ingress's namespace; another namespace needs the app's
+// allow_cross_namespace_secrets.
+func (t *translation) secretFor(ing *networkingv1.Ingress, value string) (string, *corev1.Secret, error) {
+	ref, err := ParseSecretRef(value, ing.Namespace)
+	if err != nil {
+		return "", nil, err
+	}
+	if ref.Namespace != ing.Namespace && !t.opts.AllowCrossNamespaceSecrets {
+		return "", nil, fmt.Errorf("secret %s is in another namespace than the Ingress, and allow_cross_namespace_secrets is off", ref)
+	}
+	s := t.secrets[ref.String()]
+	if s == nil {
+		return "", nil, fmt.Errorf("secret %s not found", ref)
+	}
+	return ref.String(), s, nil
+}
+
+// resolveBackendTLS checks the proxy-ssl-* annotations against the
+// backend protocol and loads the Secret they name. Anything wrong refuses
+// the Ingress: its backends must not be reached with less protection than
+// asked for.
+func (t *translation) resolveBackendTLS(ing *networkingv1.Ingress, o *ingressOptions, report func(field, reason string)) {
+	b := &o.backend
+	if !b.tls() {
+		for _, name := range []string{"proxy-ssl-secret", "proxy-ssl-verify", "backend-tls-verify", "proxy-ssl-name", "proxy-ssl-server-name"} {
+			if _, ok := ing.Annotations[ownPrefix+name]; ok {
+				report("metadata.annotations["+ownPrefix+name+"]", "has no effect unless backend-protocol is HTTPS or GRPCS")
+			} else if _, ok := ing.Annotations[nginxPrefix+name]; ok {
+				report("metadata.annotations["+nginxPrefix+name+"]", "has no effect unless backend-protocol is HTTPS or GRPCS")
+			}
+		}
+		*b = backendOptions{protocol: b.protocol}
+		return
+	}
+	b.ingress = key(ing)
+	hasCA := false
+	var bt *secrets.BackendTLS
+	if b.secret != "" {
+		key, field := annotationField(ing, "proxy-ssl-secret")
+		name, s, err := t.secretFor(ing, b.secret)
+		if err == nil {
+			bt, err = t.backendTLS(s)
+		}
+		if err != nil {
+			refuse(o, key, field, err.Error(), report)
+			b.secret = ""
+			return
+		}
+		b.secret = name
+		hasCA = bt.CA != nil
+	}
+	b.verify = hasCA
+	verifyName := "proxy-ssl-verify"
+	if b.verifyAnnotation != "" {
+		b.verify = b.verifyAnnotation == "on"
+	}
+	if b.ownVerify != "" {
+		b.verify, verifyName = b.ownVerify == "on", "backend-tls-verify"
+	}
+	if b.verify && !hasCA {
+		key, field := annotationField(ing, verifyName)
+		refuse(o, key, field, "verifying backend certificates needs the CAs to trust: set proxy-ssl-secret to a Secret with ca.crt", report)
+	}
+	b.sendSNI = b.sendSNIAnnotation == "on"
+	if bt != nil && o.refused == "" {
+		t.backendSecrets[b.secret] = bt
+	}
+	b.verifyAnnotation, b.ownVerify, b.sendSNIAnnotation = "", "", ""
+}
+
+// resolveClientAuth turns the auth-tls-* annotations of ing into the
+// client certificate check of its hosts; nil when there is none. Anything
+// wrong refuses the Ingress.
+func (t *translation) resolveClientAuth(ing *networkingv1.Ingress, o *ingressOptions, report func(field, reason string)) *ClientAuth {
+	c := o.clientAuth
+	o.clientAuth = clientAuthOptions{}
+	if c == (clientAuthOptions{}) || c.verify == "off" {
+		return nil
+	}
+	if c.secret == "" {
+		for _, name := range []string{"auth-tls-verify-client", "auth-tls-verify-depth", "auth-tls-pass-certificate-to-upstream"} {
+			if _, ok := ing.Annotations[ownPrefix+name]; ok {
+				refuse(o, ownPrefix+name, "metadata.annotations["+ownPrefix+name+"]", "needs auth-tls-secret", report)
+				return nil
+			}
+			if _, ok := ing.Annotations[nginxPrefix+name]; ok {
+				refuse(o, nginxPrefix+name, "metadata.annotations["+nginxPrefix+name+"]", "needs auth-tls-secret", report)
+				return nil
+			}
+		}
+		return nil
+	}
+	annotation, field := annotationField(ing, "auth-tls-secret")
+	name, s, err := t.secretFor(ing, c.secret)
+	var ca *secrets.CA
+	if err == nil {
+		if _, ok := s.Data[secrets.CRLKey]; ok {
+			err = fmt.Errorf("secret %s: %s (certificate revocation list) is not supported", name, secrets.CRLKey)
+		} else {
+			ca, err = t.clientCA(s)
+		}
+	}
+	if err != nil {
+		refuse(o, annotation, field, err.Error(), report)
+		return nil
+	}
+	auth := &ClientAuth{
+		Ingress:         key(ing),
+		Secret:          name,
+		Verify:          ClientVerifyOn,
+		Depth:           1,
+		PassCertificate: c.pass,
+		SHA256:          ca.SHA256,
+		CAs:             ca.Pool,
+	}
+	if c.verify != "" {
+		auth.Verify = c.verify
+	}
+	if c.depth != 0 {
+		auth.Depth = c.depth
+	}
+	return auth
+}
+
+
+// sameClientAuth reports whether two Ingresses ask for the same check.
+func sameClientAuth(a, b *ClientAuth) bool {
+	return a.Secret == b.Secret && a.Verify == b.Verify && a.Depth == b.Depth && a.PassCertificate == b.PassCertificate
+}
+
+// clientCA parses a Secret's ca.crt once per object.
+func (t *translation) clientCA(s *corev1.Secret) (*secrets.CA, error) {
+	ca := t.cas[s]
+	if ca == nil {
+		ca = t.prev.cas[s]
+	}
+	if ca == nil {
+		var err error
+		if ca, err = secrets.ParseCA(s); err != nil {
+			return nil, err
+		}
+	}
+	t.cas[s] = ca
+	return ca, nil
+}
+
+// backendTLS parses a proxy-ssl-secret once per object; a client
+// certificate's validity is checked on every call.
+func (t *translation) backendTLS(s *corev1.Secret) (*secrets.BackendTLS, error) {
+	bt := t.backendTLSs[s]
+	if bt == nil {
+		bt = t.prev.backendTLSs[s]
+	}
+	if bt == nil {
+		var err error
+		if bt, err = secrets.ParseBackendTLS(s, t.opts.Now); err != nil {
+			return nil, err
+		}
+	}
+	t.backendTLSs[s] = bt
+	if bt.ClientCert != nil {
+		if leaf := bt.ClientCert.Leaf; t.opts.Now.After(leaf.NotAfter) || t.opts.Now.Before(leaf.NotBefore) {
+			return nil, fmt.Errorf("secret %s/%s: tls.crt: certificate is not valid now (valid %s to %s)", s.Namespace, s.Name,
+				leaf.NotBefore.UTC().Format("2006-01-02T15:04:05Z"), leaf.NotAfter.UTC().Format("2006-01-02T15:04:05Z"))
+		}
+	}
+	return bt, nil
+}
