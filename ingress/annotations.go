@@ -94,7 +94,7 @@ func boolAnnotation(set func(*ingressOptions, bool)) func(string, *ingressOption
 var accessControl = map[string]bool{
 	"auth-type": true, "auth-secret": true, "auth-secret-type": true, "auth-realm": true,
 	"auth-url": true, "auth-signin": true, "auth-method": true, "auth-snippet": true,
-	"auth-tls-match-cn": true,
+	"auth-tls-match-cn":      true,
 	"whitelist-source-range": true, "allowlist-source-range": true, "denylist-source-range": true,
 	"satisfy": true,
 }

@@ -46,7 +46,7 @@ type Host struct {
 	// ClientAuth, when set, makes HTTPS clients of this host present a
 	// certificate (mutual TLS).
 	ClientAuth *ClientAuth `json:"client_auth,omitempty"`
-	Paths []Path `json:"paths,omitempty"`
+	Paths      []Path      `json:"paths,omitempty"`
 	// Default serves this host's requests that match no path: the
 	// spec.defaultBackend of an Ingress that has rules for the host.
 	Default *Action `json:"default,omitempty"`

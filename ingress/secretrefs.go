@@ -134,7 +134,6 @@ func (t *translation) resolveClientAuth(ing *networkingv1.Ingress, o *ingressOpt
 	return auth
 }
 
-
 // sameClientAuth reports whether two Ingresses ask for the same check.
 func sameClientAuth(a, b *ClientAuth) bool {
 	return a.Secret == b.Secret && a.Verify == b.Verify && a.Depth == b.Depth && a.PassCertificate == b.PassCertificate

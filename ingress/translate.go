@@ -44,7 +44,7 @@ type translation struct {
 
 	certs       map[string]*owned[string] // TLS host → Secret key
 	defaultCert *Certificate
-	managed map[string]bool           // TLS hosts for Caddy's automation
+	managed     map[string]bool // TLS hosts for Caddy's automation
 	// backendSecrets are the proxy-ssl-secrets in use, by namespace/name.
 	backendSecrets map[string]*secrets.BackendTLS
 
@@ -88,11 +88,11 @@ type hostRules struct {
 // leaves the rest of the result intact.
 func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 	t := &translation{
-		opts:     opts,
-		services: make(map[string]*corev1.Service, len(snap.Services)),
-		secrets:  make(map[string]*corev1.Secret, len(snap.Secrets)),
-		hosts:    make(map[string]*hostRules),
-		tlsHosts: make(map[string]bool),
+		opts:           opts,
+		services:       make(map[string]*corev1.Service, len(snap.Services)),
+		secrets:        make(map[string]*corev1.Secret, len(snap.Secrets)),
+		hosts:          make(map[string]*hostRules),
+		tlsHosts:       make(map[string]bool),
 		certs:          make(map[string]*owned[string]),
 		managed:        make(map[string]bool),
 		backendSecrets: make(map[string]*secrets.BackendTLS),
