@@ -1,0 +1,425 @@
+package caddyingress
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-ingress/caddy-ingress/ingress"
+)
+
+// testCA is a throwaway certificate authority.
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pool *x509.CertPool
+}
+
+func newTestCA(t *testing.T, name string) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := certTemplate(t, name)
+	tmpl.IsCA = true
+	tmpl.BasicConstraintsValid = true
+	tmpl.KeyUsage = x509.KeyUsageCertSign
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &testCA{cert: cert, key: key, pool: pool}
+}
+
+// issue returns a key pair signed by the CA for the given use (server or
+// client authentication), valid for dnsNames.
+func (ca *testCA) issue(t *testing.T, name string, usage x509.ExtKeyUsage, dnsNames ...string) *tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := certTemplate(t, name)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{usage}
+	tmpl.DNSNames = dnsNames
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+func certTemplate(t *testing.T, name string) *x509.Certificate {
+	t.Helper()
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	return &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: name},
+		NotBefore:    now.Add(-time.Minute),
+		NotAfter:     now.Add(time.Hour),
+	}
+}
+
+// startBackend starts an HTTPS server that answers 200 with what it saw
+// in Seen-* headers: the protocol, the SNI, the Host and the common name
+// of the client certificate.
+func startBackend(t *testing.T, cfg *tls.Config, h2 bool) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Seen-Proto", r.Proto)
+		w.Header().Set("Seen-Host", r.Host)
+		if r.TLS != nil {
+			w.Header().Set("Seen-Sni", r.TLS.ServerName)
+			if len(r.TLS.PeerCertificates) > 0 {
+				w.Header().Set("Seen-Client", r.TLS.PeerCertificates[0].Subject.CommonName)
+			}
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	srv.TLS = cfg
+	srv.EnableHTTP2 = h2
+	if h2 {
+		srv.TLS.NextProtos = []string{"h2", "http/1.1"}
+	} else {
+		srv.TLS.NextProtos = []string{"http/1.1"}
+	}
+	// A new connection for every request, so that every request
+	// shows what a handshake does.
+	srv.Config.SetKeepAlivesEnabled(false)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// proxyContext runs the ingress app and returns a context to provision
+// routes in, as the app does. reverse_proxy and this transport look up
+// apps, which a context without a loaded config cannot do.
+func proxyContext(t *testing.T) (*App, caddy.Context) {
+	t.Helper()
+	app := runApp(t)
+	ctx, cancel := caddy.NewContext(caddy.ActiveContext())
+	t.Cleanup(cancel)
+	return app, ctx
+}
+
+// compileProxy compiles a reverse_proxy route to one static upstream with
+// the given transport JSON, as the app compiles an Ingress's routes.
+func compileProxy(t *testing.T, ctx caddy.Context, dial, transport string) caddyhttp.Handler {
+	t.Helper()
+	cfg := fmt.Sprintf(`[{"handle":[{"handler":"reverse_proxy","upstreams":[{"dial":%q}],"transport":%s}]}]`, dial, transport)
+	var routes caddyhttp.RouteList
+	if err := json.Unmarshal([]byte(cfg), &routes); err != nil {
+		t.Fatalf("decoding %s: %v", cfg, err)
+	}
+	if err := routes.Provision(ctx); err != nil {
+		t.Fatalf("provisioning %s: %v", cfg, err)
+	}
+	return routes.Compile(notFound)
+}
+
+// proxy sends a request for app.example.com through h and returns the
+// status and response headers, or the status and error of a failure.
+func proxy(h caddyhttp.Handler) (int, http.Header, error) {
+	req := httptest.NewRequest(http.MethodGet, "http://app.example.com/hello", nil)
+	w := httptest.NewRecorder()
+	req = caddyhttp.PrepareRequest(req, caddy.NewReplacer(), w, new(caddyhttp.Server))
+	if err := h.ServeHTTP(w, req); err != nil {
+		var he caddyhttp.HandlerError
+		if errors.As(err, &he) {
+			return he.StatusCode, nil, err
+		}
+		return 0, nil, err
+	}
+	return w.Code, w.Header(), nil
+}
+
+func setBackendSecret(app *App, sec *ingress.BackendSecret) {
+	m := map[string]*ingress.BackendSecret{}
+	if sec != nil {
+		m[sec.Secret] = sec
+	}
+	app.backendSecrets.Store(&m)
+}
+
+func TestTransport(t *testing.T) {
+	app, ctx := proxyContext(t)
+	trusted := newTestCA(t, "trusted CA")
+	other := newTestCA(t, "other CA")
+	clients := newTestCA(t, "client CA")
+	good := trusted.issue(t, "backend", x509.ExtKeyUsageServerAuth, "svc.ns.svc")
+	unknown := other.issue(t, "backend", x509.ExtKeyUsageServerAuth, "svc.ns.svc")
+	client := clients.issue(t, "caddy-ingress", x509.ExtKeyUsageClientAuth)
+
+	const secret = "ns/backend-ca"
+	full := &ingress.BackendSecret{Secret: secret, CAs: trusted.pool, ClientCert: client}
+	verifying := `{"protocol":"ingress","ingress":"ns/my-ingress","secret":"ns/backend-ca","verify":true,"server_name":"svc.ns.svc"}`
+	tests := []struct {
+		name      string
+		cert      *tls.Certificate
+		clientCAs *x509.CertPool // the backend requires a client certificate from these
+		h2        bool
+		transport string
+		secret    *ingress.BackendSecret // nil: the app holds no Secret
+		status    int
+		errText   string // in the error; $addr is the backend's address
+		seen      map[string]string
+	}{
+		{
+			name: "trusted", cert: good, transport: verifying, secret: full, status: 200,
+			seen: map[string]string{"Seen-Proto": "HTTP/1.1", "Seen-Host": "app.example.com", "Seen-Sni": "", "Seen-Client": ""},
+		},
+		{
+			name: "unknown CA", cert: unknown, transport: verifying, secret: full, status: 502,
+			errText: "backend certificate of $addr (Ingress ns/my-ingress) not trusted: x509: certificate signed by unknown authority",
+		},
+		{
+			name: "unknown CA without verify", cert: unknown, status: 200, secret: full,
+			transport: `{"protocol":"ingress","ingress":"ns/my-ingress","secret":"ns/backend-ca","server_name":"svc.ns.svc"}`,
+		},
+		{
+			name: "unknown CA without secret", cert: unknown, status: 200,
+			transport: `{"protocol":"ingress","ingress":"ns/my-ingress"}`,
+		},
+		{
+			name: "other server name", cert: good, secret: full, status: 502,
+			transport: `{"protocol":"ingress","ingress":"ns/my-ingress","secret":"ns/backend-ca","verify":true,"server_name":"other.ns.svc"}`,
+			errText:   "backend certificate of $addr (Ingress ns/my-ingress) not trusted: x509: certificate is valid for svc.ns.svc, not other.ns.svc",
+		},
+		{
+			name: "mutual TLS", cert: good, clientCAs: clients.pool, transport: verifying, secret: full, status: 200,
+			seen: map[string]string{"Seen-Client": "caddy-ingress"},
+		},
+		{
+			name: "mutual TLS without client certificate", cert: good, clientCAs: clients.pool, transport: verifying, status: 502,
+			secret:  &ingress.BackendSecret{Secret: secret, CAs: trusted.pool},
+			errText: "TLS to backend $addr (Ingress ns/my-ingress): remote error: tls: certificate required",
+		},
+		{
+			name: "verify without ca.crt", cert: good, transport: verifying, status: 502,
+			secret:  &ingress.BackendSecret{Secret: secret, ClientCert: client},
+			errText: "backend certificate of $addr (Ingress ns/my-ingress) not trusted: secret ns/backend-ca has no ca.crt",
+		},
+		{
+			name: "verify without secret", cert: good, status: 502,
+			transport: `{"protocol":"ingress","ingress":"ns/my-ingress","verify":true,"server_name":"svc.ns.svc"}`,
+			errText:   "backend certificate of $addr (Ingress ns/my-ingress) not trusted: verify is on but no secret holds the trusted CAs",
+		},
+		{
+			name: "secret gone", cert: unknown, status: 502,
+			transport: `{"protocol":"ingress","ingress":"ns/my-ingress","secret":"ns/backend-ca"}`,
+			errText:   "TLS to backend $addr (Ingress ns/my-ingress): secret ns/backend-ca not found",
+		},
+		{
+			name: "send SNI", cert: good, secret: full, status: 200,
+			transport: `{"protocol":"ingress","ingress":"ns/my-ingress","secret":"ns/backend-ca","verify":true,"server_name":"svc.ns.svc","send_sni":true}`,
+			seen:      map[string]string{"Seen-Sni": "svc.ns.svc"},
+		},
+		{
+			name: "HTTP/2 only", cert: good, h2: true, secret: full, status: 200,
+			transport: `{"protocol":"ingress","ingress":"ns/my-ingress","versions":["2"],"secret":"ns/backend-ca","verify":true,"server_name":"svc.ns.svc"}`,
+			seen:      map[string]string{"Seen-Proto": "HTTP/2.0"},
+		},
+		{
+			name: "HTTP/1.1 only", cert: good, h2: true, secret: full, status: 200,
+			transport: `{"protocol":"ingress","ingress":"ns/my-ingress","versions":["1.1"],"secret":"ns/backend-ca","verify":true,"server_name":"svc.ns.svc"}`,
+			seen:      map[string]string{"Seen-Proto": "HTTP/1.1"},
+		},
+		{
+			name: "HTTP/2 by default", cert: good, h2: true, transport: verifying, secret: full, status: 200,
+			seen: map[string]string{"Seen-Proto": "HTTP/2.0"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := &tls.Config{Certificates: []tls.Certificate{*tt.cert}}
+			if tt.clientCAs != nil {
+				cfg.ClientAuth = tls.RequireAndVerifyClientCert
+				cfg.ClientCAs = tt.clientCAs
+			}
+			backend := startBackend(t, cfg, tt.h2)
+			addr := backend.Listener.Addr().String()
+			setBackendSecret(app, tt.secret)
+
+			status, header, err := proxy(compileProxy(t, ctx, addr, tt.transport))
+			if status != tt.status {
+				t.Fatalf("got status %d (error %v), want %d", status, err, tt.status)
+			}
+			if want := strings.ReplaceAll(tt.errText, "$addr", addr); want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+				t.Errorf("got error %v, want one containing %q", err, want)
+			}
+			if tt.errText == "" && err != nil {
+				t.Errorf("got error %v, want none", err)
+			}
+			for k, want := range tt.seen {
+				if got := header.Get(k); got != want {
+					t.Errorf("got %s %q, want %q", k, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestTransportRotation checks that new connections use what the Secret
+// holds at their handshake, with the same compiled routes.
+func TestTransportRotation(t *testing.T) {
+	app, ctx := proxyContext(t)
+	var (
+		serverCA1, serverCA2 = newTestCA(t, "server CA 1"), newTestCA(t, "server CA 2")
+		clientCA1, clientCA2 = newTestCA(t, "client CA 1"), newTestCA(t, "client CA 2")
+		cfg1                 = &tls.Config{
+			Certificates: []tls.Certificate{*serverCA1.issue(t, "backend", x509.ExtKeyUsageServerAuth, "svc.ns.svc")},
+			ClientAuth:   tls.RequireAndVerifyClientCert, ClientCAs: clientCA1.pool, NextProtos: []string{"http/1.1"},
+		}
+		cfg2 = &tls.Config{
+			Certificates: []tls.Certificate{*serverCA2.issue(t, "backend", x509.ExtKeyUsageServerAuth, "svc.ns.svc")},
+			ClientAuth:   tls.RequireAndVerifyClientCert, ClientCAs: clientCA2.pool, NextProtos: []string{"http/1.1"},
+		}
+		secret1 = &ingress.BackendSecret{Secret: "ns/backend-ca", CAs: serverCA1.pool, ClientCert: clientCA1.issue(t, "client-1", x509.ExtKeyUsageClientAuth)}
+		secret2 = &ingress.BackendSecret{Secret: "ns/backend-ca", CAs: serverCA2.pool, ClientCert: clientCA2.issue(t, "client-2", x509.ExtKeyUsageClientAuth)}
+	)
+	// The backend rotates its own certificate and client CA too.
+	var current atomic.Pointer[tls.Config]
+	current.Store(cfg1)
+	backend := startBackend(t, &tls.Config{
+		Certificates:       cfg1.Certificates,
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { return current.Load(), nil },
+	}, false)
+	h := compileProxy(t, ctx, backend.Listener.Addr().String(),
+		`{"protocol":"ingress","ingress":"ns/my-ingress","secret":"ns/backend-ca","verify":true,"server_name":"svc.ns.svc"}`)
+
+	steps := []struct {
+		name    string
+		server  *tls.Config
+		secret  *ingress.BackendSecret
+		status  int
+		client  string
+		errText string
+	}{
+		{name: "first", server: cfg1, secret: secret1, status: 200, client: "client-1"},
+		{name: "backend rotated", server: cfg2, secret: secret1, status: 502, errText: "(Ingress ns/my-ingress) not trusted: x509: certificate signed by unknown authority"},
+		{name: "secret rotated", server: cfg2, secret: secret2, status: 200, client: "client-2"},
+		{name: "secret gone", server: cfg2, secret: nil, status: 502, errText: "(Ingress ns/my-ingress): secret ns/backend-ca not found"},
+	}
+	for _, s := range steps {
+		current.Store(s.server)
+		setBackendSecret(app, s.secret)
+		status, header, err := proxy(h)
+		if status != s.status {
+			t.Fatalf("%s: got status %d (error %v), want %d", s.name, status, err, s.status)
+		}
+		if s.errText != "" && (err == nil || !strings.Contains(err.Error(), s.errText)) {
+			t.Errorf("%s: got error %v, want one containing %q", s.name, err, s.errText)
+		}
+		if s.client != "" {
+			if got := header.Get("Seen-Client"); got != s.client {
+				t.Errorf("%s: got client certificate %q, want %q", s.name, got, s.client)
+			}
+		}
+	}
+}
+
+func TestTransportProvision(t *testing.T) {
+	tests := []struct {
+		name    string
+		config  string
+		wantErr string
+	}{
+		{name: "defaults", config: `{}`},
+		{name: "h2c", config: `{"versions":["h2c","2"]}`, wantErr: `versions: unsupported HTTP version "h2c", want 1.1 or 2`},
+		{name: "HTTP/3", config: `{"versions":["3"]}`, wantErr: `versions: unsupported HTTP version "3"`},
+		{name: "verify without server name", config: `{"verify":true}`, wantErr: "verify requires server_name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var tr Transport
+			if err := json.Unmarshal([]byte(tt.config), &tr); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+			defer cancel()
+			err := tr.Provision(ctx)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("got error %v, want none", err)
+				}
+				if got := tr.Versions; len(got) != 2 || got[0] != "1.1" || got[1] != "2" {
+					t.Errorf("got versions %v, want [1.1 2]", got)
+				}
+				_ = tr.Cleanup()
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("got error %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestH2C checks the JSON of Caddy's own http transport that the
+// translator emits for backend-protocol GRPC and H2C: HTTP/2 with prior
+// knowledge over cleartext.
+func TestH2C(t *testing.T) {
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Seen-Proto", r.Proto)
+		w.Header().Set("Seen-Tls", fmt.Sprint(r.TLS != nil))
+	}))
+	backend.Config.Protocols = new(http.Protocols)
+	backend.Config.Protocols.SetHTTP1(true)
+	backend.Config.Protocols.SetUnencryptedHTTP2(true)
+	backend.Start()
+	defer backend.Close()
+	_, ctx := proxyContext(t)
+
+	tests := []struct {
+		name      string
+		transport string
+		proto     string
+	}{
+		{name: "h2c", transport: `{"protocol":"http","versions":["h2c","2"]}`, proto: "HTTP/2.0"},
+		{name: "h2c alone", transport: `{"protocol":"http","versions":["h2c"]}`, proto: "HTTP/2.0"},
+		{name: "default", transport: `{"protocol":"http"}`, proto: "HTTP/1.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, header, err := proxy(compileProxy(t, ctx, backend.Listener.Addr().String(), tt.transport))
+			if err != nil || status != http.StatusOK {
+				t.Fatalf("got status %d, error %v, want 200", status, err)
+			}
+			if got := header.Get("Seen-Proto"); got != tt.proto {
+				t.Errorf("got protocol %q, want %q", got, tt.proto)
+			}
+			if got := header.Get("Seen-Tls"); got != "false" {
+				t.Errorf("got TLS %s, want false", got)
+			}
+		})
+	}
+}
