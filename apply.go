@@ -82,6 +82,8 @@ func (a *App) options() ingress.Options {
 		DefaultBackend: a.defaultBackend,
 		HTTPSPort:      a.httpsPort,
 		Now:            time.Now(),
+
+		AutomaticCertificates: a.AutomaticCertificates,
 	}
 }
 
@@ -116,6 +118,7 @@ func (a *App) apply(res *ingress.Result) {
 		a.certs.Store(secrets.NewStore(entries, a.defaultCert))
 		a.lastCerts = certsKey
 	}
+	a.manageCertificates(res.Managed)
 	backendSecrets := make(map[string]*ingress.BackendSecret, len(res.BackendSecrets))
 	for i := range res.BackendSecrets {
 		backendSecrets[res.BackendSecrets[i].Secret] = &res.BackendSecrets[i]

@@ -17,7 +17,9 @@ func init() {
 // SNI, from memory, on every handshake: the exact name first, then a
 // one-label wildcard, then the default certificate (a self-signed one
 // generated at start). Certificate changes take effect with the next
-// handshake, with no reload.
+// handshake, with no reload. With the app's automatic_certificates on, it
+// also serves the certificates obtained for managed hosts (see
+// App.certificate).
 //
 // The Caddyfile's ingress directive wires it up on sites that listen on
 // the HTTPS port. In JSON, list it in a TLS automation policy:
@@ -47,7 +49,7 @@ func (m *CertManager) Provision(ctx caddy.Context) error {
 // GetCertificate returns the certificate for hello's server name. Before
 // the app has started it returns nothing, leaving the handshake to others.
 func (m *CertManager) GetCertificate(_ context.Context, hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	return m.app.certs.Load().Get(hello.ServerName), nil
+	return m.app.certificate(hello), nil
 }
 
 // Interface guards

@@ -56,6 +56,17 @@ type App struct {
 	// default backend serve. Default: none; such requests get 404.
 	DefaultBackend string `json:"default_backend,omitempty"`
 
+	// AutomaticCertificates, when on, gives TLS hosts without a Secret
+	// certificates from Caddy's TLS automation: ACME, or the internal
+	// issuer when configured, e.g. `local_certs`; hosts are managed and
+	// released as Ingresses come and go. A host is managed when it is
+	// listed in spec.tls without secretName, or when its Ingress has the
+	// annotation caddy-ingress.io/acme: "true". The issuers are those of
+	// the TLS automation policy that lists the ingress certificate
+	// manager for the host. Default off: anyone who may create Ingresses
+	// could otherwise make Caddy request certificates from a CA.
+	AutomaticCertificates bool `json:"automatic_certificates,omitempty"`
+
 	source         Source
 	defaultBackend *ingress.ServiceRef
 	ctx            caddy.Context
@@ -82,6 +93,7 @@ type App struct {
 	reported    map[ingress.Problem]struct{}
 	problems    []ingress.Problem   // of the last translation
 	owned       []ingress.ObjectRef // Ingresses of our class
+	autocerts   autoCerts           // automatic certificates, partly read by handshakes
 }
 
 // Defaults of the App's settings.

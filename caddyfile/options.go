@@ -31,6 +31,8 @@ type ingressApp struct {
 	IngressClass   string `json:"ingress_class,omitempty"`
 	Controller     string `json:"controller,omitempty"`
 	DefaultBackend string `json:"default_backend,omitempty"`
+
+	AutomaticCertificates bool `json:"automatic_certificates,omitempty"`
 }
 
 // manifestsSource is the JSON of the ingress.sources.manifests module.
@@ -82,11 +84,14 @@ var sourceParsers = map[string]func(d *caddyfile.Dispenser) (any, error){
 //		ingress_class <name>
 //		controller <name>
 //		default_backend <namespace/name:port>
+//		automatic_certificates
 //	}
 //
 // Exactly one source (manifests or kubernetes) is required; the other
 // subdirectives are optional and default in the app. default_backend is
-// checked by the app.
+// checked by the app. automatic_certificates, a flag, has TLS hosts
+// without a Secret get certificates from Caddy's TLS automation, with the
+// issuers of the site's policy (local_certs, acme_ca, …).
 func parseOption(d *caddyfile.Dispenser, existing any) (any, error) {
 	d.Next() // consume option name
 	if existing != nil {
@@ -119,6 +124,8 @@ func parseOption(d *caddyfile.Dispenser, existing any) (any, error) {
 			app.Controller, err = singleArg(d)
 		case name == "default_backend":
 			app.DefaultBackend, err = singleArg(d)
+		case name == "automatic_certificates":
+			app.AutomaticCertificates, err = true, noArgs(d)
 		default:
 			return nil, d.Errf("unrecognized ingress option '%s'", name)
 		}
@@ -250,6 +257,19 @@ func singleArg(d *caddyfile.Dispenser) (string, error) {
 		return "", d.Errf("'%s' takes no block", name)
 	}
 	return val, nil
+}
+
+// noArgs checks that the subdirective the dispenser is on, a flag, has no
+// arguments and no block.
+func noArgs(d *caddyfile.Dispenser) error {
+	name := d.Val()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	if d.NextBlock(d.Nesting()) {
+		return d.Errf("'%s' takes no block", name)
+	}
+	return nil
 }
 
 // args returns the one or more arguments of the subdirective the

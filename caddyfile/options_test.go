@@ -249,6 +249,26 @@ func TestParseOption(t *testing.T) {
 			input:   "ingress {\n\tmanifests /m\n\tdefault_backend default/web 80\n}",
 			wantErr: "wrong argument count",
 		},
+		{
+			name:     "automatic_certificates",
+			input:    "ingress {\n\tmanifests /m\n\tautomatic_certificates\n}",
+			wantJSON: `{"source":{"source":"manifests","dir":"/m"},"automatic_certificates":true}`,
+		},
+		{
+			name:    "automatic_certificates with an argument",
+			input:   "ingress {\n\tmanifests /m\n\tautomatic_certificates on\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "automatic_certificates with a block",
+			input:   "ingress {\n\tmanifests /m\n\tautomatic_certificates {\n\t\tacme\n\t}\n}",
+			wantErr: "'automatic_certificates' takes no block",
+		},
+		{
+			name:    "duplicate automatic_certificates",
+			input:   "ingress {\n\tmanifests /m\n\tautomatic_certificates\n\tautomatic_certificates\n}",
+			wantErr: "duplicate ingress option 'automatic_certificates'",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
