@@ -83,7 +83,10 @@ func (a *App) options() ingress.Options {
 		HTTPSPort:      a.httpsPort,
 		Now:            time.Now(),
 
-		AutomaticCertificates: a.AutomaticCertificates,
+		AutomaticCertificates:      a.AutomaticCertificates,
+		DefaultCertificate:         a.defaultCertRef,
+		AllowCrossNamespaceSecrets: a.AllowCrossNamespaceSecrets,
+		HSTS:                       a.HSTS,
 	}
 }
 
@@ -110,12 +113,19 @@ func (a *App) report(problems []ingress.Problem) {
 // gains TLS has its certificate before its redirect to HTTPS.
 func (a *App) apply(res *ingress.Result) {
 	certsKey := certificatesKey(res.Certificates)
+	if c := res.DefaultCertificate; c != nil {
+		certsKey += "default=" + c.Secret + "=" + c.SHA256
+	}
 	if certsKey != a.lastCerts {
 		entries := make([]secrets.Entry, 0, len(res.Certificates))
 		for _, c := range res.Certificates {
 			entries = append(entries, secrets.Entry{Names: c.Names, Cert: c.KeyPair})
 		}
-		a.certs.Store(secrets.NewStore(entries, a.defaultCert))
+		fallback := a.defaultCert
+		if res.DefaultCertificate != nil {
+			fallback = res.DefaultCertificate.KeyPair
+		}
+		a.certs.Store(secrets.NewStore(entries, fallback))
 		a.lastCerts = certsKey
 	}
 	a.manageCertificates(res.Managed)
@@ -127,6 +137,7 @@ func (a *App) apply(res *ingress.Result) {
 	if a.routes.Load() != nil && a.lastResult != nil && sameRoutes(res, a.lastResult) {
 		return
 	}
+	a.warnClientAuthPolicy(res)
 	t := a.build(res)
 	a.lastResult = res
 	if old := a.routes.Swap(t); old != nil {
@@ -137,11 +148,19 @@ func (a *App) apply(res *ingress.Result) {
 // sameRoutes reports whether two results serve requests the same way.
 func sameRoutes(a, b *ingress.Result) bool {
 	return slices.EqualFunc(a.Hosts, b.Hosts, func(x, y ingress.Host) bool {
-		return x.Host == y.Host && x.TLS == y.TLS && sameAction(x.Default, y.Default) && sameAction(x.Redirect, y.Redirect) &&
+		return x.Host == y.Host && x.TLS == y.TLS && sameClientAuth(x.ClientAuth, y.ClientAuth) &&
+			sameAction(x.Default, y.Default) && sameAction(x.Redirect, y.Redirect) &&
 			slices.EqualFunc(x.Paths, y.Paths, func(p, q ingress.Path) bool {
 				return p.Path == q.Path && p.Type == q.Type && sameAction(&p.Action, &q.Action)
 			})
 	}) && sameAction(a.Default, b.Default)
+}
+
+func sameClientAuth(a, b *ingress.ClientAuth) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }
 
 func sameAction(a, b *ingress.Action) bool {

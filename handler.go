@@ -46,7 +46,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		return caddyhttp.Error(http.StatusServiceUnavailable, fmt.Errorf("ingress routes are not loaded yet"))
 	}
 	defer t.release()
-	hd := t.lookup(requestHost(r.Host), requestPath(r.URL.Path), r.TLS == nil)
+	stripClientCertHeaders(r.Header)
+	host := requestHost(r.Host)
+	ht := t.host(host)
+	if ht != nil && ht.clientAuth != nil {
+		if ok, err := h.app.checkClientAuth(w, r, ht.clientAuth, host); !ok {
+			return err
+		}
+	}
+	hd := t.lookupIn(ht, requestPath(r.URL.Path), r.TLS == nil)
 	if hd == nil {
 		return caddyhttp.Error(http.StatusNotFound, nil)
 	}

@@ -67,8 +67,28 @@ type App struct {
 	// could otherwise make Caddy request certificates from a CA.
 	AutomaticCertificates bool `json:"automatic_certificates,omitempty"`
 
+	// DefaultCertificate is the Secret ("namespace/name", type
+	// kubernetes.io/tls) whose certificate is served for unknown server
+	// names and for TLS hosts whose Secret is missing or invalid (their
+	// redirect to HTTPS stays). Default: a self-signed certificate
+	// generated at start, also used while this Secret is unusable.
+	DefaultCertificate string `json:"default_certificate,omitempty"`
+
+	// AllowCrossNamespaceSecrets lets the annotations that name a Secret
+	// (auth-tls-secret, proxy-ssl-secret) name one in another namespace
+	// than the Ingress's own. Default off: such an Ingress is refused
+	// (its backends answer 503) and reported.
+	AllowCrossNamespaceSecrets bool `json:"allow_cross_namespace_secrets,omitempty"`
+
+	// HSTS is the Strict-Transport-Security value sent on HTTPS responses
+	// of TLS hosts whose Ingress does not set the caddy-ingress.io/hsts
+	// annotation, such as "max-age=31536000; includeSubDomains". Default:
+	// none.
+	HSTS string `json:"hsts,omitempty"`
+
 	source         Source
 	defaultBackend *ingress.ServiceRef
+	defaultCertRef *ingress.SecretRef
 	ctx            caddy.Context
 	logger         *zap.Logger
 	cancel         context.CancelFunc
@@ -79,6 +99,9 @@ type App struct {
 	certs     atomic.Pointer[secrets.Store]
 	// backendSecrets are the proxy-ssl-secret contents, by namespace/name.
 	backendSecrets atomic.Pointer[map[string]*ingress.BackendSecret]
+	// clientAuthPolicy is set when a TLS connection policy uses the
+	// ingress_client_auth matcher.
+	clientAuthPolicy atomic.Bool
 
 	// mu serializes updates; the fields below it belong to the updater.
 	mu          sync.Mutex
@@ -127,6 +150,20 @@ func (a *App) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("default_backend: %w", err)
 		}
 		a.defaultBackend = &ref
+	}
+	if a.DefaultCertificate != "" {
+		ref, err := ingress.ParseSecretRef(a.DefaultCertificate, "")
+		if err != nil {
+			return fmt.Errorf("default_certificate: %w", err)
+		}
+		a.defaultCertRef = &ref
+	}
+	if a.HSTS != "" {
+		v, err := ingress.ParseHSTS(a.HSTS)
+		if err != nil {
+			return fmt.Errorf("hsts: %w", err)
+		}
+		a.HSTS = v
 	}
 	if a.SourceRaw == nil {
 		return fmt.Errorf("no source configured")

@@ -28,9 +28,9 @@ func init() {
 }
 
 // KubernetesSource watches a Kubernetes API server: Ingresses,
-// IngressClasses, Services, EndpointSlices and Secrets of type
-// kubernetes.io/tls (only those: other Secrets are never listed). Secrets
-// are kept in memory with their tls.crt, tls.key and ca.crt only.
+// IngressClasses, Services, EndpointSlices and Secrets. Secrets are kept
+// in memory with their tls.crt, tls.key, ca.crt and ca.crl only; a Secret
+// with none of those is ignored.
 //
 // Caddy's start waits until every object has been listed once, so it
 // never serves a half-empty table; while the API server cannot be reached

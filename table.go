@@ -38,6 +38,8 @@ type hostTable struct {
 	// redirect serves plain-HTTP requests that match no path, when the
 	// host redirects to HTTPS and has no fallback.
 	redirect caddyhttp.Handler
+	// clientAuth, when set, is the host's client certificate check.
+	clientAuth *ingress.ClientAuth
 }
 
 // newTable builds a table for a translation result; handler gives the
@@ -57,10 +59,11 @@ func newTable(res *ingress.Result, handler func(*ingress.Action) caddyhttp.Handl
 	for i := range res.Hosts {
 		h := &res.Hosts[i]
 		ht := &hostTable{
-			exact:    make(map[string]caddyhttp.Handler),
-			prefix:   make(map[string]caddyhttp.Handler),
-			fallback: handlerOrNil(h.Default),
-			redirect: handlerOrNil(h.Redirect),
+			exact:      make(map[string]caddyhttp.Handler),
+			prefix:     make(map[string]caddyhttp.Handler),
+			fallback:   handlerOrNil(h.Default),
+			redirect:   handlerOrNil(h.Redirect),
+			clientAuth: h.ClientAuth,
 		}
 		for j := range h.Paths {
 			p := &h.Paths[j]
@@ -86,7 +89,12 @@ func newTable(res *ingress.Result, handler func(*ingress.Action) caddyhttp.Handl
 // lookup returns the handler for a request's host and path, or nil;
 // plain says the request came over plain HTTP.
 func (t *table) lookup(host, reqPath string, plain bool) caddyhttp.Handler {
-	h := t.host(host)
+	return t.lookupIn(t.host(host), reqPath, plain)
+}
+
+// lookupIn is lookup for the host table h (may be nil) of the request's
+// host.
+func (t *table) lookupIn(h *hostTable, reqPath string, plain bool) caddyhttp.Handler {
 	if h != nil {
 		if hd := h.match(reqPath); hd != nil {
 			return hd

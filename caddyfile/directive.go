@@ -94,8 +94,58 @@ func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error)
 			httpcaddyfile.ConfigValue{Class: "tls.connection_policy", Value: &caddytls.ConnectionPolicy{}},
 			httpcaddyfile.ConfigValue{Class: "tls.cert_manager", Value: certManager{}},
 		)
+		if httpsOnlyWithoutHosts(h) {
+			vals = append(vals, clientAuthPolicies()...)
+		}
 	}
 	return vals, nil
+}
+
+// clientAuthPolicies are the TLS connection policies that ask for client
+// certificates in the handshakes of hosts that want them (auth-tls-secret)
+// and in no others: one matched by the ingress_client_auth matcher with
+// client authentication mode "request" (the ingress handler verifies the
+// certificate per host), and a catch-all without client authentication.
+// The catch-all's empty client_authentication changes nothing at run time;
+// it keeps the adapter from dropping the policy as empty, since the first
+// policy, having no host names, stands for the site's catch-all.
+//
+// The adapter replaces the matchers of a site with host names by an sni
+// matcher, and refuses TLS connection policies on a site that also
+// listens for plain HTTP, so these policies are only added to sites whose
+// addresses are all HTTPS without host names (":443", "https://"): the
+// ingress is written as two site blocks, one for HTTP and one for HTTPS.
+func clientAuthPolicies() []httpcaddyfile.ConfigValue {
+	return []httpcaddyfile.ConfigValue{
+		{Class: "tls.connection_policy", Value: &caddytls.ConnectionPolicy{
+			MatchersRaw:          caddy.ModuleMap{"ingress_client_auth": json.RawMessage(`{}`)},
+			ClientAuthentication: &caddytls.ClientAuthentication{Mode: "request"},
+		}},
+		{Class: "tls.connection_policy", Value: &caddytls.ConnectionPolicy{
+			ClientAuthentication: &caddytls.ClientAuthentication{},
+		}},
+	}
+}
+
+// httpsOnlyWithoutHosts reports whether every address of the site block
+// the directive is in is served over HTTPS and names no host.
+func httpsOnlyWithoutHosts(h httpcaddyfile.Helper) bool {
+	if h.IsNamedRoute() {
+		return false
+	}
+	keys, ok := siteKeys(h)
+	if !ok {
+		return false
+	}
+	httpPort := portOption(h, "http_port", caddyhttp.DefaultHTTPPort)
+	httpsPort := portOption(h, "https_port", caddyhttp.DefaultHTTPSPort)
+	for _, key := range keys {
+		addr, err := httpcaddyfile.ParseAddress(key)
+		if err != nil || addr.Host != "" || !servesHTTPS(addr, httpPort, httpsPort) {
+			return false
+		}
+	}
+	return true
 }
 
 // siteServesHTTPS reports whether any address of the site block the

@@ -147,15 +147,17 @@ func transport(t target, b *backendOptions) map[string]any {
 		if b.secret != "" {
 			tr["secret"] = b.secret
 		}
+		// The name verified and sent as SNI: proxy-ssl-name, else the
+		// Service's cluster DNS name.
+		name := b.serverName
+		if name == "" && (b.verify || b.sendSNI) {
+			name = t.upstream.Service + "." + t.upstream.Namespace + ".svc"
+		}
+		if name != "" {
+			tr["server_name"] = name
+		}
 		if b.verify {
 			tr["verify"] = true
-			name := b.serverName
-			if name == "" {
-				name = t.upstream.Service + "." + t.upstream.Namespace + ".svc"
-			}
-			tr["server_name"] = name
-		} else if b.serverName != "" {
-			tr["server_name"] = b.serverName
 		}
 		if b.sendSNI {
 			tr["send_sni"] = true

@@ -78,6 +78,7 @@ const caddyfileTemplate = `{
 	https_port {{HTTPS}}
 	servers {
 		protocols h1 h2
+		strict_sni_host insecure_off
 	}
 	ingress {
 		manifests "{{DIR}}" {
@@ -86,7 +87,12 @@ const caddyfileTemplate = `{
 	}
 }
 
-:{{HTTP}}, :{{HTTPS}} {
+:{{HTTP}} {
+	bind 127.0.0.1
+	ingress
+}
+
+:{{HTTPS}} {
 	bind 127.0.0.1
 	ingress
 }

@@ -1,0 +1,195 @@
+package caddyingress
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddytls"
+	"go.uber.org/zap"
+
+	"github.com/caddy-ingress/caddy-ingress/ingress"
+)
+
+func init() {
+	caddy.RegisterModule(ClientAuthMatcher{})
+}
+
+// Request headers that carry the outcome of the client certificate check
+// to backends, named as ingress-nginx names them. They are removed from
+// every incoming request, so that a client cannot forge them.
+const (
+	headerClientCert      = "Ssl-Client-Cert"
+	headerClientVerify    = "Ssl-Client-Verify"
+	headerClientSubjectDN = "Ssl-Client-Subject-Dn"
+	headerClientIssuerDN  = "Ssl-Client-Issuer-Dn"
+)
+
+// ClientAuthMatcher matches TLS handshakes whose server name belongs to a
+// host that asks for client certificates (auth-tls-secret) right now. A
+// TLS connection policy with this matcher and client authentication mode
+// "request" makes those handshakes, and only those, ask the client for a
+// certificate; the ingress handler then checks it per request against the
+// host's CAs. The Caddyfile's ingress directive adds that policy:
+//
+//	{"match": {"ingress_client_auth": {}}, "client_authentication": {"mode": "request"}}
+//
+// Caddy turns on strict SNI-Host matching for servers with such a policy
+// unless strict_sni_host is set; the ingress handler enforces it for
+// hosts with client certificates either way.
+type ClientAuthMatcher struct {
+	app *App
+}
+
+// CaddyModule returns the Caddy module information.
+func (ClientAuthMatcher) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "tls.handshake_match.ingress_client_auth",
+		New: func() caddy.Module { return new(ClientAuthMatcher) },
+	}
+}
+
+// Provision finds the ingress app.
+func (m *ClientAuthMatcher) Provision(ctx caddy.Context) error {
+	app, err := ctx.App("ingress")
+	if err != nil {
+		return fmt.Errorf("getting ingress app: %v", err)
+	}
+	m.app = app.(*App)
+	m.app.clientAuthPolicy.Store(true)
+	return nil
+}
+
+// warnClientAuthPolicy logs once per result when hosts ask for client
+// certificates but no TLS connection policy uses ClientAuthMatcher, so no
+// handshake asks for them: those hosts then answer 400 to every HTTPS
+// request (with verify-client "on").
+func (a *App) warnClientAuthPolicy(res *ingress.Result) {
+	if a.clientAuthPolicy.Load() {
+		return
+	}
+	for _, h := range res.Hosts {
+		if h.ClientAuth != nil {
+			a.logger.Error("hosts ask for client certificates, but no TLS connection policy asks clients for them; "+
+				"serve HTTPS from a site block of its own, such as \":443 { ingress }\", or add the ingress_client_auth policy",
+				zap.String("host", h.Host), zap.String("ingress", h.ClientAuth.Ingress))
+			return
+		}
+	}
+}
+
+// Match reports whether the host hello names asks for client certificates.
+func (m *ClientAuthMatcher) Match(hello *tls.ClientHelloInfo) bool {
+	t := m.app.routes.Load()
+	if t == nil {
+		return false
+	}
+	h := t.host(requestHost(hello.ServerName))
+	return h != nil && h.clientAuth != nil
+}
+
+// checkClientAuth applies a host's client certificate check to a request.
+// It returns false when it has answered the request itself. On success it
+// sets the ssl-client-* headers for the backend.
+func (a *App) checkClientAuth(w http.ResponseWriter, r *http.Request, ca *ingress.ClientAuth, host string) (bool, error) {
+	if r.TLS == nil {
+		if ca.Verify != ingress.ClientVerifyOn {
+			r.Header.Set(headerClientVerify, "NONE")
+			return true, nil
+		}
+		// A host that requires client certificates is served over
+		// HTTPS only.
+		if host == "" {
+			return false, caddyhttp.Error(http.StatusForbidden, fmt.Errorf("client certificate required: use HTTPS"))
+		}
+		port := ""
+		if a.httpsPort != 0 && a.httpsPort != 443 {
+			port = ":" + strconv.Itoa(a.httpsPort)
+		}
+		w.Header().Set("Location", "https://"+host+port+r.URL.RequestURI())
+		w.WriteHeader(http.StatusPermanentRedirect)
+		return false, nil
+	}
+	// The certificate was asked for (or not) by the server name of the
+	// connection: a request for another host on it must not pass.
+	if requestHost(r.TLS.ServerName) != host {
+		r.Close = true
+		return false, caddyhttp.Error(http.StatusMisdirectedRequest,
+			fmt.Errorf("host %q requires client certificates, but the TLS server name is %q", host, r.TLS.ServerName))
+	}
+	certs := r.TLS.PeerCertificates
+	if len(certs) == 0 {
+		if ca.Verify == ingress.ClientVerifyOn {
+			return false, caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("no required SSL certificate was sent (host %q, Ingress %s)", host, ca.Ingress))
+		}
+		r.Header.Set(headerClientVerify, "NONE")
+		return true, nil
+	}
+	verifyErr := verifyClient(ca, certs)
+	if verifyErr != nil && ca.Verify != ingress.ClientVerifyOptionalNoCA {
+		return false, caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("the SSL certificate error (host %q, Ingress %s): %v", host, ca.Ingress, verifyErr))
+	}
+	if verifyErr != nil {
+		r.Header.Set(headerClientVerify, "FAILED:"+verifyErr.Error())
+	} else {
+		r.Header.Set(headerClientVerify, "SUCCESS")
+	}
+	r.Header.Set(headerClientSubjectDN, certs[0].Subject.String())
+	r.Header.Set(headerClientIssuerDN, certs[0].Issuer.String())
+	if ca.PassCertificate {
+		r.Header.Set(headerClientCert, escapedPEM(certs[0]))
+	}
+	return true, nil
+}
+
+// verifyClient verifies a client's chain against the host's CAs, with at
+// most Depth CA certificates above the client's own.
+func verifyClient(ca *ingress.ClientAuth, certs []*x509.Certificate) error {
+	intermediates := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		intermediates.AddCert(c)
+	}
+	chains, err := certs[0].Verify(x509.VerifyOptions{
+		Roots:         ca.CAs,
+		Intermediates: intermediates,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
+	if err != nil {
+		return err
+	}
+	for _, chain := range chains {
+		if len(chain)-1 <= ca.Depth {
+			return nil
+		}
+	}
+	return fmt.Errorf("certificate chain is longer than the verify depth %d", ca.Depth)
+}
+
+// escapedPEM is the client certificate as nginx's $ssl_client_escaped_cert
+// gives it: PEM, percent-encoded.
+func escapedPEM(c *x509.Certificate) string {
+	p := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	return strings.ReplaceAll(url.QueryEscape(string(p)), "+", "%20")
+}
+
+// stripClientCertHeaders removes the ssl-client-* headers a client sent.
+func stripClientCertHeaders(h http.Header) {
+	for _, k := range []string{headerClientCert, headerClientVerify, headerClientSubjectDN, headerClientIssuerDN} {
+		if _, ok := h[k]; ok {
+			delete(h, k)
+		}
+	}
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner          = (*ClientAuthMatcher)(nil)
+	_ caddytls.ConnectionMatcher = (*ClientAuthMatcher)(nil)
+)

@@ -1,0 +1,202 @@
+package caddyingress
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-ingress/caddy-ingress/ingress"
+)
+
+type authCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+}
+
+func newAuthCA(t *testing.T, name string) *authCA {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return &authCA{cert, key}
+}
+
+// issue signs a certificate; ca marks it as an intermediate CA.
+func (c *authCA) issue(t *testing.T, name string, ca bool) *authCA {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	if ca {
+		tmpl.IsCA, tmpl.BasicConstraintsValid, tmpl.KeyUsage, tmpl.ExtKeyUsage = true, true, x509.KeyUsageCertSign, nil
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, &key.PublicKey, c.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return &authCA{cert, key}
+}
+
+func (c *authCA) pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(c.cert)
+	return p
+}
+
+// seen records the request a backend got.
+type seen struct{ r *http.Request }
+
+func (s *seen) ServeHTTP(_ http.ResponseWriter, r *http.Request) error {
+	s.r = r
+	return nil
+}
+
+// clientAuthHandler serves a table with host mtls.test (client auth as
+// given) and open.test (none), both proxied to backend.
+func clientAuthHandler(auth *ingress.ClientAuth, backend caddyhttp.Handler) *Handler {
+	a := &App{httpsPort: 8443}
+	res := &ingress.Result{Hosts: []ingress.Host{
+		{Host: "mtls.test", TLS: true, ClientAuth: auth, Paths: []ingress.Path{{Path: "/", Type: ingress.PathPrefix}}},
+		{Host: "open.test", TLS: true, Paths: []ingress.Path{{Path: "/", Type: ingress.PathPrefix}}},
+	}}
+	a.routes.Store(newTable(res, func(*ingress.Action) caddyhttp.Handler { return backend }))
+	return &Handler{app: a}
+}
+
+func TestClientAuth(t *testing.T) {
+	ca := newAuthCA(t, "client CA")
+	other := newAuthCA(t, "other CA")
+	good := ca.issue(t, "alice", false)
+	intermediate := ca.issue(t, "intermediate", true)
+	deep := intermediate.issue(t, "bob", false)
+	stranger := other.issue(t, "mallory", false)
+
+	auth := func(verify ingress.ClientVerify, depth int, pass bool) *ingress.ClientAuth {
+		return &ingress.ClientAuth{Ingress: "default/mtls", Secret: "default/ca", Verify: verify, Depth: depth, PassCertificate: pass, CAs: ca.pool()}
+	}
+	tlsState := func(sni string, certs ...*authCA) *tls.ConnectionState {
+		cs := &tls.ConnectionState{ServerName: sni, HandshakeComplete: true}
+		for _, c := range certs {
+			cs.PeerCertificates = append(cs.PeerCertificates, c.cert)
+		}
+		return cs
+	}
+	tests := []struct {
+		name       string
+		auth       *ingress.ClientAuth
+		host       string
+		tls        *tls.ConnectionState
+		wantStatus int    // 0: served by the backend
+		wantVerify string // ssl-client-verify the backend got
+	}{
+		{"verified", auth("on", 1, false), "mtls.test", tlsState("mtls.test", good), 0, "SUCCESS"},
+		{"no certificate", auth("on", 1, false), "mtls.test", tlsState("mtls.test"), 400, ""},
+		{"other CA", auth("on", 1, false), "mtls.test", tlsState("mtls.test", stranger), 400, ""},
+		{"chain deeper than depth", auth("on", 1, false), "mtls.test", tlsState("mtls.test", deep, intermediate), 400, ""},
+		{"chain within depth", auth("on", 2, false), "mtls.test", tlsState("mtls.test", deep, intermediate), 0, "SUCCESS"},
+		{"SNI of another host", auth("on", 1, false), "mtls.test", tlsState("open.test", good), 421, ""},
+		{"no SNI", auth("on", 1, false), "mtls.test", tlsState("", good), 421, ""},
+		{"Host with port and case", auth("on", 1, false), "MTLS.test:8443", tlsState("mtls.test", good), 0, "SUCCESS"},
+		{"optional without certificate", auth("optional", 1, false), "mtls.test", tlsState("mtls.test"), 0, "NONE"},
+		{"optional with bad certificate", auth("optional", 1, false), "mtls.test", tlsState("mtls.test", stranger), 400, ""},
+		{"optional_no_ca with any certificate", auth("optional_no_ca", 1, false), "mtls.test", tlsState("mtls.test", stranger), 0, "FAILED:x509: certificate signed by unknown authority"},
+		{"plain HTTP, verify on", auth("on", 1, false), "mtls.test", nil, 308, ""},
+		{"plain HTTP, optional", auth("optional", 1, false), "mtls.test", nil, 0, "NONE"},
+		{"other host unaffected", auth("on", 1, false), "open.test", tlsState("mtls.test"), 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			backend := new(seen)
+			h := clientAuthHandler(tt.auth, backend)
+			r := httptest.NewRequest("GET", "/x?y=1", nil)
+			r.Host, r.TLS = tt.host, tt.tls
+			r.Header.Set("Ssl-Client-Verify", "SUCCESS") // forged by the client
+			w := httptest.NewRecorder()
+			err := h.ServeHTTP(w, r, nil)
+			status := w.Code
+			var he caddyhttp.HandlerError
+			if errors.As(err, &he) {
+				status = he.StatusCode
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantStatus != 0 {
+				if backend.r != nil || status != tt.wantStatus {
+					t.Fatalf("status %d, backend reached: %v; want %d", status, backend.r != nil, tt.wantStatus)
+				}
+				if status == 308 && w.Header().Get("Location") != "https://mtls.test:8443/x?y=1" {
+					t.Errorf("Location %q", w.Header().Get("Location"))
+				}
+				return
+			}
+			if backend.r == nil {
+				t.Fatalf("backend not reached: status %d, %v", status, err)
+			}
+			if got := backend.r.Header.Get("Ssl-Client-Verify"); got != tt.wantVerify {
+				t.Errorf("ssl-client-verify %q, want %q", got, tt.wantVerify)
+			}
+		})
+	}
+}
+
+func TestClientAuthPassesCertificate(t *testing.T) {
+	ca := newAuthCA(t, "client CA")
+	good := ca.issue(t, "alice", false)
+	backend := new(seen)
+	h := clientAuthHandler(&ingress.ClientAuth{Verify: "on", Depth: 1, PassCertificate: true, CAs: ca.pool()}, backend)
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Host = "mtls.test"
+	r.TLS = &tls.ConnectionState{ServerName: "mtls.test", PeerCertificates: []*x509.Certificate{good.cert}}
+	if err := h.ServeHTTP(httptest.NewRecorder(), r, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := backend.r.Header.Get("Ssl-Client-Cert")
+	pemText, err := url.PathUnescape(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode([]byte(pemText))
+	if block == nil || !equalBytes(block.Bytes, good.cert.Raw) {
+		t.Fatalf("ssl-client-cert %q does not decode to the client certificate", got)
+	}
+	if dn := backend.r.Header.Get("Ssl-Client-Subject-Dn"); dn != "CN=alice" {
+		t.Errorf("ssl-client-subject-dn %q", dn)
+	}
+}
+
+func equalBytes(a, b []byte) bool { return string(a) == string(b) }
+
+func TestClientAuthMatcher(t *testing.T) {
+	h := clientAuthHandler(&ingress.ClientAuth{Verify: "on"}, new(seen))
+	m := &ClientAuthMatcher{app: h.app}
+	for sni, want := range map[string]bool{"mtls.test": true, "MTLS.test": true, "open.test": false, "unknown.test": false, "": false} {
+		if got := m.Match(&tls.ClientHelloInfo{ServerName: sni}); got != want {
+			t.Errorf("Match(%q) = %v, want %v", sni, got, want)
+		}
+	}
+}
