@@ -32,7 +32,10 @@ type ingressApp struct {
 	Controller     string `json:"controller,omitempty"`
 	DefaultBackend string `json:"default_backend,omitempty"`
 
-	AutomaticCertificates bool `json:"automatic_certificates,omitempty"`
+	AutomaticCertificates      bool   `json:"automatic_certificates,omitempty"`
+	DefaultCertificate         string `json:"default_certificate,omitempty"`
+	AllowCrossNamespaceSecrets bool   `json:"allow_cross_namespace_secrets,omitempty"`
+	HSTS                       string `json:"hsts,omitempty"`
 }
 
 // manifestsSource is the JSON of the ingress.sources.manifests module.
@@ -85,6 +88,9 @@ var sourceParsers = map[string]func(d *caddyfile.Dispenser) (any, error){
 //		controller <name>
 //		default_backend <namespace/name:port>
 //		automatic_certificates
+//		default_certificate <namespace/name>
+//		allow_cross_namespace_secrets
+//		hsts "<max-age=…; includeSubDomains; preload>"
 //	}
 //
 // Exactly one source (manifests or kubernetes) is required; the other
@@ -92,6 +98,7 @@ var sourceParsers = map[string]func(d *caddyfile.Dispenser) (any, error){
 // checked by the app. automatic_certificates, a flag, has TLS hosts
 // without a Secret get certificates from Caddy's TLS automation, with the
 // issuers of the site's policy (local_certs, acme_ca, …).
+// default_certificate and hsts are checked by the app.
 func parseOption(d *caddyfile.Dispenser, existing any) (any, error) {
 	d.Next() // consume option name
 	if existing != nil {
@@ -126,6 +133,12 @@ func parseOption(d *caddyfile.Dispenser, existing any) (any, error) {
 			app.DefaultBackend, err = singleArg(d)
 		case name == "automatic_certificates":
 			app.AutomaticCertificates, err = true, noArgs(d)
+		case name == "default_certificate":
+			app.DefaultCertificate, err = singleArg(d)
+		case name == "allow_cross_namespace_secrets":
+			app.AllowCrossNamespaceSecrets, err = true, noArgs(d)
+		case name == "hsts":
+			app.HSTS, err = singleArg(d)
 		default:
 			return nil, d.Errf("unrecognized ingress option '%s'", name)
 		}
