@@ -98,7 +98,25 @@ func (m *ClientAuthMatcher) Match(hello *tls.ClientHelloInfo) bool {
 // checkClientAuth applies a host's client certificate check to a request.
 // It returns false when it has answered the request itself. On success it
 // sets the ssl-client-* headers for the backend.
-func (a *App) checkClientAuth(w http.ResponseWriter, r *http.Request, ca *ingress.ClientAuth, host string) (bool, error) {
+func (a *App) checkClientAuth(w http.ResponseWriter, r *http.Request, ht *hostTable, host string) (bool, error) {
+	ok, err := a.checkClientCert(w, r, ht.clientAuth, host)
+	if !ok || ht.matchCN == nil {
+		return ok, err
+	}
+	// auth-tls-match-cn, as ingress-nginx applies it: the subject DN
+	// (empty without a certificate) must match.
+	var dn string
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		dn = r.TLS.PeerCertificates[0].Subject.String()
+	}
+	if !ht.matchCN.MatchString(dn) {
+		return false, caddyhttp.Error(http.StatusForbidden, fmt.Errorf("client certificate unauthorized: subject %q does not match auth-tls-match-cn of Ingress %s", dn, ht.clientAuth.Ingress))
+	}
+	return true, nil
+}
+
+// checkClientCert is checkClientAuth without auth-tls-match-cn.
+func (a *App) checkClientCert(w http.ResponseWriter, r *http.Request, ca *ingress.ClientAuth, host string) (bool, error) {
 	if r.TLS == nil {
 		if ca.Verify != ingress.ClientVerifyOn {
 			r.Header.Set(headerClientVerify, "NONE")

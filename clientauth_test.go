@@ -200,3 +200,36 @@ func TestClientAuthMatcher(t *testing.T) {
 		}
 	}
 }
+
+func TestClientAuthMatchCN(t *testing.T) {
+	ca := newAuthCA(t, "client CA")
+	for _, tt := range []struct {
+		name   string
+		verify ingress.ClientVerify
+		client *authCA
+		want   int // 0: served by the backend
+	}{
+		{"matching subject", "on", ca.issue(t, "alice", false), 0},
+		{"other subject", "on", ca.issue(t, "carol", false), 403},
+		{"optional without certificate", "optional", nil, 403},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			backend := new(seen)
+			h := clientAuthHandler(&ingress.ClientAuth{Ingress: "default/mtls", Verify: tt.verify, Depth: 1, MatchCN: "^CN=(alice|bob)$", CAs: ca.pool()}, backend)
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Host = "mtls.test"
+			r.TLS = &tls.ConnectionState{ServerName: "mtls.test"}
+			if tt.client != nil {
+				r.TLS.PeerCertificates = []*x509.Certificate{tt.client.cert}
+			}
+			err := h.ServeHTTP(httptest.NewRecorder(), r, nil)
+			var he caddyhttp.HandlerError
+			switch {
+			case tt.want == 0 && (err != nil || backend.r == nil):
+				t.Fatalf("not served: %v", err)
+			case tt.want != 0 && (!errors.As(err, &he) || he.StatusCode != tt.want || backend.r != nil):
+				t.Fatalf("got %v, backend reached %v; want %d", err, backend.r != nil, tt.want)
+			}
+		})
+	}
+}

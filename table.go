@@ -2,6 +2,7 @@ package caddyingress
 
 import (
 	"path"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,8 +39,10 @@ type hostTable struct {
 	// redirect serves plain-HTTP requests that match no path, when the
 	// host redirects to HTTPS and has no fallback.
 	redirect caddyhttp.Handler
-	// clientAuth, when set, is the host's client certificate check.
+	// clientAuth, when set, is the host's client certificate check, and
+	// matchCN its compiled MatchCN.
 	clientAuth *ingress.ClientAuth
+	matchCN    *regexp.Regexp
 }
 
 // newTable builds a table for a translation result; handler gives the
@@ -64,6 +67,15 @@ func newTable(res *ingress.Result, handler func(*ingress.Action) caddyhttp.Handl
 			fallback:   handlerOrNil(h.Default),
 			redirect:   handlerOrNil(h.Redirect),
 			clientAuth: h.ClientAuth,
+		}
+		if ca := h.ClientAuth; ca != nil && ca.MatchCN != "" {
+			// Translation checked that it compiles; if it did not, no
+			// certificate would be authorized.
+			if re, err := regexp.Compile(ca.MatchCN); err == nil {
+				ht.matchCN = re
+			} else {
+				ht.matchCN = regexp.MustCompile(`\A\z.`)
+			}
 		}
 		for j := range h.Paths {
 			p := &h.Paths[j]

@@ -74,6 +74,7 @@ var annotations = []annotation{
 	{name: "auth-tls-secret", parse: secretAnnotation(func(o *ingressOptions) *string { return &o.clientAuth.secret }), failClosed: true},
 	{name: "auth-tls-verify-client", parse: parseVerifyClient, failClosed: true},
 	{name: "auth-tls-verify-depth", parse: parseVerifyDepth, failClosed: true},
+	{name: "auth-tls-match-cn", parse: parseMatchCN, failClosed: true},
 	{name: "auth-tls-pass-certificate-to-upstream", parse: boolAnnotation(func(o *ingressOptions, v bool) { o.clientAuth.pass = v }), failClosed: true},
 }
 
@@ -94,7 +95,6 @@ func boolAnnotation(set func(*ingressOptions, bool)) func(string, *ingressOption
 var accessControl = map[string]bool{
 	"auth-type": true, "auth-secret": true, "auth-secret-type": true, "auth-realm": true,
 	"auth-url": true, "auth-signin": true, "auth-method": true, "auth-snippet": true,
-	"auth-tls-match-cn":      true,
 	"whitelist-source-range": true, "allowlist-source-range": true, "denylist-source-range": true,
 	"satisfy": true,
 }

@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -42,6 +43,9 @@ type clientAuthOptions struct {
 	verify ClientVerify // "" (on) or "off", "on", "optional", "optional_no_ca"
 	depth  int          // 0: unset (1)
 	pass   bool
+	// matchCN is a regular expression the client certificate's subject
+	// DN must match (auth-tls-match-cn).
+	matchCN string
 }
 
 func parseHSTSAnnotation(value string, o *ingressOptions) error {
@@ -110,6 +114,23 @@ func parseVerifyClient(value string, o *ingressOptions) error {
 		return nil
 	}
 	return fmt.Errorf("invalid value %q: want on, off, optional or optional_no_ca", value)
+}
+
+// maxMatchCN bounds the length of auth-tls-match-cn.
+const maxMatchCN = 1024
+
+// parseMatchCN checks that auth-tls-match-cn is a regular expression (RE2
+// syntax, which matches in linear time, so no value can make matching
+// slow).
+func parseMatchCN(value string, o *ingressOptions) error {
+	if value == "" || len(value) > maxMatchCN {
+		return fmt.Errorf("invalid value: want a regular expression of 1 to %d characters", maxMatchCN)
+	}
+	if _, err := regexp.Compile(value); err != nil {
+		return fmt.Errorf("invalid value %q: %v", value, err)
+	}
+	o.clientAuth.matchCN = value
+	return nil
 }
 
 // maxVerifyDepth bounds auth-tls-verify-depth.

@@ -124,6 +124,9 @@ type ClientAuth struct {
 	// PassCertificate sends the client certificate (PEM, URL-escaped) to
 	// the backend in the ssl-client-cert header.
 	PassCertificate bool `json:"pass_certificate,omitempty"`
+	// MatchCN, when set, is a regular expression (RE2) that the subject
+	// DN of the client certificate (as "CN=…,O=…") must match, else 403.
+	MatchCN string `json:"match_cn,omitempty"`
 	// SHA256 is the hex SHA-256 of the CA bundle.
 	SHA256 string `json:"sha256"`
 	// CAs are the trusted CAs; never rendered.

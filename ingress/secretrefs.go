@@ -90,7 +90,7 @@ func (t *translation) resolveClientAuth(ing *networkingv1.Ingress, o *ingressOpt
 		return nil
 	}
 	if c.secret == "" {
-		for _, name := range []string{"auth-tls-verify-client", "auth-tls-verify-depth", "auth-tls-pass-certificate-to-upstream"} {
+		for _, name := range []string{"auth-tls-verify-client", "auth-tls-verify-depth", "auth-tls-pass-certificate-to-upstream", "auth-tls-match-cn"} {
 			if _, ok := ing.Annotations[ownPrefix+name]; ok {
 				refuse(o, ownPrefix+name, "metadata.annotations["+ownPrefix+name+"]", "needs auth-tls-secret", report)
 				return nil
@@ -122,6 +122,7 @@ func (t *translation) resolveClientAuth(ing *networkingv1.Ingress, o *ingressOpt
 		Verify:          ClientVerifyOn,
 		Depth:           1,
 		PassCertificate: c.pass,
+		MatchCN:         c.matchCN,
 		SHA256:          ca.SHA256,
 		CAs:             ca.Pool,
 	}
@@ -136,7 +137,7 @@ func (t *translation) resolveClientAuth(ing *networkingv1.Ingress, o *ingressOpt
 
 // sameClientAuth reports whether two Ingresses ask for the same check.
 func sameClientAuth(a, b *ClientAuth) bool {
-	return a.Secret == b.Secret && a.Verify == b.Verify && a.Depth == b.Depth && a.PassCertificate == b.PassCertificate
+	return a.Secret == b.Secret && a.Verify == b.Verify && a.Depth == b.Depth && a.PassCertificate == b.PassCertificate && a.MatchCN == b.MatchCN
 }
 
 // clientCA parses a Secret's ca.crt once per object.
