@@ -183,9 +183,15 @@ func verifyClient(ca *ingress.ClientAuth, certs []*x509.Certificate) error {
 		return err
 	}
 	for _, chain := range chains {
-		if len(chain)-1 <= ca.Depth {
-			return nil
+		if len(chain)-1 > ca.Depth {
+			continue
 		}
+		for _, c := range chain[:len(chain)-1] {
+			if ca.Revoked.Revoked(c) {
+				return fmt.Errorf("certificate %q (serial %s) is revoked", c.Subject.String(), c.SerialNumber)
+			}
+		}
+		return nil
 	}
 	return fmt.Errorf("certificate chain is longer than the verify depth %d", ca.Depth)
 }

@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
+	"github.com/caddy-ingress/caddy-ingress/secrets"
 )
 
 type authCA struct {
@@ -32,7 +34,7 @@ func newAuthCA(t *testing.T, name string) *authCA {
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -231,5 +233,35 @@ func TestClientAuthMatchCN(t *testing.T) {
 				t.Fatalf("got %v, backend reached %v; want %d", err, backend.r != nil, tt.want)
 			}
 		})
+	}
+}
+
+func TestClientAuthRevoked(t *testing.T) {
+	ca := newAuthCA(t, "client CA")
+	revoked, good := ca.issue(t, "revoked", false), ca.issue(t, "good", false)
+	crlDER, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number: big.NewInt(1), ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(time.Hour),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: revoked.cert.SerialNumber, RevocationTime: time.Now()}},
+	}, ca.cert, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := secrets.ParseCA(&corev1.Secret{Data: map[string][]byte{
+		"ca.crt": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}),
+		"ca.crl": pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: crlDER}),
+	}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for client, want := range map[*authCA]bool{revoked: false, good: true} {
+		backend := new(seen)
+		h := clientAuthHandler(&ingress.ClientAuth{Verify: "on", Depth: 1, CAs: parsed.Pool, Revoked: parsed.Revoked}, backend)
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Host = "mtls.test"
+		r.TLS = &tls.ConnectionState{ServerName: "mtls.test", PeerCertificates: []*x509.Certificate{client.cert}}
+		err := h.ServeHTTP(httptest.NewRecorder(), r, nil)
+		if served := err == nil && backend.r != nil; served != want {
+			t.Errorf("%s: served %v (%v), want %v", client.cert.Subject.CommonName, served, err, want)
+		}
 	}
 }

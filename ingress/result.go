@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+
+	"github.com/caddy-ingress/caddy-ingress/secrets"
 )
 
 // Result is what translation produces. Its JSON form (without keys) is what
@@ -131,6 +133,9 @@ type ClientAuth struct {
 	SHA256 string `json:"sha256"`
 	// CAs are the trusted CAs; never rendered.
 	CAs *x509.CertPool `json:"-"`
+	// Revoked are the certificates revoked by the CRLs in the Secret's
+	// ca.crl; nil without one.
+	Revoked *secrets.Revocations `json:"-"`
 }
 
 // BackendSecret is what a Secret named by proxy-ssl-secret holds.

@@ -106,11 +106,7 @@ func (t *translation) resolveClientAuth(ing *networkingv1.Ingress, o *ingressOpt
 	name, s, err := t.secretFor(ing, c.secret)
 	var ca *secrets.CA
 	if err == nil {
-		if _, ok := s.Data[secrets.CRLKey]; ok {
-			err = fmt.Errorf("secret %s: %s (certificate revocation list) is not supported", name, secrets.CRLKey)
-		} else {
-			ca, err = t.clientCA(s)
-		}
+		ca, err = t.clientCA(s)
 	}
 	if err != nil {
 		refuse(o, annotation, field, err.Error(), report)
@@ -125,6 +121,7 @@ func (t *translation) resolveClientAuth(ing *networkingv1.Ingress, o *ingressOpt
 		MatchCN:         c.matchCN,
 		SHA256:          ca.SHA256,
 		CAs:             ca.Pool,
+		Revoked:         ca.Revoked,
 	}
 	if c.verify != "" {
 		auth.Verify = c.verify
@@ -140,7 +137,8 @@ func sameClientAuth(a, b *ClientAuth) bool {
 	return a.Secret == b.Secret && a.Verify == b.Verify && a.Depth == b.Depth && a.PassCertificate == b.PassCertificate && a.MatchCN == b.MatchCN
 }
 
-// clientCA parses a Secret's ca.crt once per object.
+// clientCA parses a Secret's ca.crt and ca.crl once per object; whether
+// the revocation lists are current is checked on every call.
 func (t *translation) clientCA(s *corev1.Secret) (*secrets.CA, error) {
 	ca := t.cas[s]
 	if ca == nil {
@@ -148,11 +146,14 @@ func (t *translation) clientCA(s *corev1.Secret) (*secrets.CA, error) {
 	}
 	if ca == nil {
 		var err error
-		if ca, err = secrets.ParseCA(s); err != nil {
+		if ca, err = secrets.ParseCA(s, t.opts.Now); err != nil {
 			return nil, err
 		}
 	}
 	t.cas[s] = ca
+	if err := ca.CheckCurrent(t.opts.Now); err != nil {
+		return nil, fmt.Errorf("secret %s/%s: %w", s.Namespace, s.Name, err)
+	}
 	return ca, nil
 }
 

@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -22,22 +23,92 @@ const CRLKey = "ca.crl"
 // CA is a bundle of trusted certificates read from a Secret.
 type CA struct {
 	Pool *x509.CertPool
-	// SHA256 is the hex SHA-256 of the ca.crt data.
+	// SHA256 is the hex SHA-256 of the ca.crt data (and ca.crl, if any).
 	SHA256 string
+	// Revoked holds the certificates revoked by the CRLs in ca.crl; nil
+	// without ca.crl.
+	Revoked *Revocations
+	// NextUpdate is the earliest time a CRL in ca.crl expires.
+	NextUpdate time.Time
+}
+
+// Revocations are the certificates revoked by a set of CRLs.
+type Revocations struct {
+	serials map[string]struct{} // issuer's raw subject + "/" + serial
+}
+
+// Revoked reports whether c is revoked by one of the CRLs.
+func (r *Revocations) Revoked(c *x509.Certificate) bool {
+	if r == nil {
+		return false
+	}
+	_, ok := r.serials[string(c.RawIssuer)+"/"+c.SerialNumber.String()]
+	return ok
 }
 
 // ParseCA reads the CERTIFICATE blocks in a Secret's ca.crt, of any Secret
-// type. Every block must parse; the certificates need not be CAs (a
-// self-signed certificate may be trusted directly).
-func ParseCA(s *corev1.Secret) (*CA, error) {
+// type, and the X509 CRL blocks in its ca.crl if there is one. Every block
+// must parse; the certificates need not be CAs (a self-signed certificate
+// may be trusted directly). Each CRL must be signed by a certificate in
+// ca.crt and be current at now.
+func ParseCA(s *corev1.Secret, now time.Time) (*CA, error) {
 	if s == nil {
 		return nil, errors.New("secret is nil")
 	}
 	ca, err := parseCA(s.Data)
+	if err == nil {
+		err = ca.CheckCurrent(now)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("secret %s/%s: %w", s.Namespace, s.Name, err)
 	}
 	return ca, nil
+}
+
+// CheckCurrent returns an error when a CRL of ca has expired at now: an
+// expired CRL says nothing about recent revocations, so nothing verifies.
+func (ca *CA) CheckCurrent(now time.Time) error {
+	if ca.Revoked != nil && now.After(ca.NextUpdate) {
+		return fmt.Errorf("%s: revocation list expired at %s", CRLKey, ca.NextUpdate.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// parseCRLs reads the CRLs in ca.crl and checks their signatures against
+// the certificates of ca.crt.
+func parseCRLs(data []byte, issuers []*x509.Certificate) (*Revocations, time.Time, error) {
+	blocks, err := decodePEM(data)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("%s: %w", CRLKey, err)
+	}
+	r := &Revocations{serials: make(map[string]struct{})}
+	var next time.Time
+	for i, b := range blocks {
+		if b.Type != "X509 CRL" {
+			return nil, time.Time{}, fmt.Errorf("%s: block %d is %q, want X509 CRL", CRLKey, i+1, b.Type)
+		}
+		crl, err := x509.ParseRevocationList(b.Bytes)
+		if err != nil {
+			return nil, time.Time{}, fmt.Errorf("%s: block %d: %v", CRLKey, i+1, err)
+		}
+		signed := false
+		for _, c := range issuers {
+			if bytes.Equal(c.RawSubject, crl.RawIssuer) && crl.CheckSignatureFrom(c) == nil {
+				signed = true
+				break
+			}
+		}
+		if !signed {
+			return nil, time.Time{}, fmt.Errorf("%s: block %d: not signed by a certificate in %s", CRLKey, i+1, CAKey)
+		}
+		if next.IsZero() || crl.NextUpdate.Before(next) {
+			next = crl.NextUpdate
+		}
+		for _, e := range crl.RevokedCertificateEntries {
+			r.serials[string(crl.RawIssuer)+"/"+e.SerialNumber.String()] = struct{}{}
+		}
+	}
+	return r, next, nil
 }
 
 func parseCA(data map[string][]byte) (*CA, error) {
@@ -56,8 +127,18 @@ func parseCA(data map[string][]byte) (*CA, error) {
 	for _, c := range certs {
 		pool.AddCert(c)
 	}
-	sum := sha256.Sum256(v)
-	return &CA{Pool: pool, SHA256: hex.EncodeToString(sum[:])}, nil
+	ca := &CA{Pool: pool}
+	h := sha256.New()
+	h.Write(v)
+	if crl, ok := data[CRLKey]; ok {
+		if ca.Revoked, ca.NextUpdate, err = parseCRLs(crl, certs); err != nil {
+			return nil, err
+		}
+		h.Write([]byte{0})
+		h.Write(crl)
+	}
+	ca.SHA256 = hex.EncodeToString(h.Sum(nil))
+	return ca, nil
 }
 
 // BackendTLS is what a Secret for TLS connections to backends holds: CAs
