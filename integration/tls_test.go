@@ -5,15 +5,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -607,14 +602,12 @@ func TestTLSHSTS(t *testing.T) {
 		writeManifest(t, dir, in.name+".yaml", in.yaml())
 	}
 
-	c := startCaddyJSON(t, dir, caddyfileTemplate, func(cfg map[string]any) error {
-		app, ok := jsonPath(cfg, "apps", "ingress").(map[string]any)
-		if !ok {
-			return errors.New("no apps.ingress")
-		}
-		app["hsts"] = appHSTS
-		return nil
-	})
+	// caddyfileTemplate with the app's hsts option.
+	template := strings.Replace(caddyfileTemplate, "\t\tmanifests ", "\t\thsts \""+appHSTS+"\"\n\t\tmanifests ", 1)
+	if template == caddyfileTemplate {
+		t.Fatal("caddyfileTemplate has no manifests line in its ingress options")
+	}
+	c, _ := startCaddyWithConfig(t, dir, template)
 	secure := newClient(ca.pool)
 
 	tests := []struct {
@@ -658,105 +651,6 @@ func TestTLSHSTS(t *testing.T) {
 			t.Errorf("Strict-Transport-Security: got %q, want none", got)
 		}
 	})
-}
-
-// jsonPath walks nested JSON objects.
-func jsonPath(v any, keys ...string) any {
-	for _, k := range keys {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
-}
-
-// startCaddyJSON is startCaddy with JSON config: the Caddyfile template
-// adapted by the caddy binary, then changed by edit (for settings that
-// only JSON has).
-func startCaddyJSON(t *testing.T, manifestDir, template string, edit func(map[string]any) error) *caddyProcess {
-	t.Helper()
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	for attempt := 1; ; attempt++ {
-		c, err := launchCaddyJSON(t, manifestDir, template, edit)
-		if err == nil {
-			return c
-		}
-		if attempt < 3 && strings.Contains(c.log.String(), "address already in use") {
-			t.Logf("attempt %d: %v; retrying with other ports", attempt, err)
-			continue
-		}
-		t.Fatal(err)
-	}
-}
-
-func launchCaddyJSON(t *testing.T, manifestDir, template string, edit func(map[string]any) error) (*caddyProcess, error) {
-	home := t.TempDir()
-	c := &caddyProcess{
-		httpPort:  freePort(t),
-		httpsPort: freePort(t),
-		log:       new(logBuffer),
-		exited:    make(chan struct{}),
-	}
-	caddyfile := filepath.Join(home, "Caddyfile")
-	if err := os.WriteFile(caddyfile, []byte(strings.NewReplacer(
-		"{{HTTP}}", fmt.Sprint(c.httpPort),
-		"{{HTTPS}}", fmt.Sprint(c.httpsPort),
-		"{{DIR}}", manifestDir,
-	).Replace(template)), 0o644); err != nil {
-		return c, err
-	}
-	var stderr bytes.Buffer
-	adapt := exec.Command(caddyBin, "adapt", "--config", caddyfile)
-	adapt.Stderr = &stderr
-	out, err := adapt.Output()
-	if err != nil {
-		return c, fmt.Errorf("caddy adapt: %w\n%s", err, stderr.String())
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(out, &cfg); err != nil {
-		return c, fmt.Errorf("caddy adapt output: %w", err)
-	}
-	if err := edit(cfg); err != nil {
-		return c, fmt.Errorf("editing adapted config: %w", err)
-	}
-	out, err = json.Marshal(cfg)
-	if err != nil {
-		return c, err
-	}
-	configPath := filepath.Join(home, "caddy.json")
-	if err := os.WriteFile(configPath, out, 0o644); err != nil {
-		return c, err
-	}
-
-	cmd := exec.Command(caddyBin, "run", "--config", configPath)
-	cmd.Dir = home
-	cmd.Env = append(os.Environ(),
-		"HOME="+home,
-		"XDG_DATA_HOME="+filepath.Join(home, "data"),
-		"XDG_CONFIG_HOME="+filepath.Join(home, "config"),
-		"XDG_CACHE_HOME="+filepath.Join(home, "cache"),
-	)
-	cmd.Stdout = c.log
-	cmd.Stderr = c.log
-	if err := cmd.Start(); err != nil {
-		return c, fmt.Errorf("starting caddy: %w", err)
-	}
-	go func() {
-		c.waitErr = cmd.Wait()
-		close(c.exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-c.exited
-		if t.Failed() {
-			t.Logf("caddy log (ports %d, %d):\n%s", c.httpPort, c.httpsPort, c.log)
-		}
-	})
-	return c, c.waitReady()
 }
 
 // TestTLSCertificateRotation rewrites a TLS Secret with a key pair from a
