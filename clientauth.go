@@ -98,7 +98,16 @@ func (m *ClientAuthMatcher) Match(hello *tls.ClientHelloInfo) bool {
 // checkClientAuth applies a host's client certificate check to a request.
 // It returns false when it has answered the request itself. On success it
 // sets the ssl-client-* headers for the backend.
-func (a *App) checkClientAuth(w http.ResponseWriter, r *http.Request, ht *hostTable, host string) (bool, error) {
+func (a *App) checkClientAuth(w http.ResponseWriter, r *http.Request, t *table, ht *hostTable, host string) (bool, error) {
+	// The certificate was asked for (or not) for the server name of the
+	// connection: a request for a host with other rules must not pass.
+	// (A request without server name, by IP address, for rules without
+	// host passes: the handshake asked for the same rules.)
+	if r.TLS != nil && t.host(requestHost(r.TLS.ServerName)) != ht {
+		r.Close = true
+		return false, caddyhttp.Error(http.StatusMisdirectedRequest,
+			fmt.Errorf("host %q requires client certificates, but the TLS server name is %q", host, r.TLS.ServerName))
+	}
 	ok, err := a.checkClientCert(w, r, ht.clientAuth, host)
 	if !ok || ht.matchCN == nil {
 		return ok, err
@@ -134,13 +143,6 @@ func (a *App) checkClientCert(w http.ResponseWriter, r *http.Request, ca *ingres
 		w.Header().Set("Location", "https://"+host+port+r.URL.RequestURI())
 		w.WriteHeader(http.StatusPermanentRedirect)
 		return false, nil
-	}
-	// The certificate was asked for (or not) by the server name of the
-	// connection: a request for another host on it must not pass.
-	if requestHost(r.TLS.ServerName) != host {
-		r.Close = true
-		return false, caddyhttp.Error(http.StatusMisdirectedRequest,
-			fmt.Errorf("host %q requires client certificates, but the TLS server name is %q", host, r.TLS.ServerName))
 	}
 	certs := r.TLS.PeerCertificates
 	if len(certs) == 0 {

@@ -50,7 +50,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	host := requestHost(r.Host)
 	ht := t.host(host)
 	if ht != nil && ht.clientAuth != nil {
-		if ok, err := h.app.checkClientAuth(w, r, ht, host); !ok {
+		if ok, err := h.app.checkClientAuth(w, r, t, ht, host); !ok {
 			return err
 		}
 	}

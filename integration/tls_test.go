@@ -880,14 +880,6 @@ func TestTLSInvalidAnnotations(t *testing.T) {
 			},
 			field: nginxAnnotation + "proxy-ssl-secret", reason: "another namespace",
 		},
-		{
-			// A header its author asked for would be missing: as for
-			// the other security annotations, refuse rather than serve
-			// without it.
-			name:        "hsts",
-			annotations: map[string]string{ownAnnotation + "hsts": "max-age=soon"},
-			field:       ownAnnotation + "hsts", reason: `invalid value "max-age=soon"`,
-		},
 	}
 	// Served: no annotations, and an invalid nginx value overridden by a
 	// valid one of ours.
@@ -908,6 +900,10 @@ func TestTLSInvalidAnnotations(t *testing.T) {
 			name: tt.name, annotations: tt.annotations, hosts: []string{hostOf(tt.name)}, tlsSecret: "hosts-tls", service: "refused",
 		}.yaml())
 	}
+	hosts = append(hosts, hostOf("hsts"))
+	writeManifest(t, dir, "hsts.yaml", annotatedIngress{
+		name: "hsts", annotations: map[string]string{ownAnnotation + "hsts": "max-age=soon"}, hosts: []string{hostOf("hsts")}, tlsSecret: "hosts-tls", service: "served",
+	}.yaml())
 	for name, annotations := range good {
 		hosts = append(hosts, hostOf(name))
 		writeManifest(t, dir, name+".yaml", annotatedIngress{
@@ -938,6 +934,25 @@ func TestTLSInvalidAnnotations(t *testing.T) {
 			refused.expectNone(t)
 		})
 	}
+	// An invalid HSTS value is reported and sends no header of its own
+	// (the app's hsts default would apply; there is none here); the
+	// Ingress keeps serving, as a missing header only loses a hint to
+	// browsers that the host is HTTPS-only.
+	t.Run("hsts", func(t *testing.T) {
+		field := "metadata.annotations[" + ownAnnotation + "hsts]"
+		e := c.waitForLog(t, "problem of Ingress default/hsts at "+field, isIngressProblem("hsts", field))
+		if !strings.Contains(e.str("reason"), `invalid value "max-age=soon"`) {
+			t.Errorf("reason: got %q", e.str("reason"))
+		}
+		r, err := cl.get(httpsURL(c, hostOf("hsts"), "/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.status != http.StatusOK || r.header.Get("Strict-Transport-Security") != "" {
+			t.Errorf("got %d with Strict-Transport-Security %q, want 200 without", r.status, r.header.Get("Strict-Transport-Security"))
+		}
+		served.takeOne(t)
+	})
 	for name := range good {
 		t.Run(name+" serves", func(t *testing.T) {
 			if err := cl.expect(httpsURL(c, hostOf(name), "/"), http.StatusOK, served.name); err != nil {
