@@ -200,9 +200,10 @@ type handshakeError struct {
 func (e *handshakeError) Error() string { return e.err.Error() }
 func (e *handshakeError) Unwrap() error { return e.err }
 
-// RoundTrip implements http.RoundTripper. TLS errors name the backend's
-// address and the Ingress, since reverse_proxy logs them; other errors are
-// returned as they are, as reverse_proxy tells some apart by their type.
+// RoundTrip implements http.RoundTripper. Errors name the backend's
+// address and the Ingress, since reverse_proxy logs them; they wrap the
+// original error and answer Timeout as it does, so reverse_proxy still
+// tells dial errors (retries) and timeouts (504) apart.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.http.RoundTrip(req)
 	if err == nil {
@@ -213,19 +214,37 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		from = " (Ingress " + t.Ingress + ")"
 	}
 	var he *handshakeError
-	var oe *net.OpError
+	var msg string
 	switch {
 	case errors.As(err, &he) && he.untrusted:
-		return nil, fmt.Errorf("backend certificate of %s%s not trusted: %w", req.URL.Host, from, he)
-	case he != nil:
-		return nil, fmt.Errorf("TLS to backend %s%s: %w", req.URL.Host, from, he)
-	case errors.As(err, &oe) && oe.Op == "remote error":
-		// A TLS alert from the backend, such as one refusing our client
-		// certificate; in TLS 1.3 it comes after the handshake.
-		return nil, fmt.Errorf("TLS to backend %s%s: %w", req.URL.Host, from, err)
+		msg = fmt.Sprintf("backend certificate of %s%s not trusted: %v", req.URL.Host, from, he)
+	default:
+		// Also a backend refusing our client certificate: in TLS 1.3
+		// that comes after the handshake, as a TLS alert or a closed
+		// connection when the request is written.
+		msg = fmt.Sprintf("TLS to backend %s%s: %v", req.URL.Host, from, err)
 	}
-	return resp, err
+	return nil, &backendError{msg: msg, err: err}
 }
+
+// backendError is an error of a round trip to a backend, with a message
+// that names the backend and the Ingress.
+type backendError struct {
+	msg string
+	err error
+}
+
+func (e *backendError) Error() string { return e.msg }
+func (e *backendError) Unwrap() error { return e.err }
+
+// Timeout reports whether the wrapped error is a timeout.
+func (e *backendError) Timeout() bool {
+	var ne net.Error
+	return errors.As(e.err, &ne) && ne.Timeout()
+}
+
+// Temporary is deprecated in net.Error; always false.
+func (e *backendError) Temporary() bool { return false }
 
 // OverrideHealthCheckScheme makes active health checks use HTTPS.
 func (t *Transport) OverrideHealthCheckScheme(base *url.URL, _ string) {
@@ -246,4 +265,5 @@ var (
 	_ caddy.CleanerUpper                               = (*Transport)(nil)
 	_ http.RoundTripper                                = (*Transport)(nil)
 	_ reverseproxy.HealthCheckSchemeOverriderTransport = (*Transport)(nil)
+	_ net.Error                                        = (*backendError)(nil)
 )

@@ -12,8 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 )
@@ -421,5 +424,24 @@ func TestH2C(t *testing.T) {
 				t.Errorf("got TLS %s, want false", got)
 			}
 		})
+	}
+}
+
+// TestBackendErrorKeepsKind checks that wrapped round-trip errors still
+// tell reverse_proxy what they are: a timeout (504) and a dial error
+// (retried).
+func TestBackendErrorKeepsKind(t *testing.T) {
+	timeout := &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}
+	var err error = &backendError{msg: "x", err: timeout}
+	if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+		t.Errorf("timeout: net.Error %v, Timeout %v", ok, ok && ne.Timeout())
+	}
+	err = &backendError{msg: "x", err: reverseproxy.NewDialError(errors.New("refused"))}
+	var de reverseproxy.DialError
+	if !errors.As(err, &de) {
+		t.Error("dial error not found by errors.As")
+	}
+	if ne, ok := err.(net.Error); !ok || ne.Timeout() {
+		t.Error("a dial error is not a timeout")
 	}
 }
