@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync/atomic"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
@@ -80,6 +81,10 @@ type Transport struct {
 
 	app  *App
 	http *reverseproxy.HTTPTransport
+	// seen is the SHA-256 of the Secret's contents at the last round
+	// trip: when it changes, idle connections, made with the old CAs or
+	// client certificate, are closed.
+	seen *atomic.Pointer[string]
 }
 
 // CaddyModule returns the Caddy module information.
@@ -114,6 +119,7 @@ func (t *Transport) Provision(ctx caddy.Context) error {
 		t.app = app.(*App)
 	}
 
+	t.seen = new(atomic.Pointer[string])
 	t.http = &reverseproxy.HTTPTransport{TLS: new(reverseproxy.TLSConfig), Versions: slices.Clone(t.Versions)}
 	if err := t.http.Provision(ctx); err != nil {
 		return fmt.Errorf("provisioning http transport: %v", err)
@@ -205,6 +211,7 @@ func (e *handshakeError) Unwrap() error { return e.err }
 // original error and answer Timeout as it does, so reverse_proxy still
 // tells dial errors (retries) and timeouts (504) apart.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.closeStaleConnections()
 	resp, err := t.http.RoundTrip(req)
 	if err == nil {
 		return resp, nil
@@ -225,6 +232,25 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		msg = fmt.Sprintf("TLS to backend %s%s: %v", req.URL.Host, from, err)
 	}
 	return nil, &backendError{msg: msg, err: err}
+}
+
+// closeStaleConnections closes the idle connections to backends when the
+// Secret's contents changed since the last round trip, so that a replaced
+// CA or client certificate applies to the next request, not only to new
+// connections. Connections busy at that moment finish their requests.
+func (t *Transport) closeStaleConnections() {
+	if t.Secret == "" {
+		return
+	}
+	sum := ""
+	if sec := t.app.backendSecret(t.Secret); sec != nil {
+		sum = sec.SHA256
+	}
+	if old := t.seen.Load(); old == nil || *old != sum {
+		if prev := t.seen.Swap(&sum); prev != nil && *prev != sum {
+			t.http.Transport.CloseIdleConnections()
+		}
+	}
 }
 
 // backendError is an error of a round trip to a backend, with a message

@@ -445,3 +445,42 @@ func TestBackendErrorKeepsKind(t *testing.T) {
 		t.Error("a dial error is not a timeout")
 	}
 }
+
+// TestTransportClosesStaleConnections checks that a changed Secret applies
+// to the next request even when an idle connection to the backend, made
+// with the old CAs, could be reused.
+func TestTransportClosesStaleConnections(t *testing.T) {
+	app, ctx := proxyContext(t)
+	serverCA, otherCA := newTestCA(t, "server CA"), newTestCA(t, "other CA")
+	var handshakes atomic.Int32
+	backend := startBackend(t, &tls.Config{
+		Certificates: []tls.Certificate{*serverCA.issue(t, "backend", x509.ExtKeyUsageServerAuth, "svc.ns.svc")},
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			handshakes.Add(1)
+			return nil, nil
+		},
+	}, false)
+	backend.Config.SetKeepAlivesEnabled(true)
+	h := compileProxy(t, ctx, backend.Listener.Addr().String(),
+		`{"protocol":"ingress","ingress":"ns/my-ingress","secret":"ns/backend-ca","verify":true,"server_name":"svc.ns.svc"}`)
+
+	setBackendSecret(app, &ingress.BackendSecret{Secret: "ns/backend-ca", SHA256: "1", CAs: serverCA.pool})
+	for range 3 {
+		if status, _, err := proxy(h); status != 200 {
+			t.Fatalf("trusted: got %d (%v)", status, err)
+		}
+	}
+	if n := handshakes.Load(); n != 1 {
+		t.Fatalf("%d handshakes for 3 requests, want 1 (a kept-alive connection)", n)
+	}
+	// The same contents in a new translation keep the connection.
+	setBackendSecret(app, &ingress.BackendSecret{Secret: "ns/backend-ca", SHA256: "1", CAs: serverCA.pool})
+	if status, _, err := proxy(h); status != 200 || handshakes.Load() != 1 {
+		t.Fatalf("unchanged secret: got %d (%v) after %d handshakes, want 200 on the kept connection", status, err, handshakes.Load())
+	}
+	// The CA is replaced: the kept connection must not be used any more.
+	setBackendSecret(app, &ingress.BackendSecret{Secret: "ns/backend-ca", SHA256: "2", CAs: otherCA.pool})
+	if status, _, err := proxy(h); status != 502 {
+		t.Fatalf("replaced CA: got %d (%v), want 502", status, err)
+	}
+}
