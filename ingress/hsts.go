@@ -9,7 +9,8 @@ import (
 // ParseHSTS validates a Strict-Transport-Security value (RFC 6797) and
 // returns it in canonical form: "max-age=N", then "; includeSubDomains"
 // and "; preload" when given. max-age is required; directive names are
-// case-insensitive; nothing else is accepted. "off" returns "".
+// case-insensitive; empty directives are skipped; nothing else is
+// accepted. "off" returns "".
 func ParseHSTS(value string) (string, error) {
 	if value == "off" {
 		return "", nil
@@ -18,6 +19,9 @@ func ParseHSTS(value string) (string, error) {
 	var sub, preload bool
 	for _, d := range strings.Split(value, ";") {
 		d = strings.TrimSpace(d)
+		if d == "" {
+			continue // RFC 6797 allows empty directives ("max-age=1;")
+		}
 		name, arg, hasArg := strings.Cut(d, "=")
 		switch {
 		case strings.EqualFold(name, "max-age") && hasArg:

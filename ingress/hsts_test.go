@@ -1,0 +1,27 @@
+package ingress
+
+import "testing"
+
+func TestParseHSTS(t *testing.T) {
+	for in, want := range map[string]string{
+		"max-age=31536000":                         "max-age=31536000",
+		"max-age=0":                                "max-age=0",
+		`MAX-AGE="60"; includesubdomains; PRELOAD`: "max-age=60; includeSubDomains; preload",
+		"preload; max-age=1;":                      "max-age=1; preload",
+		"off":                                      "",
+	} {
+		got, err := ParseHSTS(in)
+		if err != nil || got != want {
+			t.Errorf("ParseHSTS(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{
+		"", ";", "includeSubDomains", "max-age", "max-age=", "max-age=-1", "max-age=+1", "max-age=1e3",
+		"max-age=1; max-age=2", "max-age=1; preload; preload", "max-age=1; foo", "max-age=1, preload",
+		"max-age={env.HOME}", "max-age=99999999999999999999", "Off",
+	} {
+		if got, err := ParseHSTS(in); err == nil {
+			t.Errorf("ParseHSTS(%q) = %q, want an error", in, got)
+		}
+	}
+}
