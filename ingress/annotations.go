@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	networkingv1 "k8s.io/api/networking/v1"
 )
@@ -82,7 +83,7 @@ func boolAnnotation(set func(*ingressOptions, bool)) func(string, *ingressOption
 	return func(value string, o *ingressOptions) error {
 		v, err := strconv.ParseBool(value)
 		if err != nil {
-			return fmt.Errorf("invalid value %q: want \"true\" or \"false\"", value)
+			return fmt.Errorf("invalid value %s: want \"true\" or \"false\"", quoted(value))
 		}
 		set(o, v)
 		return nil
@@ -170,4 +171,20 @@ func refuse(o *ingressOptions, key, field, reason string, report func(field, rea
 	if o.refused == "" {
 		o.refused = key
 	}
+}
+
+// maxQuoted is how much of a value problems quote.
+const maxQuoted = 100
+
+// quoted quotes a value for a problem, cut short when long: problems
+// become log lines and Events, which need not carry a huge annotation.
+func quoted(value string) string {
+	if len(value) <= maxQuoted {
+		return strconv.Quote(value)
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(value[cut]) {
+		cut--
+	}
+	return strconv.Quote(value[:cut]) + fmt.Sprintf("… (%d bytes)", len(value))
 }

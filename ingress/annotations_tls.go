@@ -66,7 +66,7 @@ func parseBackendProtocol(value string, o *ingressOptions) error {
 	case "AUTO_HTTP", "AJP", "FCGI":
 		return fmt.Errorf("backend protocol %s is not supported", p)
 	default:
-		return fmt.Errorf("invalid value %q: want HTTP, HTTPS, GRPC, GRPCS or H2C", value)
+		return fmt.Errorf("invalid value %s: want HTTP, HTTPS, GRPC, GRPCS or H2C", quoted(value))
 	}
 	return nil
 }
@@ -76,7 +76,7 @@ func parseBackendProtocol(value string, o *ingressOptions) error {
 func secretAnnotation(field func(*ingressOptions) *string) func(string, *ingressOptions) error {
 	return func(value string, o *ingressOptions) error {
 		if _, err := ParseSecretRef(value, "default"); err != nil {
-			return fmt.Errorf("invalid value %q: want namespace/name of a Secret", value)
+			return fmt.Errorf("invalid value %s: want namespace/name of a Secret", quoted(value))
 		}
 		*field(o) = value
 		return nil
@@ -92,7 +92,7 @@ func onOffAnnotation(field func(*ingressOptions) *string) func(string, *ingressO
 		case "off", "false":
 			*field(o) = "off"
 		default:
-			return fmt.Errorf("invalid value %q: want \"on\" or \"off\"", value)
+			return fmt.Errorf("invalid value %s: want \"on\" or \"off\"", quoted(value))
 		}
 		return nil
 	}
@@ -101,7 +101,7 @@ func onOffAnnotation(field func(*ingressOptions) *string) func(string, *ingressO
 func parseProxySSLName(value string, o *ingressOptions) error {
 	name := strings.ToLower(value)
 	if strings.Contains(name, "*") || validateHost(name) != nil {
-		return fmt.Errorf("invalid value %q: want a DNS name such as backend.example.com", value)
+		return fmt.Errorf("invalid value %s: want a DNS name such as backend.example.com", quoted(value))
 	}
 	o.backend.serverName = name
 	return nil
@@ -113,7 +113,7 @@ func parseVerifyClient(value string, o *ingressOptions) error {
 		o.clientAuth.verify = v
 		return nil
 	}
-	return fmt.Errorf("invalid value %q: want on, off, optional or optional_no_ca", value)
+	return fmt.Errorf("invalid value %s: want on, off, optional or optional_no_ca", quoted(value))
 }
 
 // maxMatchCN bounds the length of auth-tls-match-cn.
@@ -127,7 +127,7 @@ func parseMatchCN(value string, o *ingressOptions) error {
 		return fmt.Errorf("invalid value: want a regular expression of 1 to %d characters", maxMatchCN)
 	}
 	if _, err := regexp.Compile(value); err != nil {
-		return fmt.Errorf("invalid value %q: %v", value, err)
+		return fmt.Errorf("invalid value %s: %v", quoted(value), err)
 	}
 	o.clientAuth.matchCN = value
 	return nil
@@ -139,7 +139,7 @@ const maxVerifyDepth = 10
 func parseVerifyDepth(value string, o *ingressOptions) error {
 	n, err := strconv.Atoi(value)
 	if err != nil || n < 1 || n > maxVerifyDepth || strings.HasPrefix(value, "+") {
-		return fmt.Errorf("invalid value %q: want a number from 1 to %d", value, maxVerifyDepth)
+		return fmt.Errorf("invalid value %s: want a number from 1 to %d", quoted(value), maxVerifyDepth)
 	}
 	o.clientAuth.depth = n
 	return nil

@@ -26,12 +26,12 @@ func ParseHSTS(value string) (string, error) {
 		switch {
 		case strings.EqualFold(name, "max-age") && hasArg:
 			if maxAge >= 0 {
-				return "", fmt.Errorf("invalid value %q: max-age given twice", value)
+				return "", fmt.Errorf("invalid value %s: max-age given twice", quoted(value))
 			}
 			arg = strings.Trim(arg, `"`)
 			n, err := strconv.Atoi(arg)
 			if err != nil || n < 0 || arg == "" || arg[0] < '0' || arg[0] > '9' {
-				return "", fmt.Errorf("invalid value %q: max-age must be a number of seconds", value)
+				return "", fmt.Errorf("invalid value %s: max-age must be a number of seconds", quoted(value))
 			}
 			maxAge = n
 		case strings.EqualFold(d, "includeSubDomains") && !sub:
@@ -39,11 +39,11 @@ func ParseHSTS(value string) (string, error) {
 		case strings.EqualFold(d, "preload") && !preload:
 			preload = true
 		default:
-			return "", fmt.Errorf(`invalid value %q: want "max-age=<seconds>" optionally followed by "; includeSubDomains" and "; preload", or "off"`, value)
+			return "", fmt.Errorf(`invalid value %s: want "max-age=<seconds>" optionally followed by "; includeSubDomains" and "; preload", or "off"`, quoted(value))
 		}
 	}
 	if maxAge < 0 {
-		return "", fmt.Errorf("invalid value %q: max-age is required", value)
+		return "", fmt.Errorf("invalid value %s: max-age is required", quoted(value))
 	}
 	out := "max-age=" + strconv.Itoa(maxAge)
 	if sub {

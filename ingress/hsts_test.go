@@ -25,3 +25,23 @@ func TestParseHSTS(t *testing.T) {
 		}
 	}
 }
+
+func TestQuotedIsShort(t *testing.T) {
+	long := "max-age=" + string(make([]byte, 100000))
+	_, err := ParseHSTS(long)
+	if err == nil || len(err.Error()) > 400 {
+		t.Fatalf("error for a 100 kB value is %d bytes", len(err.Error()))
+	}
+	if got := quoted("é" + string(make([]byte, 200))); !utf8ValidQuoted(got) {
+		t.Errorf("quoted cut a rune: %s", got)
+	}
+}
+
+func utf8ValidQuoted(s string) bool {
+	for _, r := range s {
+		if r == '\uFFFD' {
+			return false
+		}
+	}
+	return true
+}
