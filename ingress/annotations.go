@@ -107,11 +107,15 @@ var accessControl = map[string]bool{
 func parseAnnotations(ing *networkingv1.Ingress, report func(field, reason string)) ingressOptions {
 	o := defaultIngressOptions()
 	reportUnsupported(ing, &o, report)
-	for _, a := range annotations {
-		key := ownPrefix + a.name
+	if len(ing.Annotations) == 0 {
+		return o
+	}
+	for i := range annotations {
+		a := &annotations[i]
+		key := annotationKeys[i].own
 		value, ok := ing.Annotations[key]
 		if !ok {
-			key = nginxPrefix + a.name
+			key = annotationKeys[i].nginx
 			value, ok = ing.Annotations[key]
 		}
 		if !ok {
@@ -127,6 +131,15 @@ func parseAnnotations(ing *networkingv1.Ingress, report func(field, reason strin
 	}
 	return o
 }
+
+// annotationKeys are the full keys of each entry of annotations, made once.
+var annotationKeys = func() []struct{ own, nginx string } {
+	keys := make([]struct{ own, nginx string }, len(annotations))
+	for i, a := range annotations {
+		keys[i].own, keys[i].nginx = ownPrefix+a.name, nginxPrefix+a.name
+	}
+	return keys
+}()
 
 var knownAnnotations = func() map[string]bool {
 	m := make(map[string]bool, len(annotations))

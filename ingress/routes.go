@@ -89,8 +89,10 @@ func buildRoutes(t target, o ingressOptions, hostTLS bool, httpsPort int, defaul
 
 // redirectRoutes is a RouteList that only redirects plain HTTP to HTTPS.
 func (t *translation) redirectRoutes() json.RawMessage {
-	out, _ := json.Marshal([]route{redirectRoute(t.opts.HTTPSPort)})
-	return out
+	if t.redirect == nil {
+		t.redirect, _ = json.Marshal([]route{redirectRoute(t.opts.HTTPSPort)})
+	}
+	return t.redirect
 }
 
 // redirectRoute answers plain-HTTP requests with a permanent redirect to

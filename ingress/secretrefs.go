@@ -33,6 +33,9 @@ func (t *translation) secretFor(ing *networkingv1.Ingress, value string) (string
 // asked for.
 func (t *translation) resolveBackendTLS(ing *networkingv1.Ingress, o *ingressOptions, report func(field, reason string)) {
 	b := &o.backend
+	if !b.tls() && b.secret == "" && b.verifyAnnotation == "" && b.ownVerify == "" && b.serverName == "" && b.sendSNIAnnotation == "" {
+		return
+	}
 	if !b.tls() {
 		for _, name := range []string{"proxy-ssl-secret", "proxy-ssl-verify", "backend-tls-verify", "proxy-ssl-name", "proxy-ssl-server-name"} {
 			if _, ok := ing.Annotations[ownPrefix+name]; ok {

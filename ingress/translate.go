@@ -52,6 +52,7 @@ type translation struct {
 	cas         map[*corev1.Secret]*secrets.CA
 	backendTLSs map[*corev1.Secret]*secrets.BackendTLS
 	routes      map[routesKey]json.RawMessage
+	redirect    json.RawMessage // redirectRoutes, made once
 	prev        *Translator
 }
 
