@@ -265,3 +265,35 @@ func TestClientAuthRevoked(t *testing.T) {
 		}
 	}
 }
+
+// TestClientAuthCatchAll checks that the catch-all keeps the client
+// certificate check of the rules without host when a request for another
+// host falls through to it.
+func TestClientAuthCatchAll(t *testing.T) {
+	ca := newAuthCA(t, "client CA")
+	a := &App{httpsPort: 443}
+	res := &ingress.Result{
+		Hosts: []ingress.Host{
+			{Host: "", ClientAuth: &ingress.ClientAuth{Verify: "on", Depth: 1, CAs: ca.pool()}, Paths: []ingress.Path{{Path: "/hostless", Type: ingress.PathPrefix}}},
+			{Host: "open.test", Paths: []ingress.Path{{Path: "/open", Type: ingress.PathPrefix}}},
+		},
+		Default: &ingress.Action{},
+	}
+	backend := new(seen)
+	a.routes.Store(newTable(res, func(*ingress.Action) caddyhttp.Handler { return backend }))
+	h := &Handler{app: a}
+	for path, want := range map[string]int{"/open": 0, "/elsewhere": 421} {
+		backend.r = nil
+		r := httptest.NewRequest("GET", path, nil)
+		r.Host = "open.test"
+		r.TLS = &tls.ConnectionState{ServerName: "open.test"}
+		err := h.ServeHTTP(httptest.NewRecorder(), r, nil)
+		var he caddyhttp.HandlerError
+		switch {
+		case want == 0 && (err != nil || backend.r == nil):
+			t.Errorf("%s: not served: %v", path, err)
+		case want != 0 && (!errors.As(err, &he) || he.StatusCode != want || backend.r != nil):
+			t.Errorf("%s: got %v, backend reached %v; want %d", path, err, backend.r != nil, want)
+		}
+	}
+}

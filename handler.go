@@ -54,7 +54,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 			return err
 		}
 	}
-	hd := t.lookupIn(ht, requestPath(r.URL.Path), r.TLS == nil)
+	hd, catchAll := t.lookupIn(ht, requestPath(r.URL.Path), r.TLS == nil)
+	if catchAll && hd != nil && t.any != nil && t.any != ht && t.any.clientAuth != nil {
+		// The catch-all, reached from a host with rules of its own,
+		// keeps the client certificate check of the rules without host
+		// (fail closed; such a request rarely has a certificate for it).
+		if ok, err := h.app.checkClientAuth(w, r, t, t.any, host); !ok {
+			return err
+		}
+	}
 	if hd == nil {
 		return caddyhttp.Error(http.StatusNotFound, nil)
 	}

@@ -101,24 +101,25 @@ func newTable(res *ingress.Result, handler func(*ingress.Action) caddyhttp.Handl
 // lookup returns the handler for a request's host and path, or nil;
 // plain says the request came over plain HTTP.
 func (t *table) lookup(host, reqPath string, plain bool) caddyhttp.Handler {
-	return t.lookupIn(t.host(host), reqPath, plain)
+	hd, _ := t.lookupIn(t.host(host), reqPath, plain)
+	return hd
 }
 
 // lookupIn is lookup for the host table h (may be nil) of the request's
-// host.
-func (t *table) lookupIn(h *hostTable, reqPath string, plain bool) caddyhttp.Handler {
+// host; catchAll says the handler is the table's catch-all.
+func (t *table) lookupIn(h *hostTable, reqPath string, plain bool) (hd caddyhttp.Handler, catchAll bool) {
 	if h != nil {
 		if hd := h.match(reqPath); hd != nil {
-			return hd
+			return hd, false
 		}
 		if h.fallback != nil {
-			return h.fallback
+			return h.fallback, false
 		}
 		if plain && h.redirect != nil {
-			return h.redirect
+			return h.redirect, false
 		}
 	}
-	return t.fallback
+	return t.fallback, true
 }
 
 func (t *table) host(host string) *hostTable {
