@@ -177,10 +177,22 @@ func (t *Transport) verifyConnection(cs tls.ConnectionState) error {
 	for _, c := range cs.PeerCertificates[1:] {
 		opts.Intermediates.AddCert(c)
 	}
-	if _, err := cs.PeerCertificates[0].Verify(opts); err != nil {
+	chains, err := cs.PeerCertificates[0].Verify(opts)
+	if err != nil {
 		return &handshakeError{untrusted: true, err: err}
 	}
-	return nil
+	var revoked *x509.Certificate
+chains:
+	for _, chain := range chains {
+		for _, c := range chain[:len(chain)-1] {
+			if sec.Revoked.Revoked(c) {
+				revoked = c
+				continue chains
+			}
+		}
+		return nil
+	}
+	return &handshakeError{untrusted: true, err: fmt.Errorf("certificate %q (serial %s) is revoked by the secret's ca.crl", revoked.Subject.String(), revoked.SerialNumber)}
 }
 
 // clientCertificate returns the Secret's current client certificate, or

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
@@ -25,7 +26,10 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/caddy-ingress/caddy-ingress/ingress"
+	"github.com/caddy-ingress/caddy-ingress/secrets"
 )
 
 // testCA is a throwaway certificate authority.
@@ -44,7 +48,7 @@ func newTestCA(t *testing.T, name string) *testCA {
 	tmpl := certTemplate(t, name)
 	tmpl.IsCA = true
 	tmpl.BasicConstraintsValid = true
-	tmpl.KeyUsage = x509.KeyUsageCertSign
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
@@ -482,5 +486,45 @@ func TestTransportClosesStaleConnections(t *testing.T) {
 	setBackendSecret(app, &ingress.BackendSecret{Secret: "ns/backend-ca", SHA256: "2", CAs: otherCA.pool})
 	if status, _, err := proxy(h); status != 502 {
 		t.Fatalf("replaced CA: got %d (%v), want 502", status, err)
+	}
+}
+
+// TestTransportRevoked checks that a backend certificate revoked by the
+// ca.crl of the Secret is not trusted.
+func TestTransportRevoked(t *testing.T) {
+	app, ctx := proxyContext(t)
+	ca := newTestCA(t, "server CA")
+	revoked := ca.issue(t, "revoked", x509.ExtKeyUsageServerAuth, "svc.ns.svc")
+	good := ca.issue(t, "good", x509.ExtKeyUsageServerAuth, "svc.ns.svc")
+	leaf, err := x509.ParseCertificate(revoked.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number: big.NewInt(1), ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(time.Hour),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: leaf.SerialNumber, RevocationTime: time.Now()}},
+	}, ca.cert, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bt, err := secrets.ParseBackendTLS(&corev1.Secret{Data: map[string][]byte{
+		"ca.crt": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}),
+		"ca.crl": pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: crl}),
+	}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	setBackendSecret(app, &ingress.BackendSecret{Secret: "ns/backend-ca", SHA256: bt.SHA256, CAs: bt.CA.Pool, Revoked: bt.CA.Revoked})
+	for cert, want := range map[*tls.Certificate]int{revoked: 502, good: 200} {
+		backend := startBackend(t, &tls.Config{Certificates: []tls.Certificate{*cert}}, false)
+		h := compileProxy(t, ctx, backend.Listener.Addr().String(),
+			`{"protocol":"ingress","ingress":"ns/my-ingress","secret":"ns/backend-ca","verify":true,"server_name":"svc.ns.svc"}`)
+		status, _, err := proxy(h)
+		if status != want {
+			t.Errorf("got %d (%v), want %d", status, err, want)
+		}
+		if want == 502 && (err == nil || !strings.Contains(err.Error(), "is revoked by the secret's ca.crl")) {
+			t.Errorf("error %v does not say the certificate is revoked", err)
+		}
 	}
 }

@@ -147,6 +147,9 @@ type BackendSecret struct {
 	// CAs are the CAs trusted for backend certificates (ca.crt); nil
 	// when the Secret has none.
 	CAs *x509.CertPool `json:"-"`
+	// Revoked are the certificates revoked by the CRLs in ca.crl; nil
+	// without one.
+	Revoked *secrets.Revocations `json:"-"`
 	// ClientCert is the certificate presented to backends (tls.crt and
 	// tls.key); nil when the Secret has none.
 	ClientCert *tls.Certificate `json:"-"`

@@ -174,6 +174,11 @@ func (t *translation) backendTLS(s *corev1.Secret) (*secrets.BackendTLS, error) 
 		}
 	}
 	t.backendTLSs[s] = bt
+	if bt.CA != nil {
+		if err := bt.CA.CheckCurrent(t.opts.Now); err != nil {
+			return nil, fmt.Errorf("secret %s/%s: %w", s.Namespace, s.Name, err)
+		}
+	}
 	if bt.ClientCert != nil {
 		if leaf := bt.ClientCert.Leaf; t.opts.Now.After(leaf.NotAfter) || t.opts.Now.Before(leaf.NotBefore) {
 			return nil, fmt.Errorf("secret %s/%s: tls.crt: certificate is not valid now (valid %s to %s)", s.Namespace, s.Name,

@@ -133,7 +133,7 @@ func (t *translation) backendSecretList() []BackendSecret {
 	for name, bt := range t.backendSecrets {
 		b := BackendSecret{Secret: name, SHA256: bt.SHA256, ClientCert: bt.ClientCert}
 		if bt.CA != nil {
-			b.CAs = bt.CA.Pool
+			b.CAs, b.Revoked = bt.CA.Pool, bt.CA.Revoked
 		}
 		out = append(out, b)
 	}

@@ -152,7 +152,8 @@ type BackendTLS struct {
 }
 
 // ParseBackendTLS reads a Secret of any type for TLS to backends. A key
-// pair that is present must be complete, match and be valid at now.
+// pair that is present must be complete, match and be valid at now; a
+// ca.crl beside ca.crt must be current at now (see ParseCA).
 func ParseBackendTLS(s *corev1.Secret, now time.Time) (*BackendTLS, error) {
 	if s == nil {
 		return nil, errors.New("secret is nil")
@@ -179,7 +180,7 @@ func parseBackendTLS(data map[string][]byte, now time.Time) (*BackendTLS, error)
 			return nil, err
 		}
 		b.CA = ca
-		h.Write(data[CAKey])
+		h.Write([]byte(ca.SHA256)) // covers ca.crl too
 	}
 	h.Write([]byte{0})
 	if hasCert || hasKey {
@@ -191,5 +192,10 @@ func parseBackendTLS(data map[string][]byte, now time.Time) (*BackendTLS, error)
 		h.Write(data[corev1.TLSCertKey])
 	}
 	b.SHA256 = hex.EncodeToString(h.Sum(nil))
+	if b.CA != nil {
+		if err := b.CA.CheckCurrent(now); err != nil {
+			return nil, err
+		}
+	}
 	return b, nil
 }
