@@ -227,7 +227,7 @@ func TestTransport(t *testing.T) {
 		},
 		{
 			name: "mutual TLS without client certificate", cert: good, clientCAs: clients.pool, transport: verifying, status: 502,
-			secret:  &ingress.BackendSecret{Secret: secret, CAs: trusted.pool},
+			secret: &ingress.BackendSecret{Secret: secret, CAs: trusted.pool},
 			// After a TLS 1.3 handshake the refusal shows as a TLS alert or,
 			// when the request is written first, a closed connection.
 			errText: "TLS to backend $addr (Ingress ns/my-ingress): ",
