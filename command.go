@@ -19,7 +19,7 @@ func init() {
 		Short: "Tools for the ingress app",
 		CobraFunc: func(cmd *cobra.Command) {
 			render := &cobra.Command{
-				Use:   "render --manifests <dir> [--ingress-class <name>] [--controller <name>] [--default-backend <ns/name:port>] [--https-port <port>]",
+				Use:   "render --manifests <dir> [--ingress-class <name>] [--controller <name>] [--default-backend <ns/name:port>] [--https-port <port>] [--automatic-certificates] [--default-certificate <ns/name>] [--allow-cross-namespace-secrets] [--hsts <value>]",
 				Short: "Prints the routes generated from a directory of manifests",
 				Long: `Reads Kubernetes manifests from a directory, translates them as the ingress
 app would, and prints the generated routes and certificates as JSON (never
@@ -32,6 +32,10 @@ per line, and make the command exit with status 1.`,
 			render.Flags().String("controller", DefaultController, "IngressClass controller name to own")
 			render.Flags().String("default-backend", "", "Default backend as namespace/name:port")
 			render.Flags().Int("https-port", 443, "HTTPS port that redirects point at")
+			render.Flags().Bool("automatic-certificates", false, "As the app's automatic_certificates")
+			render.Flags().String("default-certificate", "", "As the app's default_certificate: a Secret as namespace/name")
+			render.Flags().Bool("allow-cross-namespace-secrets", false, "As the app's allow_cross_namespace_secrets")
+			render.Flags().String("hsts", "", "As the app's hsts: a Strict-Transport-Security value")
 			cmd.AddCommand(render)
 		},
 	})
@@ -54,6 +58,22 @@ func cmdRender(fl caddycmd.Flags) (int, error) {
 			return 2, fmt.Errorf("--default-backend: %w", err)
 		}
 		opts.DefaultBackend = &ref
+	}
+	opts.AutomaticCertificates = fl.Bool("automatic-certificates")
+	opts.AllowCrossNamespaceSecrets = fl.Bool("allow-cross-namespace-secrets")
+	if dc := fl.String("default-certificate"); dc != "" {
+		ref, err := ingress.ParseSecretRef(dc, "")
+		if err != nil {
+			return 2, fmt.Errorf("--default-certificate: %w", err)
+		}
+		opts.DefaultCertificate = &ref
+	}
+	if h := fl.String("hsts"); h != "" {
+		v, err := ingress.ParseHSTS(h)
+		if err != nil {
+			return 2, fmt.Errorf("--hsts: %w", err)
+		}
+		opts.HSTS = v
 	}
 	snap, problems, err := manifests.New(dir).Load()
 	if err != nil {

@@ -74,11 +74,48 @@ spec:
 			t.Errorf("stdout: got %q, want the routes as JSON", stdout)
 		}
 	})
+	t.Run("TLS options", func(t *testing.T) {
+		dir := t.TempDir()
+		manifest := `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: blog, namespace: web}
+spec:
+  ingressClassName: caddy
+  tls:
+  - hosts: [blog.example.com]
+  defaultBackend: {service: {name: blog, port: {number: 80}}}
+  rules:
+  - host: blog.example.com
+---
+apiVersion: v1
+kind: Service
+metadata: {name: blog, namespace: web}
+spec: {ports: [{port: 80}]}
+`
+		if err := os.WriteFile(filepath.Join(dir, "blog.yaml"), []byte(manifest), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// Without automatic certificates, the tls entry without
+		// secretName is a problem.
+		if _, stderr, code := render(t, dir); code != 1 || !strings.Contains(string(stderr), "automatic_certificates is off") {
+			t.Errorf("without --automatic-certificates: exit %d, stderr %q", code, stderr)
+		}
+		stdout, stderr, code := render(t, dir, "--automatic-certificates", "--hsts", "max-age=60")
+		if code != 0 {
+			t.Fatalf("exit code: got %d, want 0; stderr:\n%s", code, stderr)
+		}
+		if !bytes.Contains(stdout, []byte(`"managed": [`)) || !bytes.Contains(stdout, []byte("max-age=60")) {
+			t.Errorf("stdout: want blog.example.com managed and the HSTS header:\n%s", stdout)
+		}
+		if _, stderr, code := render(t, dir, "--hsts", "max-age=soon"); code != 2 || !strings.Contains(string(stderr), "--hsts") {
+			t.Errorf("invalid --hsts: exit %d, stderr %q", code, stderr)
+		}
+	})
 }
 
-func render(t *testing.T, dir string) (stdout, stderr []byte, code int) {
+func render(t *testing.T, dir string, flags ...string) (stdout, stderr []byte, code int) {
 	t.Helper()
-	cmd := exec.Command(caddyBin, "ingress", "render", "--manifests", dir)
+	cmd := exec.Command(caddyBin, append([]string{"ingress", "render", "--manifests", dir}, flags...)...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
