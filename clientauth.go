@@ -1,6 +1,7 @@
 package caddyingress
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -9,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -152,7 +155,7 @@ func (a *App) checkClientCert(w http.ResponseWriter, r *http.Request, ca *ingres
 		r.Header.Set(headerClientVerify, "NONE")
 		return true, nil
 	}
-	verifyErr := verifyClient(ca, certs)
+	verifyErr := a.verified.verify(ca, certs, time.Now())
 	if verifyErr != nil && ca.Verify != ingress.ClientVerifyOptionalNoCA {
 		return false, caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("the SSL certificate error (host %q, Ingress %s): %v", host, ca.Ingress, verifyErr))
 	}
@@ -169,9 +172,62 @@ func (a *App) checkClientCert(w http.ResponseWriter, r *http.Request, ca *ingres
 	return true, nil
 }
 
+// verifyCache remembers recent outcomes of verifyClient, so that the
+// requests of a connection (and of connections that present the same
+// chain) do not verify it again: verifying costs tens of microseconds,
+// looking up a hash of the chain a few. An outcome is kept for a minute at
+// most, and never past the leaf's expiry; a new translation makes new
+// ClientAuth values, so a changed CA or CRL never meets an old outcome.
+type verifyCache struct {
+	mu sync.Mutex
+	m  map[verifyKey]verifyOutcome
+}
+
+type verifyKey struct {
+	auth  *ingress.ClientAuth
+	chain [sha256.Size]byte
+}
+
+type verifyOutcome struct {
+	err   error
+	until time.Time
+}
+
+const (
+	verifyCacheTTL  = time.Minute
+	verifyCacheSize = 10000
+)
+
+func (vc *verifyCache) verify(ca *ingress.ClientAuth, certs []*x509.Certificate, now time.Time) error {
+	h := sha256.New()
+	for _, c := range certs {
+		h.Write(c.Raw)
+		h.Write([]byte{0})
+	}
+	key := verifyKey{auth: ca}
+	h.Sum(key.chain[:0])
+	vc.mu.Lock()
+	out, ok := vc.m[key]
+	vc.mu.Unlock()
+	if ok && now.Before(out.until) {
+		return out.err
+	}
+	out = verifyOutcome{err: verifyClient(ca, certs, now), until: now.Add(verifyCacheTTL)}
+	if certs[0].NotAfter.Before(out.until) {
+		out.until = certs[0].NotAfter
+	}
+	vc.mu.Lock()
+	if vc.m == nil || len(vc.m) >= verifyCacheSize {
+		vc.m = make(map[verifyKey]verifyOutcome)
+	}
+	vc.m[key] = out
+	vc.mu.Unlock()
+	return out.err
+}
+
 // verifyClient verifies a client's chain against the host's CAs, with at
 // most Depth CA certificates above the client's own.
-func verifyClient(ca *ingress.ClientAuth, certs []*x509.Certificate) error {
+func verifyClient(ca *ingress.ClientAuth, certs []*x509.Certificate, now time.Time) error {
 	intermediates := x509.NewCertPool()
 	for _, c := range certs[1:] {
 		intermediates.AddCert(c)
@@ -179,6 +235,7 @@ func verifyClient(ca *ingress.ClientAuth, certs []*x509.Certificate) error {
 	chains, err := certs[0].Verify(x509.VerifyOptions{
 		Roots:         ca.CAs,
 		Intermediates: intermediates,
+		CurrentTime:   now,
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	})
 	if err != nil {

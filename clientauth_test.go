@@ -297,3 +297,31 @@ func TestClientAuthCatchAll(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyCache checks that a cached outcome is used for the same
+// chain and check, and never past the leaf's expiry or for another check.
+func TestVerifyCache(t *testing.T) {
+	ca := newAuthCA(t, "client CA")
+	other := newAuthCA(t, "other CA")
+	leaf := ca.issue(t, "alice", false) // valid for the next hour
+	certs := []*x509.Certificate{leaf.cert}
+	auth := &ingress.ClientAuth{Verify: "on", Depth: 1, CAs: ca.pool()}
+	var vc verifyCache
+	now := time.Now()
+	if err := vc.verify(auth, certs, now); err != nil {
+		t.Fatal(err)
+	}
+	if len(vc.m) != 1 {
+		t.Fatalf("cache holds %d outcomes, want 1", len(vc.m))
+	}
+	if err := vc.verify(auth, certs, now.Add(30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := vc.verify(auth, certs, leaf.cert.NotAfter.Add(time.Second)); err == nil {
+		t.Error("an expired certificate verified from the cache")
+	}
+	rotated := &ingress.ClientAuth{Verify: "on", Depth: 1, CAs: other.pool()}
+	if err := vc.verify(rotated, certs, now); err == nil {
+		t.Error("a certificate verified against a CA that did not sign it")
+	}
+}

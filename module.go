@@ -102,6 +102,8 @@ type App struct {
 	// clientAuthPolicy is set when a TLS connection policy uses the
 	// ingress_client_auth matcher.
 	clientAuthPolicy atomic.Bool
+	// verified caches client certificate verifications.
+	verified verifyCache
 
 	// mu serializes updates; the fields below it belong to the updater.
 	mu          sync.Mutex
