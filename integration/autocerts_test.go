@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -53,9 +51,9 @@ func TestAutomaticCertificates(t *testing.T) {
 	writeManifest(t, dir, "app.yaml", serviceWithEndpoints("app", be))
 	writeManifest(t, dir, "ingress.yaml", autoTLSIngressYAML("auto", host, "app"))
 
-	c, home := startCaddyWithConfig(t, dir, autoCertsCaddyfile)
+	c := startCaddyWithConfig(t, dir, autoCertsCaddyfile)
 	// The internal CA creates its root while Caddy starts.
-	rootPEM, err := os.ReadFile(filepath.Join(home, "data", "caddy", "pki", "authorities", "local", "root.crt"))
+	rootPEM, err := os.ReadFile(filepath.Join(c.home, "data", "caddy", "pki", "authorities", "local", "root.crt"))
 	if err != nil {
 		t.Fatalf("reading the local CA's root: %v", err)
 	}
@@ -153,70 +151,4 @@ func logHosts(e logEntry) []string {
 		hosts = append(hosts, s)
 	}
 	return hosts
-}
-
-// startCaddyWithConfig is startCaddy with a Caddyfile template of the
-// test's own ({{HTTP}}, {{HTTPS}} and {{DIR}} are replaced). It also
-// returns Caddy's home directory, whose data/caddy holds its storage.
-func startCaddyWithConfig(t *testing.T, manifestDir, template string) (*caddyProcess, string) {
-	t.Helper()
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	for attempt := 1; ; attempt++ {
-		c, home, err := launchCaddyWithConfig(t, manifestDir, template)
-		if err == nil {
-			return c, home
-		}
-		if attempt < 3 && strings.Contains(c.log.String(), "address already in use") {
-			t.Logf("attempt %d: %v; retrying with other ports", attempt, err)
-			continue
-		}
-		t.Fatal(err)
-	}
-}
-
-func launchCaddyWithConfig(t *testing.T, manifestDir, template string) (*caddyProcess, string, error) {
-	home := t.TempDir()
-	c := &caddyProcess{
-		httpPort:  freePort(t),
-		httpsPort: freePort(t),
-		log:       new(logBuffer),
-		exited:    make(chan struct{}),
-	}
-	config := strings.NewReplacer(
-		"{{HTTP}}", fmt.Sprint(c.httpPort),
-		"{{HTTPS}}", fmt.Sprint(c.httpsPort),
-		"{{DIR}}", manifestDir,
-	).Replace(template)
-	configPath := filepath.Join(home, "Caddyfile")
-	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
-		return c, home, err
-	}
-
-	cmd := exec.Command(caddyBin, "run", "--config", configPath)
-	cmd.Dir = home
-	cmd.Env = append(os.Environ(),
-		"HOME="+home,
-		"XDG_DATA_HOME="+filepath.Join(home, "data"),
-		"XDG_CONFIG_HOME="+filepath.Join(home, "config"),
-		"XDG_CACHE_HOME="+filepath.Join(home, "cache"),
-	)
-	cmd.Stdout = c.log
-	cmd.Stderr = c.log
-	if err := cmd.Start(); err != nil {
-		return c, home, fmt.Errorf("starting caddy: %w", err)
-	}
-	go func() {
-		c.waitErr = cmd.Wait()
-		close(c.exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-c.exited
-		if t.Failed() {
-			t.Logf("caddy log (ports %d, %d):\n%s", c.httpPort, c.httpsPort, c.log)
-		}
-	})
-	return c, home, c.waitReady()
 }

@@ -62,6 +62,8 @@ const readyTimeout = 20 * time.Second
 // caddyProcess is one running Caddy, serving the manifests of one
 // directory on loopback.
 type caddyProcess struct {
+	// home is the process's HOME; data/caddy in it holds Caddy's storage.
+	home      string
 	httpPort  int
 	httpsPort int
 	log       *logBuffer
@@ -98,18 +100,26 @@ const caddyfileTemplate = `{
 }
 `
 
-// startCaddy starts Caddy with the ingress app reading manifestDir, waits
+// startCaddy starts Caddy with caddyfileTemplate, the ingress app reading
+// manifestDir.
+func startCaddy(t *testing.T, manifestDir string) *caddyProcess {
+	t.Helper()
+	return startCaddyWithConfig(t, manifestDir, caddyfileTemplate)
+}
+
+// startCaddyWithConfig starts Caddy with a Caddyfile template ({{HTTP}},
+// {{HTTPS}} and {{DIR}} are replaced by the ports and manifestDir), waits
 // until it serves, and stops it when the test ends. Its JSON log is kept
 // for the test to search and printed if the test fails. Ports are picked
 // free but may be taken before Caddy binds them, so a start that fails for
 // that is retried with other ports.
-func startCaddy(t *testing.T, manifestDir string) *caddyProcess {
+func startCaddyWithConfig(t *testing.T, manifestDir, template string) *caddyProcess {
 	t.Helper()
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	for attempt := 1; ; attempt++ {
-		c, err := launchCaddy(t, manifestDir)
+		c, err := launchCaddy(t, manifestDir, template)
 		if err == nil {
 			return c
 		}
@@ -123,9 +133,10 @@ func startCaddy(t *testing.T, manifestDir string) *caddyProcess {
 
 // launchCaddy starts one Caddy process and waits until it serves. The
 // process is killed when the test ends.
-func launchCaddy(t *testing.T, manifestDir string) (*caddyProcess, error) {
+func launchCaddy(t *testing.T, manifestDir, template string) (*caddyProcess, error) {
 	home := t.TempDir()
 	c := &caddyProcess{
+		home:      home,
 		httpPort:  freePort(t),
 		httpsPort: freePort(t),
 		log:       new(logBuffer),
@@ -135,7 +146,7 @@ func launchCaddy(t *testing.T, manifestDir string) (*caddyProcess, error) {
 		"{{HTTP}}", fmt.Sprint(c.httpPort),
 		"{{HTTPS}}", fmt.Sprint(c.httpsPort),
 		"{{DIR}}", manifestDir,
-	).Replace(caddyfileTemplate)
+	).Replace(template)
 	configPath := filepath.Join(home, "Caddyfile")
 	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
 		return c, err

@@ -16,7 +16,7 @@ import (
 func TestDefaultCertificate(t *testing.T) {
 	t.Parallel()
 	be := startBackend(t, "app")
-	ca := newCA(t)
+	ca := newCA(t, "caddy-ingress e2e test CA", nil)
 	fallback := ca.issue(t, "fallback.example.com")
 	dir := t.TempDir()
 	writeManifest(t, dir, "app.yaml", serviceWithEndpoints("app", be))
@@ -28,7 +28,7 @@ func TestDefaultCertificate(t *testing.T) {
 	if template == caddyfileTemplate {
 		t.Fatal("caddyfileTemplate has no manifests line in its ingress options")
 	}
-	c, _ := startCaddyWithConfig(t, dir, template)
+	c := startCaddyWithConfig(t, dir, template)
 	insecure := newInsecureClient()
 
 	served := func(t *testing.T, sni string) *x509.Certificate {

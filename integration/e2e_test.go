@@ -164,7 +164,7 @@ func TestLiveChanges(t *testing.T) {
 	a := startBackend(t, "backend-a")
 	b := startBackend(t, "backend-b")
 	fresh := startBackend(t, "backend-new")
-	ca := newCA(t)
+	ca := newCA(t, "caddy-ingress e2e test CA", nil)
 	const host = "myapp.example.com"
 	firstCert := ca.issue(t, host)
 	secondCert := ca.issue(t, host)

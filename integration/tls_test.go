@@ -27,11 +27,11 @@ const (
 // backends (H2C, GRPC).
 func TestTLSBackends(t *testing.T) {
 	t.Parallel()
-	trusted := newNamedCA(t, "backend CA", nil)
-	other := newNamedCA(t, "other backend CA", nil)
+	trusted := newCA(t, "backend CA", nil)
+	other := newCA(t, "other backend CA", nil)
 	// The backend that asks for a client certificate trusts this CA for
 	// them; Caddy's client certificate comes from it.
-	clientCA := newNamedCA(t, "backend client CA", nil)
+	clientCA := newCA(t, "backend client CA", nil)
 	proxyCert := clientCA.issueClient(t, "caddy-ingress proxy")
 	const customName = "backend.internal.test"
 
@@ -297,10 +297,10 @@ func forgedHeaders() http.Header {
 // (auth-tls-*): hosts with and without them on the same HTTPS listener.
 func TestTLSClientCertificates(t *testing.T) {
 	t.Parallel()
-	serverCA := newNamedCA(t, "server CA", nil)
-	clientCA := newNamedCA(t, "client CA", nil)
-	otherCA := newNamedCA(t, "other client CA", nil)
-	intermediate := newNamedCA(t, "client intermediate CA", clientCA)
+	serverCA := newCA(t, "server CA", nil)
+	clientCA := newCA(t, "client CA", nil)
+	otherCA := newCA(t, "other client CA", nil)
+	intermediate := newCA(t, "client intermediate CA", clientCA)
 
 	const (
 		hostA    = "a.clientauth.example.com" // verify on, passes the certificate
@@ -575,7 +575,7 @@ func TestTLSClientCertificates(t *testing.T) {
 // hosts whose Ingress does not set it; on HTTPS responses only.
 func TestTLSHSTS(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := newCA(t, "caddy-ingress e2e test CA", nil)
 	const (
 		hostOwn      = "own.hsts.example.com"      // annotation, no redirect
 		hostRedirect = "redirect.hsts.example.com" // annotation, redirect to HTTPS
@@ -607,7 +607,7 @@ func TestTLSHSTS(t *testing.T) {
 	if template == caddyfileTemplate {
 		t.Fatal("caddyfileTemplate has no manifests line in its ingress options")
 	}
-	c, _ := startCaddyWithConfig(t, dir, template)
+	c := startCaddyWithConfig(t, dir, template)
 	secure := newClient(ca.pool)
 
 	tests := []struct {
@@ -666,7 +666,7 @@ func TestTLSCertificateRotation(t *testing.T) {
 		// after every worker has seen the new certificate.
 		settleRequests = 20 * workers
 	)
-	caOld, caNew := newNamedCA(t, "old server CA", nil), newNamedCA(t, "new server CA", nil)
+	caOld, caNew := newCA(t, "old server CA", nil), newCA(t, "new server CA", nil)
 	oldCert, newCert := caOld.issue(t, host), caNew.issue(t, host)
 	be := startBackend(t, "app")
 	dir := t.TempDir()
@@ -803,8 +803,8 @@ func TestTLSCertificateRotation(t *testing.T) {
 // and the annotation) and leaves the other Ingresses serving.
 func TestTLSInvalidAnnotations(t *testing.T) {
 	t.Parallel()
-	serverCA := newNamedCA(t, "server CA", nil)
-	clientCA := newNamedCA(t, "client CA", nil)
+	serverCA := newCA(t, "server CA", nil)
+	clientCA := newCA(t, "client CA", nil)
 	refused := startRecordingBackend(t, "refused", nil)
 	served := startRecordingBackend(t, "served", nil)
 	const clientCASecret = "default/client-ca"

@@ -1,14 +1,9 @@
 package integration
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
@@ -144,100 +139,6 @@ func (b *recordingBackend) expectNone(t *testing.T) {
 // serviceFor is a Service named name with one endpoint: the backend.
 func (b *recordingBackend) serviceFor(name string) string {
 	return serviceYAML(name) + "---\n" + endpointSliceYAML(name, b.port, true)
-}
-
-// newNamedCA is a CA with its own CommonName, signed by parent, or
-// self-signed when parent is nil. Certificates of two CAs then name
-// different issuers.
-func newNamedCA(t *testing.T, cn string, parent *testCA) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          randomSerial(t),
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	issuer, signer := tmpl, any(key)
-	if parent != nil {
-		issuer, signer = parent.cert, parent.key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, &key.PublicKey, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
-}
-
-// issueClient makes a client certificate (extended key usage clientAuth)
-// for cn. Its certPEM holds the leaf and, for an intermediate CA, the
-// intermediate, as a client sends them.
-func (ca *testCA) issueClient(t *testing.T, cn string) keyPair {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: randomSerial(t),
-		Subject:      pkix.Name{CommonName: cn, Organization: []string{"caddy-ingress e2e"}},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if !isSelfSigned(ca.cert) {
-		certPEM = append(certPEM, caPEM(ca)...)
-	}
-	return keyPair{
-		certPEM: certPEM,
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
-		der:     der,
-	}
-}
-
-func isSelfSigned(c *x509.Certificate) bool {
-	return c.CheckSignatureFrom(c) == nil
-}
-
-// caPEM is the CA's certificate as PEM, for a Secret's ca.crt.
-func caPEM(ca *testCA) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})
-}
-
-// leafPEM is the PEM of a key pair's leaf certificate alone.
-func (kp keyPair) leafPEM() []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: kp.der})
-}
-
-func (kp keyPair) tlsCertificate(t *testing.T) *tls.Certificate {
-	t.Helper()
-	cert, err := tls.X509KeyPair(kp.certPEM, kp.keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &cert
 }
 
 // opaqueSecretYAML is a Secret of type Opaque in namespace default whose
