@@ -16,10 +16,10 @@ import (
 // the outcome of the connection's earlier requests in the cache.
 func BenchmarkClientAuth(b *testing.B) {
 	t := new(testing.T)
-	ca := newAuthCA(t, "client CA")
-	good := ca.issue(t, "alice", false)
-	auth := &ingress.ClientAuth{Verify: "on", Depth: 1, CAs: ca.pool()}
-	certs := []*x509.Certificate{good.cert}
+	ca := newTestCA(t, "client CA")
+	good := ca.clientCert(t, "alice")
+	auth := &ingress.ClientAuth{Verify: "on", Depth: 1, CAs: ca.pool}
+	certs := []*x509.Certificate{good}
 
 	b.Run("verify", func(b *testing.B) {
 		for b.Loop() {

@@ -1,12 +1,9 @@
 package caddyingress
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"math/big"
@@ -22,53 +19,6 @@ import (
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 	"github.com/caddy-ingress/caddy-ingress/secrets"
 )
-
-type authCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-func newAuthCA(t *testing.T, name string) *authCA {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &authCA{cert, key}
-}
-
-// issue signs a certificate; ca marks it as an intermediate CA.
-func (c *authCA) issue(t *testing.T, name string, ca bool) *authCA {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if ca {
-		tmpl.IsCA, tmpl.BasicConstraintsValid, tmpl.KeyUsage, tmpl.ExtKeyUsage = true, true, x509.KeyUsageCertSign, nil
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, &key.PublicKey, c.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &authCA{cert, key}
-}
-
-func (c *authCA) pool() *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(c.cert)
-	return p
-}
 
 // seen records the request a backend got.
 type seen struct{ r *http.Request }
@@ -91,20 +41,20 @@ func clientAuthHandler(auth *ingress.ClientAuth, backend caddyhttp.Handler) *Han
 }
 
 func TestClientAuth(t *testing.T) {
-	ca := newAuthCA(t, "client CA")
-	other := newAuthCA(t, "other CA")
-	good := ca.issue(t, "alice", false)
-	intermediate := ca.issue(t, "intermediate", true)
-	deep := intermediate.issue(t, "bob", false)
-	stranger := other.issue(t, "mallory", false)
+	ca := newTestCA(t, "client CA")
+	other := newTestCA(t, "other CA")
+	good := ca.clientCert(t, "alice")
+	intermediate := ca.intermediate(t, "intermediate")
+	deep := intermediate.clientCert(t, "bob")
+	stranger := other.clientCert(t, "mallory")
 
 	auth := func(verify ingress.ClientVerify, depth int, pass bool) *ingress.ClientAuth {
-		return &ingress.ClientAuth{Ingress: "default/mtls", Secret: "default/ca", Verify: verify, Depth: depth, PassCertificate: pass, CAs: ca.pool()}
+		return &ingress.ClientAuth{Ingress: "default/mtls", Secret: "default/ca", Verify: verify, Depth: depth, PassCertificate: pass, CAs: ca.pool}
 	}
-	tlsState := func(sni string, certs ...*authCA) *tls.ConnectionState {
+	tlsState := func(sni string, certs ...*x509.Certificate) *tls.ConnectionState {
 		cs := &tls.ConnectionState{ServerName: sni, HandshakeComplete: true}
 		for _, c := range certs {
-			cs.PeerCertificates = append(cs.PeerCertificates, c.cert)
+			cs.PeerCertificates = append(cs.PeerCertificates, c)
 		}
 		return cs
 	}
@@ -119,8 +69,8 @@ func TestClientAuth(t *testing.T) {
 		{"verified", auth("on", 1, false), "mtls.test", tlsState("mtls.test", good), 0, "SUCCESS"},
 		{"no certificate", auth("on", 1, false), "mtls.test", tlsState("mtls.test"), 400, ""},
 		{"other CA", auth("on", 1, false), "mtls.test", tlsState("mtls.test", stranger), 400, ""},
-		{"chain deeper than depth", auth("on", 1, false), "mtls.test", tlsState("mtls.test", deep, intermediate), 400, ""},
-		{"chain within depth", auth("on", 2, false), "mtls.test", tlsState("mtls.test", deep, intermediate), 0, "SUCCESS"},
+		{"chain deeper than depth", auth("on", 1, false), "mtls.test", tlsState("mtls.test", deep, intermediate.cert), 400, ""},
+		{"chain within depth", auth("on", 2, false), "mtls.test", tlsState("mtls.test", deep, intermediate.cert), 0, "SUCCESS"},
 		{"SNI of another host", auth("on", 1, false), "mtls.test", tlsState("open.test", good), 421, ""},
 		{"no SNI", auth("on", 1, false), "mtls.test", tlsState("", good), 421, ""},
 		{"Host with port and case", auth("on", 1, false), "MTLS.test:8443", tlsState("mtls.test", good), 0, "SUCCESS"},
@@ -167,13 +117,13 @@ func TestClientAuth(t *testing.T) {
 }
 
 func TestClientAuthPassesCertificate(t *testing.T) {
-	ca := newAuthCA(t, "client CA")
-	good := ca.issue(t, "alice", false)
+	ca := newTestCA(t, "client CA")
+	good := ca.clientCert(t, "alice")
 	backend := new(seen)
-	h := clientAuthHandler(&ingress.ClientAuth{Verify: "on", Depth: 1, PassCertificate: true, CAs: ca.pool()}, backend)
+	h := clientAuthHandler(&ingress.ClientAuth{Verify: "on", Depth: 1, PassCertificate: true, CAs: ca.pool}, backend)
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Host = "mtls.test"
-	r.TLS = &tls.ConnectionState{ServerName: "mtls.test", PeerCertificates: []*x509.Certificate{good.cert}}
+	r.TLS = &tls.ConnectionState{ServerName: "mtls.test", PeerCertificates: []*x509.Certificate{good}}
 	if err := h.ServeHTTP(httptest.NewRecorder(), r, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +133,7 @@ func TestClientAuthPassesCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	block, _ := pem.Decode([]byte(pemText))
-	if block == nil || !equalBytes(block.Bytes, good.cert.Raw) {
+	if block == nil || !equalBytes(block.Bytes, good.Raw) {
 		t.Fatalf("ssl-client-cert %q does not decode to the client certificate", got)
 	}
 	if dn := backend.r.Header.Get("Ssl-Client-Subject-Dn"); dn != "CN=alice" {
@@ -204,25 +154,25 @@ func TestClientAuthMatcher(t *testing.T) {
 }
 
 func TestClientAuthMatchCN(t *testing.T) {
-	ca := newAuthCA(t, "client CA")
+	ca := newTestCA(t, "client CA")
 	for _, tt := range []struct {
 		name   string
 		verify ingress.ClientVerify
-		client *authCA
+		client *x509.Certificate
 		want   int // 0: served by the backend
 	}{
-		{"matching subject", "on", ca.issue(t, "alice", false), 0},
-		{"other subject", "on", ca.issue(t, "carol", false), 403},
+		{"matching subject", "on", ca.clientCert(t, "alice"), 0},
+		{"other subject", "on", ca.clientCert(t, "carol"), 403},
 		{"optional without certificate", "optional", nil, 403},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			backend := new(seen)
-			h := clientAuthHandler(&ingress.ClientAuth{Ingress: "default/mtls", Verify: tt.verify, Depth: 1, MatchCN: "^CN=(alice|bob)$", CAs: ca.pool()}, backend)
+			h := clientAuthHandler(&ingress.ClientAuth{Ingress: "default/mtls", Verify: tt.verify, Depth: 1, MatchCN: "^CN=(alice|bob)$", CAs: ca.pool}, backend)
 			r := httptest.NewRequest("GET", "/", nil)
 			r.Host = "mtls.test"
 			r.TLS = &tls.ConnectionState{ServerName: "mtls.test"}
 			if tt.client != nil {
-				r.TLS.PeerCertificates = []*x509.Certificate{tt.client.cert}
+				r.TLS.PeerCertificates = []*x509.Certificate{tt.client}
 			}
 			err := h.ServeHTTP(httptest.NewRecorder(), r, nil)
 			var he caddyhttp.HandlerError
@@ -237,11 +187,11 @@ func TestClientAuthMatchCN(t *testing.T) {
 }
 
 func TestClientAuthRevoked(t *testing.T) {
-	ca := newAuthCA(t, "client CA")
-	revoked, good := ca.issue(t, "revoked", false), ca.issue(t, "good", false)
+	ca := newTestCA(t, "client CA")
+	revoked, good := ca.clientCert(t, "revoked"), ca.clientCert(t, "good")
 	crlDER, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
 		Number: big.NewInt(1), ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(time.Hour),
-		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: revoked.cert.SerialNumber, RevocationTime: time.Now()}},
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: revoked.SerialNumber, RevocationTime: time.Now()}},
 	}, ca.cert, ca.key)
 	if err != nil {
 		t.Fatal(err)
@@ -253,15 +203,15 @@ func TestClientAuthRevoked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for client, want := range map[*authCA]bool{revoked: false, good: true} {
+	for client, want := range map[*x509.Certificate]bool{revoked: false, good: true} {
 		backend := new(seen)
 		h := clientAuthHandler(&ingress.ClientAuth{Verify: "on", Depth: 1, CAs: parsed.Pool, Revoked: parsed.Revoked}, backend)
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Host = "mtls.test"
-		r.TLS = &tls.ConnectionState{ServerName: "mtls.test", PeerCertificates: []*x509.Certificate{client.cert}}
+		r.TLS = &tls.ConnectionState{ServerName: "mtls.test", PeerCertificates: []*x509.Certificate{client}}
 		err := h.ServeHTTP(httptest.NewRecorder(), r, nil)
 		if served := err == nil && backend.r != nil; served != want {
-			t.Errorf("%s: served %v (%v), want %v", client.cert.Subject.CommonName, served, err, want)
+			t.Errorf("%s: served %v (%v), want %v", client.Subject.CommonName, served, err, want)
 		}
 	}
 }
@@ -270,11 +220,11 @@ func TestClientAuthRevoked(t *testing.T) {
 // certificate check of the rules without host when a request for another
 // host falls through to it.
 func TestClientAuthCatchAll(t *testing.T) {
-	ca := newAuthCA(t, "client CA")
+	ca := newTestCA(t, "client CA")
 	a := &App{httpsPort: 443}
 	res := &ingress.Result{
 		Hosts: []ingress.Host{
-			{Host: "", ClientAuth: &ingress.ClientAuth{Verify: "on", Depth: 1, CAs: ca.pool()}, Paths: []ingress.Path{{Path: "/hostless", Type: ingress.PathPrefix}}},
+			{Host: "", ClientAuth: &ingress.ClientAuth{Verify: "on", Depth: 1, CAs: ca.pool}, Paths: []ingress.Path{{Path: "/hostless", Type: ingress.PathPrefix}}},
 			{Host: "open.test", Paths: []ingress.Path{{Path: "/open", Type: ingress.PathPrefix}}},
 		},
 		Default: &ingress.Action{},
@@ -301,11 +251,11 @@ func TestClientAuthCatchAll(t *testing.T) {
 // TestVerifyCache checks that a cached outcome is used for the same
 // chain and check, and never past the leaf's expiry or for another check.
 func TestVerifyCache(t *testing.T) {
-	ca := newAuthCA(t, "client CA")
-	other := newAuthCA(t, "other CA")
-	leaf := ca.issue(t, "alice", false) // valid for the next hour
-	certs := []*x509.Certificate{leaf.cert}
-	auth := &ingress.ClientAuth{Verify: "on", Depth: 1, CAs: ca.pool()}
+	ca := newTestCA(t, "client CA")
+	other := newTestCA(t, "other CA")
+	leaf := ca.clientCert(t, "alice") // valid for the next hour
+	certs := []*x509.Certificate{leaf}
+	auth := &ingress.ClientAuth{Verify: "on", Depth: 1, CAs: ca.pool}
 	var vc verifyCache
 	now := time.Now()
 	if err := vc.verify(auth, certs, now); err != nil {
@@ -317,10 +267,10 @@ func TestVerifyCache(t *testing.T) {
 	if err := vc.verify(auth, certs, now.Add(30*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if err := vc.verify(auth, certs, leaf.cert.NotAfter.Add(time.Second)); err == nil {
+	if err := vc.verify(auth, certs, leaf.NotAfter.Add(time.Second)); err == nil {
 		t.Error("an expired certificate verified from the cache")
 	}
-	rotated := &ingress.ClientAuth{Verify: "on", Depth: 1, CAs: other.pool()}
+	rotated := &ingress.ClientAuth{Verify: "on", Depth: 1, CAs: other.pool}
 	if err := vc.verify(rotated, certs, now); err == nil {
 		t.Error("a certificate verified against a CA that did not sign it")
 	}
