@@ -3,10 +3,10 @@ package integration
 import (
 	"bytes"
 	"crypto/x509"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestDefaultCertificate checks the app's default_certificate: it is served
@@ -52,8 +52,11 @@ func TestDefaultCertificate(t *testing.T) {
 	// Rotated: the new certificate is served, without reload.
 	rotated := ca.issue(t, "fallback.example.com")
 	writeManifest(t, dir, "fallback.yaml", secretYAML("fallback-tls", rotated))
-	waitFor(t, "the rotated default certificate", func() bool {
-		return bytes.Equal(served(t, "unknown.example.com").Raw, rotated.der)
+	eventually(t, "the rotated default certificate", func() error {
+		if got := served(t, "unknown.example.com"); !bytes.Equal(got.Raw, rotated.der) {
+			return fmt.Errorf("got certificate serial %s", got.SerialNumber)
+		}
+		return nil
 	})
 
 	// Gone: the self-signed certificate, and a problem naming the option.
@@ -62,22 +65,13 @@ func TestDefaultCertificate(t *testing.T) {
 		return e.str("msg") == "problem" && e.str("object") == "Config default_certificate" &&
 			strings.Contains(e.str("reason"), "secret default/fallback-tls not found")
 	})
-	waitFor(t, "the self-signed certificate", func() bool {
-		return served(t, "unknown.example.com").Subject.CommonName == "caddy-ingress default certificate"
+	eventually(t, "the self-signed certificate", func() error {
+		if cn := served(t, "unknown.example.com").Subject.CommonName; cn != "caddy-ingress default certificate" {
+			return fmt.Errorf("got certificate %q", cn)
+		}
+		return nil
 	})
 	if n := c.countLog(isIngressStarted); n != 1 {
 		t.Errorf(`log lines "started": got %d, want 1 (no reload)`, n)
-	}
-}
-
-// waitFor polls cond for up to 10 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not seen after 10s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
