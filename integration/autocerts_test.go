@@ -49,7 +49,7 @@ func TestAutomaticCertificates(t *testing.T) {
 	const host = "auto.example.com"
 	dir := t.TempDir()
 	writeManifest(t, dir, "app.yaml", serviceWithEndpoints("app", be))
-	writeManifest(t, dir, "ingress.yaml", autoTLSIngressYAML("auto", host, "app"))
+	writeManifest(t, dir, "ingress.yaml", annotatedIngress{name: "auto", hosts: []string{host}, service: "app", autoTLS: true}.yaml())
 
 	c := startCaddyWithConfig(t, dir, autoCertsCaddyfile)
 	// The internal CA creates its root while Caddy starts.
@@ -108,33 +108,6 @@ func TestAutomaticCertificates(t *testing.T) {
 	})
 }
 
-// autoTLSIngressYAML is an Ingress of class caddy in namespace default
-// that routes host to port 80 of service and lists host in spec.tls
-// without a secretName.
-func autoTLSIngressYAML(name, host, service string) string {
-	return fmt.Sprintf(`apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: %s
-  namespace: default
-spec:
-  ingressClassName: caddy
-  tls:
-  - hosts:
-    - %q
-  rules:
-  - host: %q
-    http:
-      paths:
-      - path: /
-        pathType: Prefix
-        backend:
-          service:
-            name: %s
-            port:
-              number: 80
-`, name, host, host, service)
-}
 
 func isCertificatesLog(msg string) func(logEntry) bool {
 	return func(e logEntry) bool {

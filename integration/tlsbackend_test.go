@@ -172,8 +172,10 @@ func stringDataSecretYAML(name string, data map[string][]byte) string {
 type annotatedIngress struct {
 	name        string
 	annotations map[string]string
-	// tlsSecret, when set, terminates TLS for all hosts with it.
+	// tlsSecret, when set, terminates TLS for all hosts with it;
+	// autoTLS lists them under spec.tls without a secretName.
 	tlsSecret string
+	autoTLS   bool
 	hosts     []string
 	path      string // default "/"
 	service   string
@@ -195,12 +197,14 @@ func (in annotatedIngress) yaml() string {
 		}
 	}
 	b.WriteString("spec:\n  ingressClassName: caddy\n")
-	if in.tlsSecret != "" {
+	if in.tlsSecret != "" || in.autoTLS {
 		b.WriteString("  tls:\n  - hosts:\n")
 		for _, h := range in.hosts {
 			fmt.Fprintf(&b, "    - %q\n", h)
 		}
-		fmt.Fprintf(&b, "    secretName: %s\n", in.tlsSecret)
+		if in.tlsSecret != "" {
+			fmt.Fprintf(&b, "    secretName: %s\n", in.tlsSecret)
+		}
 	}
 	path := in.path
 	if path == "" {
