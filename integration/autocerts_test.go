@@ -108,7 +108,6 @@ func TestAutomaticCertificates(t *testing.T) {
 	})
 }
 
-
 func isCertificatesLog(msg string) func(logEntry) bool {
 	return func(e logEntry) bool {
 		return e.str("logger") == "ingress.certificates" && e.str("msg") == msg
