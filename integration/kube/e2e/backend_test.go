@@ -111,8 +111,14 @@ func (c *client) get(host, path string) (response, error) {
 // with bodyPrefix ("" for any body).
 func (c *client) expect(t testing.TB, host, path string, status int, bodyPrefix string) response {
 	t.Helper()
+	return c.expectWithin(t, host, path, status, bodyPrefix, 15*time.Second)
+}
+
+// expectWithin is expect with a timeout of its own.
+func (c *client) expectWithin(t testing.TB, host, path string, status int, bodyPrefix string, timeout time.Duration) response {
+	t.Helper()
 	var last response
-	eventually(t, fmt.Sprintf("%s%s answers %d %q", host, path, status, bodyPrefix), 15*time.Second, func() error {
+	eventually(t, fmt.Sprintf("%s%s answers %d %q", host, path, status, bodyPrefix), timeout, func() error {
 		r, err := c.get(host, path)
 		if err != nil {
 			return err

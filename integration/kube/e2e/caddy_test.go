@@ -15,12 +15,23 @@ import (
 	"time"
 )
 
-// caddyOptions are the settings of one Caddy process's kubernetes source.
+// caddyOptions are the settings of one Caddy process: its kubernetes
+// source, the ingress app and the HTTPS listener.
 type caddyOptions struct {
-	namespace       string   // the only namespace watched
+	namespace       string   // watched, and holds the Lease
+	alsoWatch       []string // namespaces watched besides namespace
 	statusAddresses []string // written to status by the leader
 	leaseName       string   // default: caddy-ingress-<namespace>
 	identity        string   // POD_NAME of the replica
+
+	// allowCrossNamespaceSecrets sets the ingress app's
+	// allow_cross_namespace_secrets.
+	allowCrossNamespaceSecrets bool
+	// clientAuth gives the HTTPS listener the TLS connection policies the
+	// ingress directive writes for a site such as ":443 { ingress }" (see
+	// the README's JSON): handshakes for hosts with auth-tls-secret ask for
+	// a client certificate, the others do not.
+	clientAuth bool
 }
 
 type caddyProcess struct {
@@ -44,7 +55,7 @@ func startCaddy(t testing.TB, o caddyOptions) *caddyProcess {
 	source := map[string]any{
 		"source":           "kubernetes",
 		"kubeconfig":       cluster.Kubeconfig(),
-		"namespaces":       []string{o.namespace},
+		"namespaces":       append([]string{o.namespace}, o.alsoWatch...),
 		"status_addresses": o.statusAddresses,
 		"lease_namespace":  o.namespace,
 		"lease_name":       o.leaseName,
@@ -52,22 +63,32 @@ func startCaddy(t testing.TB, o caddyOptions) *caddyProcess {
 		"renew_deadline":   "3s",
 		"retry_period":     "500ms",
 	}
+	app := map[string]any{"source": source}
+	if o.allowCrossNamespaceSecrets {
+		app["allow_cross_namespace_secrets"] = true
+	}
+	server := map[string]any{
+		"listen":                  []string{fmt.Sprintf("127.0.0.1:%d", c.httpPort), fmt.Sprintf("127.0.0.1:%d", c.httpsPort)},
+		"routes":                  []any{map[string]any{"handle": []any{map[string]any{"handler": "ingress"}}}},
+		"tls_connection_policies": []any{map[string]any{}},
+		"automatic_https":         map[string]any{"disable": true},
+		"protocols":               []string{"h1", "h2"},
+	}
+	if o.clientAuth {
+		server["tls_connection_policies"] = []any{
+			map[string]any{"match": map[string]any{"ingress_client_auth": map[string]any{}}, "client_authentication": map[string]any{"mode": "request"}},
+			map[string]any{},
+		}
+		server["strict_sni_host"] = false
+	}
 	cfg := map[string]any{
 		"admin": map[string]any{"disabled": true},
 		"apps": map[string]any{
-			"ingress": map[string]any{"source": source},
+			"ingress": app,
 			"http": map[string]any{
 				"http_port":  c.httpPort,
 				"https_port": c.httpsPort,
-				"servers": map[string]any{
-					"ingress": map[string]any{
-						"listen":                  []string{fmt.Sprintf("127.0.0.1:%d", c.httpPort), fmt.Sprintf("127.0.0.1:%d", c.httpsPort)},
-						"routes":                  []any{map[string]any{"handle": []any{map[string]any{"handler": "ingress"}}}},
-						"tls_connection_policies": []any{map[string]any{}},
-						"automatic_https":         map[string]any{"disable": true},
-						"protocols":               []string{"h1", "h2"},
-					},
-				},
+				"servers":    map[string]any{"ingress": server},
 			},
 			"tls": map[string]any{"automation": map[string]any{"policies": []any{
 				map[string]any{"get_certificate": []any{map[string]any{"via": "ingress"}}},

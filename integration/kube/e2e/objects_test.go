@@ -158,23 +158,33 @@ func newRoots(t testing.TB) *tlsRoots {
 
 var serial atomic.Int64
 
-// tlsSecret returns a kubernetes.io/tls Secret for hosts signed by the
-// roots, and the DER of its leaf.
-func (r *tlsRoots) tlsSecret(t testing.TB, ns, name string, hosts ...string) (*corev1.Secret, []byte) {
+// leaf signs a certificate for a new P-256 key with the roots: tmpl gives
+// the subject, names and extended key usage; leaf sets the serial number,
+// the validity (from an hour ago for a day) and the key usage.
+func (r *tlsRoots) leaf(t testing.TB, tmpl *x509.Certificate) (der []byte, key *ecdsa.PrivateKey) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(100 + serial.Add(1)), Subject: pkix.Name{CommonName: hosts[0]}, DNSNames: hosts,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, r.cert, &key.PublicKey, r.key)
+	tmpl.SerialNumber = big.NewInt(100 + serial.Add(1))
+	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	der, err = x509.CreateCertificate(rand.Reader, tmpl, r.cert, &key.PublicKey, r.key)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return der, key
+}
+
+// tlsSecret returns a kubernetes.io/tls Secret for hosts signed by the
+// roots, and the DER of its leaf.
+func (r *tlsRoots) tlsSecret(t testing.TB, ns, name string, hosts ...string) (*corev1.Secret, []byte) {
+	t.Helper()
+	der, key := r.leaf(t, &x509.Certificate{
+		Subject: pkix.Name{CommonName: hosts[0]}, DNSNames: hosts,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	})
 	kder, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
 		t.Fatal(err)

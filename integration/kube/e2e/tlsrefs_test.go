@@ -1,23 +1,15 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -60,7 +52,7 @@ func testClientCASecret(t *testing.T) {
 	ing.Annotations = map[string]string{nginxAnnotationPrefix + "auth-tls-secret": ns + "/client-ca"}
 	ing.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{host}, SecretName: "web-tls"}}
 	mustCreate(t, kube().NetworkingV1().Ingresses(ns).Create, ing)
-	caddy := startClientAuthCaddy(t, clientAuthCaddyOptions{namespaces: []string{ns}, identity: "clientca-1"})
+	caddy := startCaddy(t, caddyOptions{namespace: ns, identity: "clientca-1", clientAuth: true})
 
 	noCert := newClient(caddy.httpsPort, true, serverRoots)
 	cert1 := withClientCert(newClient(caddy.httpsPort, true, serverRoots), ca1.clientCert(t, "client of CA1"))
@@ -77,7 +69,7 @@ func testClientCASecret(t *testing.T) {
 	// Created with CA1: a CA1 certificate passes, none or a CA2 one does not.
 	secret := mustCreate(t, kube().CoreV1().Secrets(ns).Create, caSecret(ns, "client-ca", ca1))
 	created := time.Now()
-	cert1.expectWithin(t, host, 200, "a ", secretChangeWait)
+	cert1.expectWithin(t, host, "/", 200, "a ", secretChangeWait)
 	t.Logf("client CA Secret created: CA1 client certificate accepted after %s", time.Since(created).Round(time.Millisecond))
 	expectNow(t, noCert, host, 400, "CA1 in the Secret, no client certificate")
 	expectNow(t, cert2, host, 400, "CA1 in the Secret, client certificate of CA2")
@@ -88,7 +80,7 @@ func testClientCASecret(t *testing.T) {
 	secret.Data = caSecret(ns, "client-ca", ca2).Data
 	mustUpdate(t, kube().CoreV1().Secrets(ns).Update, secret)
 	updated := time.Now()
-	cert2.expectWithin(t, host, 200, "a ", secretChangeWait)
+	cert2.expectWithin(t, host, "/", 200, "a ", secretChangeWait)
 	t.Logf("client CA Secret updated: CA2 client certificate accepted after %s", time.Since(updated).Round(time.Millisecond))
 	expectNow(t, cert1, host, 400, "CA2 in the Secret, client certificate of CA1")
 	expectNow(t, noCert, host, 400, "CA2 in the Secret, no client certificate")
@@ -137,7 +129,7 @@ func testBackendCASecret(t *testing.T) {
 	secret.Data = caSecret(ns, "backend-ca", caX).Data
 	secret = mustUpdate(t, kube().CoreV1().Secrets(ns).Update, secret)
 	updated := time.Now()
-	plain.expectWithin(t, host, 502, "", secretChangeWait)
+	plain.expectWithin(t, host, "/", 502, "", secretChangeWait)
 	t.Logf("backend CA Secret updated to another CA: 502 after %s", time.Since(updated).Round(time.Millisecond))
 	before = b.handshakes.Load()
 	expectNow(t, plain, host, 502, "another CA in the Secret")
@@ -153,7 +145,7 @@ func testBackendCASecret(t *testing.T) {
 	secret.Data = caSecret(ns, "backend-ca", caB).Data
 	mustUpdate(t, kube().CoreV1().Secrets(ns).Update, secret)
 	restored := time.Now()
-	plain.expectWithin(t, host, 200, "b ", secretChangeWait)
+	plain.expectWithin(t, host, "/", 200, "b ", secretChangeWait)
 	t.Logf("backend CA Secret restored: 200 after %s", time.Since(restored).Round(time.Millisecond))
 
 	if n := len(caddy.log.lines(`"logger":"ingress"`, `"msg":"started"`)); n != 1 {
@@ -180,8 +172,7 @@ func testCrossNamespaceClientCA(t *testing.T) {
 	ing.Annotations = map[string]string{nginxAnnotationPrefix + "auth-tls-secret": other + "/client-ca"}
 	ing.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{host}, SecretName: "web-tls"}}
 	mustCreate(t, kube().NetworkingV1().Ingresses(ns).Create, ing)
-	watched := []string{ns, other}
-	caddy := startClientAuthCaddy(t, clientAuthCaddyOptions{namespaces: watched, identity: "cross-1"})
+	caddy := startCaddy(t, caddyOptions{namespace: ns, alsoWatch: []string{other}, identity: "cross-1", clientAuth: true})
 	clientCert := ca.clientCert(t, "client of the other namespace's CA")
 
 	withCert := withClientCert(newClient(caddy.httpsPort, true, serverRoots), clientCert)
@@ -190,8 +181,8 @@ func testCrossNamespaceClientCA(t *testing.T) {
 	expectWarningEvent(t, ns, "web", "metadata.annotations["+nginxAnnotationPrefix+"auth-tls-secret]",
 		fmt.Sprintf("secret %s/client-ca", other), "allow_cross_namespace_secrets")
 
-	allowed := startClientAuthCaddy(t, clientAuthCaddyOptions{namespaces: watched, identity: "cross-2",
-		leaseName: "caddy-ingress-" + ns + "-allowed", allowCrossNamespace: true})
+	allowed := startCaddy(t, caddyOptions{namespace: ns, alsoWatch: []string{other}, identity: "cross-2",
+		leaseName: "caddy-ingress-" + ns + "-allowed", clientAuth: true, allowCrossNamespaceSecrets: true})
 	expectNow(t, withClientCert(newClient(allowed.httpsPort, true, serverRoots), clientCert), host, 200, "allow_cross_namespace_secrets on, client certificate of the CA")
 	expectNow(t, newClient(allowed.httpsPort, true, serverRoots), host, 400, "allow_cross_namespace_secrets on, no client certificate")
 	expectNow(t, withCert, host, 503, "allow_cross_namespace_secrets off, still")
@@ -208,21 +199,6 @@ func expectNow(t testing.TB, c *client, host string, status int, what string) {
 	if r.status != status {
 		t.Fatalf("%s: got %d %q, want %d", what, r.status, r.body, status)
 	}
-}
-
-// expectWithin is client.expect with a timeout of its own.
-func (c *client) expectWithin(t testing.TB, host string, status int, bodyPrefix string, timeout time.Duration) {
-	t.Helper()
-	eventually(t, fmt.Sprintf("%s answers %d %q", host, status, bodyPrefix), timeout, func() error {
-		r, err := c.get(host, "/")
-		if err != nil {
-			return err
-		}
-		if r.status != status || !strings.HasPrefix(r.body, bodyPrefix) {
-			return fmt.Errorf("got %d %q", r.status, r.body)
-		}
-		return nil
-	})
 }
 
 // expectWarningEvent waits for a Warning Event on Ingress ns/name whose
@@ -268,19 +244,10 @@ func caSecret(ns, name string, r *tlsRoots) *corev1.Secret {
 // clientCert issues a client certificate (client authentication only).
 func (r *tlsRoots) clientCert(t testing.TB, cn string) tls.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(100 + serial.Add(1)), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, r.cert, &key.PublicKey, r.key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	der, key := r.leaf(t, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: cn},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
@@ -325,102 +292,4 @@ func startTLSBackend(t testing.TB, name string, roots *tlsRoots, serverName stri
 	go func() { _ = srv.Serve(tls.NewListener(l, cfg)) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return b
-}
-
-// clientAuthCaddyOptions are the settings of a Caddy whose HTTPS listener
-// has the ingress_client_auth TLS connection policy.
-type clientAuthCaddyOptions struct {
-	namespaces          []string // watched; the first holds the Lease
-	identity            string   // POD_NAME of the replica
-	leaseName           string   // default: caddy-ingress-<first namespace>
-	allowCrossNamespace bool     // allow_cross_namespace_secrets
-}
-
-// startClientAuthCaddy is startCaddy with the TLS connection policies the
-// ingress directive writes for a site such as ":443 { ingress }" (see the
-// README's JSON): handshakes for hosts with auth-tls-secret ask for a
-// client certificate, the others do not.
-func startClientAuthCaddy(t testing.TB, o clientAuthCaddyOptions) *caddyProcess {
-	t.Helper()
-	requireSetup(t)
-	dir := t.TempDir()
-	ns := o.namespaces[0]
-	if o.leaseName == "" {
-		o.leaseName = "caddy-ingress-" + ns
-	}
-	c := &caddyProcess{httpPort: freePort(t), httpsPort: freePort(t), log: new(logBuffer), done: make(chan struct{})}
-	source := map[string]any{
-		"source":          "kubernetes",
-		"kubeconfig":      cluster.Kubeconfig(),
-		"namespaces":      o.namespaces,
-		"lease_namespace": ns,
-		"lease_name":      o.leaseName,
-		"lease_duration":  "4s",
-		"renew_deadline":  "3s",
-		"retry_period":    "500ms",
-	}
-	cfg := map[string]any{
-		"admin": map[string]any{"disabled": true},
-		"apps": map[string]any{
-			"ingress": map[string]any{"source": source, "allow_cross_namespace_secrets": o.allowCrossNamespace},
-			"http": map[string]any{
-				"http_port":  c.httpPort,
-				"https_port": c.httpsPort,
-				"servers": map[string]any{
-					"ingress": map[string]any{
-						"listen": []string{fmt.Sprintf("127.0.0.1:%d", c.httpPort), fmt.Sprintf("127.0.0.1:%d", c.httpsPort)},
-						"routes": []any{map[string]any{"handle": []any{map[string]any{"handler": "ingress"}}}},
-						"tls_connection_policies": []any{
-							map[string]any{"match": map[string]any{"ingress_client_auth": map[string]any{}}, "client_authentication": map[string]any{"mode": "request"}},
-							map[string]any{},
-						},
-						"strict_sni_host": false,
-						"automatic_https": map[string]any{"disable": true},
-						"protocols":       []string{"h1", "h2"},
-					},
-				},
-			},
-			"tls": map[string]any{"automation": map[string]any{"policies": []any{
-				map[string]any{"get_certificate": []any{map[string]any{"via": "ingress"}}},
-			}}},
-		},
-	}
-	data, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "caddy.json")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c.cmd = exec.Command(caddyBin, "run", "--config", path)
-	c.cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir, "XDG_CACHE_HOME="+dir,
-		"POD_NAME="+o.identity, "POD_NAMESPACE="+ns)
-	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = c.cmd.Wait(); close(c.done) }()
-	t.Cleanup(func() {
-		c.kill()
-		if t.Failed() {
-			t.Logf("caddy log (%s):\n%s", o.identity, c.log)
-		}
-	})
-	eventually(t, "caddy serves", 30*time.Second, func() error {
-		select {
-		case <-c.done:
-			return fmt.Errorf("caddy exited:\n%s", c.log)
-		default:
-		}
-		if !strings.Contains(c.log.String(), `"msg":"started"`) {
-			return fmt.Errorf("the ingress app has not started")
-		}
-		conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", c.httpsPort))
-		if err != nil {
-			return err
-		}
-		return conn.Close()
-	})
-	return c
 }
