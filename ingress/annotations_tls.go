@@ -145,16 +145,19 @@ func parseVerifyDepth(value string, o *ingressOptions) error {
 	return nil
 }
 
-// annotationKey returns the key under which ing sets the annotation name:
-// ours when both are set.
-func annotationKey(ing *networkingv1.Ingress, name string) string {
+// annotationSet returns the key under which ing sets the annotation name
+// (ours when both are set) and whether it sets it at all.
+func annotationSet(ing *networkingv1.Ingress, name string) (key string, ok bool) {
 	if _, ok := ing.Annotations[ownPrefix+name]; ok {
-		return ownPrefix + name
+		return ownPrefix + name, true
 	}
-	return nginxPrefix + name
+	_, ok = ing.Annotations[nginxPrefix+name]
+	return nginxPrefix + name, ok
 }
 
+// annotationField returns the key of the annotation name as ing sets it,
+// and the field path that problems name.
 func annotationField(ing *networkingv1.Ingress, name string) (key, field string) {
-	key = annotationKey(ing, name)
+	key, _ = annotationSet(ing, name)
 	return key, "metadata.annotations[" + key + "]"
 }

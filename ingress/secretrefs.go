@@ -38,10 +38,8 @@ func (t *translation) resolveBackendTLS(ing *networkingv1.Ingress, o *ingressOpt
 	}
 	if !b.tls() {
 		for _, name := range []string{"proxy-ssl-secret", "proxy-ssl-verify", "backend-tls-verify", "proxy-ssl-name", "proxy-ssl-server-name"} {
-			if _, ok := ing.Annotations[ownPrefix+name]; ok {
-				report("metadata.annotations["+ownPrefix+name+"]", "has no effect unless backend-protocol is HTTPS or GRPCS")
-			} else if _, ok := ing.Annotations[nginxPrefix+name]; ok {
-				report("metadata.annotations["+nginxPrefix+name+"]", "has no effect unless backend-protocol is HTTPS or GRPCS")
+			if key, ok := annotationSet(ing, name); ok {
+				report("metadata.annotations["+key+"]", "has no effect unless backend-protocol is HTTPS or GRPCS")
 			}
 		}
 		*b = backendOptions{protocol: b.protocol}
@@ -94,12 +92,8 @@ func (t *translation) resolveClientAuth(ing *networkingv1.Ingress, o *ingressOpt
 	}
 	if c.secret == "" {
 		for _, name := range []string{"auth-tls-verify-client", "auth-tls-verify-depth", "auth-tls-pass-certificate-to-upstream", "auth-tls-match-cn"} {
-			if _, ok := ing.Annotations[ownPrefix+name]; ok {
-				refuse(o, ownPrefix+name, "metadata.annotations["+ownPrefix+name+"]", "needs auth-tls-secret", report)
-				return nil
-			}
-			if _, ok := ing.Annotations[nginxPrefix+name]; ok {
-				refuse(o, nginxPrefix+name, "metadata.annotations["+nginxPrefix+name+"]", "needs auth-tls-secret", report)
+			if key, ok := annotationSet(ing, name); ok {
+				refuse(o, key, "metadata.annotations["+key+"]", "needs auth-tls-secret", report)
 				return nil
 			}
 		}
