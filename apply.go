@@ -44,35 +44,79 @@ func (rc *routesContext) release() {
 	}
 }
 
-// update applies a snapshot: endpoints first (they never rebuild routes),
-// then, when anything else changed, a new translation.
+// update applies a snapshot from the source: endpoints alone when only
+// they changed (they never rebuild routes), else a new translation.
 func (a *App) update(snap *ingress.Snapshot, sourceProblems []ingress.Problem) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.stopped {
 		return
 	}
+	a.applySnapshot(snap, sourceProblems, false)
+}
+
+// retranslate translates the last snapshot again, at a moment when a
+// certificate or revocation list in it becomes valid or expires.
+func (a *App) retranslate() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopped || a.last == nil {
+		return
+	}
+	a.applySnapshot(a.last, a.sourceProblems, true)
+}
+
+// applySnapshot applies snap, translating it when force is set or its
+// route inputs changed, and stores the new served state at once. It runs
+// under a.mu.
+func (a *App) applySnapshot(snap *ingress.Snapshot, sourceProblems []ingress.Problem, force bool) {
 	last := a.last
 	if last == nil {
 		last = new(ingress.Snapshot)
 	}
-	a.last = snap
-	if a.routes.Load() == nil || !slices.Equal(snap.EndpointSlices, last.EndpointSlices) {
-		a.endpoints.Store(newEndpointIndex(ingress.Endpoints(snap.EndpointSlices)))
+	cur := a.current()
+	first := cur.routes == nil
+	a.last, a.sourceProblems = snap, sourceProblems
+	next := *cur
+	if first || !slices.Equal(snap.EndpointSlices, last.EndpointSlices) {
+		next.endpoints = newEndpointIndex(ingress.Endpoints(snap.EndpointSlices))
 	}
-	if a.routes.Load() == nil || !snap.SameRouteInputs(last) {
+	var retired *table
+	if first || force || !snap.SameRouteInputs(last) {
 		start := time.Now()
 		res := a.translator.Translate(snap, a.options())
-		a.apply(res)
+		retired = a.apply(res, &next)
 		a.problems = res.Problems
 		a.owned = res.Ingresses
+		a.schedule(res.NextChange)
 		a.logger.Debug("applied", zap.Int("hosts", len(res.Hosts)), zap.Int("certificates", len(res.Certificates)), zap.Duration("duration", time.Since(start)))
+	}
+	a.state.Store(&next)
+	if retired != nil {
+		a.retire(retired)
+	}
+	if first {
+		a.firstOnce.Do(func() { close(a.firstApplied) })
 	}
 	problems := append(slices.Clip(a.problems), sourceProblems...)
 	a.report(problems)
 	if r, ok := a.source.(Reporter); ok {
 		r.Report(Report{Ingresses: a.owned, Problems: problems})
 	}
+}
+
+// schedule makes retranslate run at moment next; a zero next cancels it.
+// It runs under a.mu.
+func (a *App) schedule(next time.Time) {
+	if a.retranslation != nil {
+		a.retranslation.Stop()
+		a.retranslation = nil
+	}
+	if next.IsZero() {
+		return
+	}
+	a.logger.Debug("translating again when a certificate changes validity", zap.Time("at", next))
+	a.retranslation = time.AfterFunc(time.Until(next), a.retranslate)
 }
 
 func (a *App) options() ingress.Options {
@@ -108,10 +152,11 @@ func (a *App) report(problems []ingress.Problem) {
 	a.reported = now
 }
 
-// apply swaps in the routes and certificates of a translation result when
-// they differ from the current ones. Certificates go first, so a host that
-// gains TLS has its certificate before its redirect to HTTPS.
-func (a *App) apply(res *ingress.Result) {
+// apply puts the routes, certificates and backend Secrets of a
+// translation result into next, the state to serve, reusing the current
+// ones where they did not change. It returns the table that next
+// replaces, to be retired once next is stored, or nil.
+func (a *App) apply(res *ingress.Result, next *served) *table {
 	certsKey := certificatesKey(res.Certificates)
 	if c := res.DefaultCertificate; c != nil {
 		certsKey += "default=" + c.Secret + "=" + c.SHA256
@@ -125,7 +170,7 @@ func (a *App) apply(res *ingress.Result) {
 		if res.DefaultCertificate != nil {
 			fallback = res.DefaultCertificate.KeyPair
 		}
-		a.certs.Store(secrets.NewStore(entries, fallback))
+		next.certs = secrets.NewStore(entries, fallback)
 		a.lastCerts = certsKey
 	}
 	a.manageCertificates(res.Managed)
@@ -133,16 +178,15 @@ func (a *App) apply(res *ingress.Result) {
 	for i := range res.BackendSecrets {
 		backendSecrets[res.BackendSecrets[i].Secret] = &res.BackendSecrets[i]
 	}
-	a.backendSecrets.Store(&backendSecrets)
-	if a.routes.Load() != nil && a.lastResult != nil && sameRoutes(res, a.lastResult) {
-		return
+	next.backendSecrets = backendSecrets
+	if next.routes != nil && a.lastResult != nil && sameRoutes(res, a.lastResult) {
+		return nil
 	}
 	a.warnClientAuthPolicy(res)
-	t := a.build(res)
+	old := next.routes
+	next.routes = a.build(res)
 	a.lastResult = res
-	if old := a.routes.Swap(t); old != nil {
-		a.retire(old)
-	}
+	return old
 }
 
 // sameRoutes reports whether two results serve requests the same way.
@@ -246,13 +290,3 @@ var (
 		return caddyhttp.Error(http.StatusServiceUnavailable, nil)
 	})
 )
-
-// backendSecret returns the current contents of a Secret named by
-// proxy-ssl-secret, or nil when no route uses it (any more).
-func (a *App) backendSecret(key string) *ingress.BackendSecret {
-	m := a.backendSecrets.Load()
-	if m == nil {
-		return nil
-	}
-	return (*m)[key]
-}

@@ -1,7 +1,6 @@
 package caddyingress
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -28,10 +27,12 @@ func (handSource) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: "ingress.sources.by_hand", New: func() caddy.Module { return new(handSource) }}
 }
 
-func (handSource) Run(_ context.Context, update func(*ingress.Snapshot, []ingress.Problem)) error {
+func (handSource) Start(update func(*ingress.Snapshot, []ingress.Problem)) error {
 	update(&ingress.Snapshot{}, nil)
 	return nil
 }
+
+func (handSource) Stop() error { return nil }
 
 // runApp runs Caddy with only the ingress app and returns the app.
 func runApp(tb testing.TB) *App {
@@ -94,7 +95,7 @@ func TestApplyReusesRoutes(t *testing.T) {
 		Services: []*corev1.Service{testService("svc-a"), testService("svc-b")},
 	}
 	app.update(snap, nil)
-	first := app.routes.Load()
+	first := app.current().routes
 	before := map[*compiledRoute]bool{}
 	for _, cr := range first.routes {
 		before[cr] = true
@@ -106,7 +107,7 @@ func TestApplyReusesRoutes(t *testing.T) {
 	next := *snap
 	next.Ingresses = []*networkingv1.Ingress{snap.Ingresses[0], testIngress("b", "b.example.com", testPath{"/", "Prefix", "svc-a"})}
 	app.update(&next, nil)
-	second := app.routes.Load()
+	second := app.current().routes
 	if second == first {
 		t.Fatal("got the same table after a change, want a new one")
 	}
@@ -122,7 +123,7 @@ func TestApplyReusesRoutes(t *testing.T) {
 	// An update that changes nothing keeps the table.
 	same := next
 	app.update(&same, nil)
-	if got := app.routes.Load(); got != second {
+	if got := app.current().routes; got != second {
 		t.Error("got a new table for an unchanged snapshot, want the same one")
 	}
 }

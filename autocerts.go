@@ -324,7 +324,11 @@ func hasIngressManager(ap *caddytls.AutomationPolicy) bool {
 // the default. A managed name whose certificate is not obtained yet gets
 // what it would get without automation, usually the default.
 func (a *App) certificate(hello *tls.ClientHelloInfo) *tls.Certificate {
-	store := a.certs.Load()
+	cur := a.current()
+	if cur == nil {
+		return nil // not started
+	}
+	store := cur.certs
 	s := a.autocerts.served.Load()
 	if s == nil || len(s.configs) == 0 {
 		return store.Get(hello.ServerName)

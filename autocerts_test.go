@@ -195,10 +195,12 @@ func TestCertificatePrecedence(t *testing.T) {
 		a.defaultCert: "default certificate",
 	}
 	a.mu.Lock()
-	a.certs.Store(secrets.NewStore([]secrets.Entry{
-		{Names: []string{"s.example.com"}, Cert: exactSecret},
-		{Names: []string{"*.other.example"}, Cert: wildSecret},
-	}, a.defaultCert))
+	a.setServed(func(s *served) {
+		s.certs = secrets.NewStore([]secrets.Entry{
+			{Names: []string{"s.example.com"}, Cert: exactSecret},
+			{Names: []string{"*.other.example"}, Cert: wildSecret},
+		}, a.defaultCert)
+	})
 	a.mu.Unlock()
 	a.manageForTest("*.example.com", "m.other.example")
 	a.waitIssued(t, "m.other.example")

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 )
 
@@ -34,7 +32,7 @@ func BenchmarkDispatch(b *testing.B) {
 				b.Fatal(res.Problems[0])
 			}
 			app := new(App)
-			app.routes.Store(newTable(res, func(*ingress.Action) caddyhttp.Handler { return okHandler{} }))
+			app.setTable(res, okHandler{})
 			h := &Handler{app: app}
 			reqs := make([]*http.Request, 64)
 			for i := range reqs {

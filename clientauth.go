@@ -90,11 +90,11 @@ func (a *App) warnClientAuthPolicy(res *ingress.Result) {
 
 // Match reports whether the host hello names asks for client certificates.
 func (m *ClientAuthMatcher) Match(hello *tls.ClientHelloInfo) bool {
-	t := m.app.routes.Load()
-	if t == nil {
+	s := m.app.current()
+	if s == nil || s.routes == nil {
 		return false
 	}
-	h := t.host(requestHost(hello.ServerName))
+	h := s.routes.host(requestHost(hello.ServerName))
 	return h != nil && h.clientAuth != nil
 }
 

@@ -36,7 +36,7 @@ func clientAuthHandler(auth *ingress.ClientAuth, backend caddyhttp.Handler) *Han
 		{Host: "mtls.test", TLS: true, ClientAuth: auth, Paths: []ingress.Path{{Path: "/", Type: ingress.PathPrefix}}},
 		{Host: "open.test", TLS: true, Paths: []ingress.Path{{Path: "/", Type: ingress.PathPrefix}}},
 	}}
-	a.routes.Store(newTable(res, func(*ingress.Action) caddyhttp.Handler { return backend }))
+	a.setTable(res, backend)
 	return &Handler{app: a}
 }
 
@@ -230,7 +230,7 @@ func TestClientAuthCatchAll(t *testing.T) {
 		Default: &ingress.Action{},
 	}
 	backend := new(seen)
-	a.routes.Store(newTable(res, func(*ingress.Action) caddyhttp.Handler { return backend }))
+	a.setTable(res, backend)
 	h := &Handler{app: a}
 	for path, want := range map[string]int{"/open": 0, "/elsewhere": 421} {
 		backend.r = nil

@@ -1,8 +1,10 @@
 package caddyingress
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -41,11 +43,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	t := h.app.acquire()
-	if t == nil {
-		return caddyhttp.Error(http.StatusServiceUnavailable, fmt.Errorf("ingress routes are not loaded yet"))
+	s := h.app.acquire()
+	if s == nil {
+		if s = h.app.awaitFirst(r.Context()); s == nil {
+			return caddyhttp.Error(http.StatusServiceUnavailable, fmt.Errorf("ingress routes are not loaded yet"))
+		}
 	}
-	defer t.release()
+	defer s.routes.release()
+	caddyhttp.SetVar(r.Context(), servedVar, s)
+	t := s.routes
 	stripClientCertHeaders(r.Header)
 	host := requestHost(r.Host)
 	ht := t.host(host)
@@ -69,20 +75,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	return hd.ServeHTTP(w, r)
 }
 
-// acquire returns the current table, held until release; nil before the
-// first snapshot is applied.
-func (a *App) acquire() *table {
-	for {
-		t := a.routes.Load()
-		if t == nil {
-			return nil
-		}
-		t.acquire()
-		if a.routes.Load() == t {
-			return t
-		}
-		t.release()
+// firstWait bounds how long a request waits for the first snapshot when
+// one is at hand but not applied yet (see App.awaitFirst).
+const firstWait = 10 * time.Second
+
+// awaitFirst waits for the first snapshot to be applied and returns the
+// state then served, held as acquire does, or nil. It waits only while a
+// snapshot is known to be at hand without the network (a directory read
+// in Provision, caches an earlier config filled): Caddy may start the
+// http app, and so accept requests, before the ingress app's Start has
+// applied it. Otherwise it returns nil at once, and the request gets 503.
+func (a *App) awaitFirst(ctx context.Context) *served {
+	if !a.expectFirst.Load() {
+		return nil
 	}
+	timer := time.NewTimer(firstWait)
+	defer timer.Stop()
+	select {
+	case <-a.firstApplied:
+		return a.acquire()
+	case <-ctx.Done():
+	case <-timer.C:
+	}
+	return nil
 }
 
 // Interface guards

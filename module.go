@@ -11,7 +11,6 @@
 package caddyingress
 
 import (
-	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -91,14 +90,16 @@ type App struct {
 	defaultCertRef *ingress.SecretRef
 	ctx            caddy.Context
 	logger         *zap.Logger
-	cancel         context.CancelFunc
 
-	// What requests and handshakes read, swapped atomically.
-	routes    atomic.Pointer[table]
-	endpoints atomic.Pointer[endpointIndex]
-	certs     atomic.Pointer[secrets.Store]
-	// backendSecrets are the proxy-ssl-secret contents, by namespace/name.
-	backendSecrets atomic.Pointer[map[string]*ingress.BackendSecret]
+	// state is what requests and handshakes read, swapped atomically;
+	// nil before Start.
+	state atomic.Pointer[served]
+	// expectFirst is set when the source had its first snapshot at hand
+	// when provisioned, so that requests wait for it (awaitFirst);
+	// firstApplied is closed once it is applied.
+	expectFirst  atomic.Bool
+	firstApplied chan struct{}
+	firstOnce    sync.Once
 	// clientAuthPolicy is set when a TLS connection policy uses the
 	// ingress_client_auth matcher.
 	clientAuthPolicy atomic.Bool
@@ -112,13 +113,18 @@ type App struct {
 	defaultCert *tls.Certificate
 	translator  ingress.Translator
 	last        *ingress.Snapshot
-	lastResult  *ingress.Result
-	lastCerts   string
-	compiled    map[string]*compiledRoute
-	reported    map[ingress.Problem]struct{}
-	problems    []ingress.Problem   // of the last translation
-	owned       []ingress.ObjectRef // Ingresses of our class
-	autocerts   autoCerts           // automatic certificates, partly read by handshakes
+	// sourceProblems are the source's problems with last.
+	sourceProblems []ingress.Problem
+	// retranslation translates last again when a certificate in it
+	// becomes valid or expires.
+	retranslation *time.Timer
+	lastResult    *ingress.Result
+	lastCerts     string
+	compiled      map[string]*compiledRoute
+	reported      map[ingress.Problem]struct{}
+	problems      []ingress.Problem   // of the last translation
+	owned         []ingress.ObjectRef // Ingresses of our class
+	autocerts     autoCerts           // automatic certificates, partly read by handshakes
 }
 
 // Defaults of the App's settings.
@@ -177,11 +183,19 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.source = mod.(Source)
 	a.compiled = make(map[string]*compiledRoute)
 	a.reported = make(map[ingress.Problem]struct{})
+	a.firstApplied = make(chan struct{})
+	if p, ok := a.source.(Preloader); ok && p.Preloaded() {
+		a.expectFirst.Store(true)
+	}
 	return nil
 }
 
-// Start runs the source. It returns once the first snapshot is applied, so
-// that the server never serves a half-empty table.
+// Start starts the source and returns at once; it never waits on the
+// network. Until the first snapshot is applied, requests get 503 (see
+// Handler) and readiness reports not ready, so that a half-empty table is
+// never served. A snapshot that is at hand without the network (a
+// directory read at Provision, caches an earlier config filled) is
+// applied before Start returns.
 func (a *App) Start() error {
 	a.httpsPort = caddyhttp.DefaultHTTPSPort
 	if httpApp, err := a.ctx.AppIfConfigured("http"); err == nil {
@@ -194,34 +208,33 @@ func (a *App) Start() error {
 		return fmt.Errorf("generating default certificate: %v", err)
 	}
 	a.defaultCert = cert
-	a.certs.Store(secrets.NewStore(nil, cert))
-	a.endpoints.Store(newEndpointIndex(nil))
+	a.state.Store(&served{certs: secrets.NewStore(nil, cert), endpoints: newEndpointIndex(nil)})
 
-	ctx, cancel := context.WithCancel(a.ctx)
-	a.cancel = cancel
-	if err := a.source.Run(ctx, a.update); err != nil {
-		cancel()
+	if err := a.source.Start(a.update); err != nil {
 		return fmt.Errorf("starting source: %v", err)
 	}
 	a.logger.Info("started", zap.String("ingress_class", a.IngressClass), zap.String("controller", a.Controller))
 	return nil
 }
 
-// Stop stops the source. Routes keep serving until Caddy stops the server.
+// Stop stops the source, waiting a bounded time for its goroutines, and
+// the scheduled translation. Routes keep serving until Caddy stops the
+// server.
 func (a *App) Stop() error {
-	if a.cancel != nil {
-		a.cancel()
-	}
+	err := a.source.Stop()
 	a.mu.Lock()
 	a.stopped = true
+	if a.retranslation != nil {
+		a.retranslation.Stop()
+	}
 	a.mu.Unlock()
-	return nil
+	return err
 }
 
 // Cleanup releases the compiled routes once no request uses them.
 func (a *App) Cleanup() error {
-	if t := a.routes.Swap(nil); t != nil {
-		a.retire(t)
+	if s := a.state.Swap(nil); s != nil && s.routes != nil {
+		a.retire(s.routes)
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ func (h *Ready) Provision(ctx caddy.Context) error {
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Ready) ServeHTTP(w http.ResponseWriter, _ *http.Request, _ caddyhttp.Handler) error {
-	if h.app.routes.Load() == nil {
+	if s := h.app.current(); s == nil || s.routes == nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, err := w.Write([]byte("not ready\n"))
 		return err

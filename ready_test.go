@@ -17,7 +17,7 @@ func TestReady(t *testing.T) {
 	if w.Code != 503 {
 		t.Errorf("before the first snapshot: got %d, want 503", w.Code)
 	}
-	app.routes.Store(newTable(&ingress.Result{}, nil))
+	app.setTable(&ingress.Result{}, nil)
 	w = httptest.NewRecorder()
 	if err := h.ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil), nil); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,7 @@ package caddyingress
 
 import (
 	"cmp"
-	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -14,7 +14,6 @@ import (
 	"go.uber.org/zap"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/leaderelection"
@@ -32,20 +31,22 @@ func init() {
 // in memory with their tls.crt, tls.key, ca.crt and ca.crl only; a Secret
 // with none of those is ignored.
 //
-// Caddy's start waits until every object has been listed once, so it
-// never serves a half-empty table; while the API server cannot be reached
-// or refuses the lists, it keeps waiting, and logs why. Afterwards, watches
-// reconnect by themselves and an unreachable API server leaves the last
-// state in service.
+// Caddy's start never waits for the API server. Until every object has
+// been listed once, requests get 503 and the ingress_ready handler says not
+// ready, so a half-empty table is never served; while the API server
+// cannot be reached or refuses the lists, the source keeps trying and logs
+// why at error level. Afterwards, watches reconnect by themselves and an
+// unreachable API server leaves the last state in service.
 //
 // Every replica serves traffic. One of them, elected with a Lease, also
 // writes the load-balancer address into the status of the Ingresses this
 // controller owns and records a Warning Event on an Ingress for each new
 // problem found in it.
 //
-// Each config load starts its own watches: during a config reload the old
-// and the new instance briefly both watch, and the new one lists every
-// object once more before it takes over.
+// The watches are shared by the configs that configure this source the
+// same way: a config reload (caddy reload, the admin API's /load) keeps
+// them, lists nothing again, and the new config serves the current state
+// as soon as it starts.
 type KubernetesSource struct {
 	// Kubeconfig is the path of a kubeconfig file whose current context
 	// is used, to run outside a cluster. Default: the in-cluster
@@ -98,7 +99,11 @@ type KubernetesSource struct {
 
 	logger *zap.Logger
 	config kube.Config
-	source *kube.Source
+	// key names shared in sharedSources.
+	key         string
+	shared      *sharedSource
+	source      *kube.Source
+	unsubscribe func()
 }
 
 // CaddyModule returns the Caddy module information.
@@ -167,6 +172,16 @@ func (s *KubernetesSource) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("renew_deadline %v must be longer than %v times retry_period %v", renew, leaderelection.JitterFactor, retry)
 	}
 
+	key, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("kubernetes source key: %v", err)
+	}
+	val, _, err := sharedSources.LoadOrNew(string(key), func() (caddy.Destructor, error) { return new(sharedSource), nil })
+	if err != nil {
+		return err
+	}
+	s.key, s.shared = string(key), val.(*sharedSource)
+
 	s.config = kube.Config{
 		Namespaces:      s.Namespaces,
 		PublishService:  publish,
@@ -190,26 +205,42 @@ func dnsName(check func(string) []string, value string) error {
 	return nil
 }
 
-// Run connects to the API server and runs the source; see kube.Source.Run.
-func (s *KubernetesSource) Run(ctx context.Context, update func(*ingress.Snapshot, []ingress.Problem)) error {
-	restConfig, err := s.restConfig()
-	if err != nil {
-		return err
-	}
-	client, err := kubernetes.NewForConfig(restConfig)
-	if err != nil {
-		return fmt.Errorf("kubernetes client: %w", err)
-	}
-	cfg := s.config
-	cfg.Client = client
-	cfg.Logger = s.logger
-	src, err := kube.New(cfg)
+// Preloaded reports whether the watches this source shares with an
+// earlier config have synced: Start then delivers a snapshot at once.
+func (s *KubernetesSource) Preloaded() bool {
+	return s.shared.synced()
+}
+
+// Start subscribes to the shared watches of this configuration, starting
+// them if no earlier config did, and returns at once. It reads the
+// kubeconfig (or in-cluster) files but makes no API call.
+func (s *KubernetesSource) Start(update func(*ingress.Snapshot, []ingress.Problem)) error {
+	src, err := s.shared.start(s)
 	if err != nil {
 		return err
 	}
 	s.source = src
-	s.logger.Info("connecting", zap.String("api_server", restConfig.Host))
-	return src.Run(ctx, update)
+	s.unsubscribe = src.Subscribe(update)
+	return nil
+}
+
+// Stop ends the subscription. The watches go on while another config
+// shares them; the last one to be cleaned up stops them.
+func (s *KubernetesSource) Stop() error {
+	if s.unsubscribe != nil {
+		s.unsubscribe()
+		s.unsubscribe = nil
+	}
+	return nil
+}
+
+// Cleanup releases this instance's share of the watches.
+func (s *KubernetesSource) Cleanup() error {
+	if s.key == "" {
+		return nil
+	}
+	_, err := sharedSources.Delete(s.key)
+	return err
 }
 
 // restConfig returns the client configuration: from the kubeconfig file,
@@ -244,7 +275,9 @@ func (s *KubernetesSource) Report(r Report) {
 
 // Interface guards
 var (
-	_ caddy.Provisioner = (*KubernetesSource)(nil)
-	_ Source            = (*KubernetesSource)(nil)
-	_ Reporter          = (*KubernetesSource)(nil)
+	_ caddy.Provisioner  = (*KubernetesSource)(nil)
+	_ caddy.CleanerUpper = (*KubernetesSource)(nil)
+	_ Source             = (*KubernetesSource)(nil)
+	_ Preloader          = (*KubernetesSource)(nil)
+	_ Reporter           = (*KubernetesSource)(nil)
 )

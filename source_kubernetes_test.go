@@ -24,7 +24,13 @@ func provisionKubernetes(t *testing.T, config string) (*KubernetesSource, error)
 	}
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	t.Cleanup(cancel)
-	return &s, s.Provision(ctx)
+	err := s.Provision(ctx)
+	t.Cleanup(func() {
+		if err := s.Cleanup(); err != nil {
+			t.Errorf("cleanup: got error %v, want none", err)
+		}
+	})
+	return &s, err
 }
 
 func TestKubernetesSourceProvision(t *testing.T) {
@@ -99,7 +105,7 @@ func TestKubernetesSourceDefaults(t *testing.T) {
 	}
 }
 
-func TestKubernetesSourceRunWithoutCluster(t *testing.T) {
+func TestKubernetesSourceStartWithoutCluster(t *testing.T) {
 	tests := []struct {
 		name    string
 		config  string
@@ -115,12 +121,46 @@ func TestKubernetesSourceRunWithoutCluster(t *testing.T) {
 			if err != nil {
 				t.Fatalf("got error %v, want none", err)
 			}
-			err = s.Run(t.Context(), func(*ingress.Snapshot, []ingress.Problem) { t.Error("got an update, want none") })
+			err = s.Start(func(*ingress.Snapshot, []ingress.Problem) { t.Error("got an update, want none") })
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("got error %v, want one containing %q", err, tt.wantErr)
 			}
 			s.Report(Report{}) // before a source runs: nothing to forward to
 		})
+	}
+}
+
+// TestKubernetesSourcesShareWatches checks that sources configured alike,
+// as those of the old and new config in a reload, share one set of
+// watches, which lives until the last of them is cleaned up.
+func TestKubernetesSourcesShareWatches(t *testing.T) {
+	a, err := provisionKubernetes(t, `{"kubeconfig": "/nonexistent", "namespaces": ["web"]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := provisionKubernetes(t, `{"kubeconfig": "/nonexistent", "namespaces": ["web"]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := provisionKubernetes(t, `{"kubeconfig": "/nonexistent", "namespaces": ["api"]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.shared != b.shared {
+		t.Error("got two shared sources for one configuration, want one")
+	}
+	if a.shared == c.shared {
+		t.Error("got one shared source for two configurations, want two")
+	}
+	if refs, ok := sharedSources.References(a.key); !ok || refs != 2 {
+		t.Errorf("got %d references (present %v), want 2", refs, ok)
+	}
+	if err := a.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	a.key = "" // cleaned up already
+	if refs, ok := sharedSources.References(b.key); !ok || refs != 1 {
+		t.Errorf("after one cleanup: got %d references (present %v), want 1", refs, ok)
 	}
 }
 

@@ -1,6 +1,7 @@
 package caddyingress
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -141,9 +142,9 @@ func (t *Transport) Provision(ctx caddy.Context) error {
 	if t.Verify || t.Secret != "" {
 		cfg.VerifyConnection = t.verifyConnection
 	}
-	if t.Secret != "" {
-		cfg.GetClientCertificate = t.clientCertificate
-	}
+	// Also without a Secret, to notice a backend that asks for a client
+	// certificate in vain.
+	cfg.GetClientCertificate = t.clientCertificate
 	return nil
 }
 
@@ -153,7 +154,8 @@ func (t *Transport) Provision(ctx caddy.Context) error {
 func (t *Transport) verifyConnection(cs tls.ConnectionState) error {
 	var sec *ingress.BackendSecret
 	if t.Secret != "" {
-		if sec = t.app.backendSecret(t.Secret); sec == nil {
+		// The handshake has no request at hand: the current Secret.
+		if sec = t.app.current().backendSecret(t.Secret); sec == nil {
 			return &handshakeError{err: fmt.Errorf("secret %s not found", t.Secret)}
 		}
 	}
@@ -195,18 +197,32 @@ chains:
 	return &handshakeError{untrusted: true, err: fmt.Errorf("certificate %q (serial %s) is revoked by the secret's ca.crl", revoked.Subject.String(), revoked.SerialNumber)}
 }
 
-// clientCertificate returns the Secret's current client certificate, or
-// none when it has no tls.crt.
-func (t *Transport) clientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-	sec := t.app.backendSecret(t.Secret)
-	if sec == nil {
-		return nil, &handshakeError{err: fmt.Errorf("secret %s not found", t.Secret)}
+// clientCertificate returns the client certificate of the Secret as the
+// request being dialed for saw it, or none when there is no Secret or it
+// has no tls.crt. Sending none, it notes in the request's context that
+// the backend asked for one (see RoundTrip).
+func (t *Transport) clientCertificate(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	var cert *tls.Certificate
+	if t.Secret != "" {
+		sec := t.app.servedFor(cri.Context()).backendSecret(t.Secret)
+		if sec == nil {
+			return nil, &handshakeError{err: fmt.Errorf("secret %s not found", t.Secret)}
+		}
+		cert = sec.ClientCert
 	}
-	if sec.ClientCert == nil {
+	if cert == nil {
+		if asked, ok := cri.Context().Value(askedForCertKey{}).(*atomic.Bool); ok {
+			asked.Store(true)
+		}
 		return new(tls.Certificate), nil
 	}
-	return sec.ClientCert, nil
+	return cert, nil
 }
+
+// askedForCertKey is the context key of the *atomic.Bool that
+// clientCertificate sets when a backend asked for a client certificate
+// and got none. net/http dials with the values of the request's context.
+type askedForCertKey struct{}
 
 // handshakeError is an error of this transport's own in a TLS handshake.
 // RoundTrip adds the backend's address and the Ingress to it.
@@ -222,8 +238,17 @@ func (e *handshakeError) Unwrap() error { return e.err }
 // address and the Ingress, since reverse_proxy logs them; they wrap the
 // original error and answer Timeout as it does, so reverse_proxy still
 // tells dial errors (retries) and timeouts (504) apart.
+//
+// A backend that requires a client certificate we do not have refuses the
+// connection: in TLS 1.2 during the handshake, in TLS 1.3 after it, with
+// a "certificate required" alert that races with writing the request, so
+// that the error seen may be that alert, a reset or a broken pipe. When
+// the handshake of the connection made for this request asked for a
+// certificate and none was sent, the error says so, whatever its form.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	t.closeStaleConnections()
+	t.closeStaleConnections(req)
+	asked := new(atomic.Bool)
+	req = req.WithContext(context.WithValue(req.Context(), askedForCertKey{}, asked))
 	resp, err := t.http.RoundTrip(req)
 	if err == nil {
 		return resp, nil
@@ -237,25 +262,36 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch {
 	case errors.As(err, &he) && he.untrusted:
 		msg = fmt.Sprintf("backend certificate of %s%s not trusted: %v", req.URL.Host, from, he)
+	case asked.Load():
+		msg = fmt.Sprintf("backend %s%s refused the connection for lack of a client certificate: it asked for one and %s: %v",
+			req.URL.Host, from, t.noCertReason(req), err)
 	default:
-		// Also a backend refusing our client certificate: in TLS 1.3
-		// that comes after the handshake, as a TLS alert or a closed
-		// connection when the request is written.
 		msg = fmt.Sprintf("TLS to backend %s%s: %v", req.URL.Host, from, err)
 	}
 	return nil, &backendError{msg: msg, err: err}
+}
+
+// noCertReason says why no client certificate was sent.
+func (t *Transport) noCertReason(req *http.Request) string {
+	if t.Secret == "" {
+		return "no proxy-ssl-secret is set"
+	}
+	if t.app.servedForRequest(req).backendSecret(t.Secret) == nil {
+		return "secret " + t.Secret + " is not found"
+	}
+	return "secret " + t.Secret + " has no tls.crt"
 }
 
 // closeStaleConnections closes the idle connections to backends when the
 // Secret's contents changed since the last round trip, so that a replaced
 // CA or client certificate applies to the next request, not only to new
 // connections. Connections busy at that moment finish their requests.
-func (t *Transport) closeStaleConnections() {
+func (t *Transport) closeStaleConnections(req *http.Request) {
 	if t.Secret == "" {
 		return
 	}
 	sum := ""
-	if sec := t.app.backendSecret(t.Secret); sec != nil {
+	if sec := t.app.servedForRequest(req).backendSecret(t.Secret); sec != nil {
 		sum = sec.SHA256
 	}
 	if old := t.seen.Load(); old == nil || *old != sum {

@@ -107,7 +107,7 @@ func setBackendSecret(app *App, sec *ingress.BackendSecret) {
 	if sec != nil {
 		m[sec.Secret] = sec
 	}
-	app.backendSecrets.Store(&m)
+	app.setServed(func(s *served) { s.backendSecrets = m })
 }
 
 func TestTransport(t *testing.T) {
@@ -126,6 +126,7 @@ func TestTransport(t *testing.T) {
 		name      string
 		cert      *tls.Certificate
 		clientCAs *x509.CertPool // the backend requires a client certificate from these
+		tls12     bool           // the backend speaks TLS 1.2 at most
 		h2        bool
 		transport string
 		secret    *ingress.BackendSecret // nil: the app holds no Secret
@@ -162,8 +163,20 @@ func TestTransport(t *testing.T) {
 			name: "mutual TLS without client certificate", cert: good, clientCAs: clients.pool, transport: verifying, status: 502,
 			secret: &ingress.BackendSecret{Secret: secret, CAs: trusted.pool},
 			// After a TLS 1.3 handshake the refusal shows as a TLS alert or,
-			// when the request is written first, a closed connection.
-			errText: "TLS to backend $addr (Ingress ns/my-ingress): ",
+			// when the request is written first, a closed connection; the
+			// error says why either way.
+			errText: "backend $addr (Ingress ns/my-ingress) refused the connection for lack of a client certificate: it asked for one and secret ns/backend-ca has no tls.crt: ",
+		},
+		{
+			name: "mutual TLS without client certificate in TLS 1.2", cert: good, clientCAs: clients.pool, tls12: true, transport: verifying, status: 502,
+			secret: &ingress.BackendSecret{Secret: secret, CAs: trusted.pool},
+			// Refused in the handshake itself.
+			errText: "backend $addr (Ingress ns/my-ingress) refused the connection for lack of a client certificate: it asked for one and secret ns/backend-ca has no tls.crt: ",
+		},
+		{
+			name: "mutual TLS without proxy-ssl-secret", cert: good, clientCAs: clients.pool, status: 502,
+			transport: `{"protocol":"ingress","ingress":"ns/my-ingress"}`,
+			errText:   "backend $addr (Ingress ns/my-ingress) refused the connection for lack of a client certificate: it asked for one and no proxy-ssl-secret is set: ",
 		},
 		{
 			name: "verify without ca.crt", cert: good, transport: verifying, status: 502,
@@ -206,6 +219,9 @@ func TestTransport(t *testing.T) {
 			if tt.clientCAs != nil {
 				cfg.ClientAuth = tls.RequireAndVerifyClientCert
 				cfg.ClientCAs = tt.clientCAs
+			}
+			if tt.tls12 {
+				cfg.MaxVersion = tls.VersionTLS12
 			}
 			backend := startBackend(t, cfg, tt.h2)
 			addr := backend.Listener.Addr().String()

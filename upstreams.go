@@ -54,14 +54,15 @@ func (u *Upstreams) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// GetUpstreams returns the ready endpoints of the Service port. Each call
-// gets its own Upstream values, since reverse_proxy writes to them.
-func (u *Upstreams) GetUpstreams(*http.Request) ([]*reverseproxy.Upstream, error) {
-	idx := u.app.endpoints.Load()
-	if idx == nil {
+// GetUpstreams returns the ready endpoints of the Service port, as the
+// ingress handler's request saw them. Each call gets its own Upstream
+// values, since reverse_proxy writes to them.
+func (u *Upstreams) GetUpstreams(r *http.Request) ([]*reverseproxy.Upstream, error) {
+	s := u.app.servedForRequest(r)
+	if s == nil || s.endpoints == nil {
 		return nil, nil
 	}
-	addrs := idx.byKey[u.key]
+	addrs := s.endpoints.byKey[u.key]
 	ups := make([]*reverseproxy.Upstream, len(addrs))
 	values := make([]reverseproxy.Upstream, len(addrs))
 	for i, addr := range addrs {

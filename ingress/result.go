@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"time"
 
 	"github.com/caddy-ingress/caddy-ingress/secrets"
 )
@@ -36,6 +37,11 @@ type Result struct {
 	// Ingresses are the Ingresses of our class, sorted by
 	// namespace/name: the ones whose status this controller owns.
 	Ingresses []ObjectRef `json:"-"`
+	// NextChange is the earliest moment after Options.Now at which the
+	// same snapshot translates differently, because a certificate or a
+	// revocation list it reads becomes valid or expires then; zero when
+	// nothing does. Translate again at that moment.
+	NextChange time.Time `json:"-"`
 }
 
 // Host holds the rules for one host: an exact name such as

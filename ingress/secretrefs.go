@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -143,11 +144,12 @@ func (t *translation) clientCA(s *corev1.Secret) (*secrets.CA, error) {
 	}
 	if ca == nil {
 		var err error
-		if ca, err = secrets.ParseCA(s, t.opts.Now); err != nil {
+		if ca, err = secrets.ParseCA(s, time.Time{}); err != nil {
 			return nil, err
 		}
 	}
 	t.cas[s] = ca
+	t.crlValidity(ca)
 	if err := ca.CheckCurrent(t.opts.Now); err != nil {
 		return nil, fmt.Errorf("secret %s/%s: %w", s.Namespace, s.Name, err)
 	}
@@ -163,21 +165,31 @@ func (t *translation) backendTLS(s *corev1.Secret) (*secrets.BackendTLS, error) 
 	}
 	if bt == nil {
 		var err error
-		if bt, err = secrets.ParseBackendTLS(s, t.opts.Now); err != nil {
+		if bt, err = secrets.ParseBackendTLS(s, time.Time{}); err != nil {
 			return nil, err
 		}
 	}
 	t.backendTLSs[s] = bt
 	if bt.CA != nil {
+		t.crlValidity(bt.CA)
 		if err := bt.CA.CheckCurrent(t.opts.Now); err != nil {
 			return nil, fmt.Errorf("secret %s/%s: %w", s.Namespace, s.Name, err)
 		}
 	}
 	if bt.ClientCert != nil {
+		t.validity(bt.ClientCert.Leaf)
 		if leaf := bt.ClientCert.Leaf; t.opts.Now.After(leaf.NotAfter) || t.opts.Now.Before(leaf.NotBefore) {
 			return nil, fmt.Errorf("secret %s/%s: tls.crt: certificate is not valid now (valid %s to %s)", s.Namespace, s.Name,
 				leaf.NotBefore.UTC().Format("2006-01-02T15:04:05Z"), leaf.NotAfter.UTC().Format("2006-01-02T15:04:05Z"))
 		}
 	}
 	return bt, nil
+}
+
+// crlValidity notes the moment at which ca's revocation lists expire.
+func (t *translation) crlValidity(ca *secrets.CA) {
+	if ca.Revoked != nil {
+		// Current up to and including NextUpdate.
+		t.changesAt(ca.NextUpdate.Add(time.Second))
+	}
 }

@@ -3,10 +3,12 @@ package ingress
 import (
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -150,12 +152,14 @@ func (t *translation) keyPair(s *corev1.Secret) (*tls.Certificate, error) {
 	}
 	if pair == nil {
 		var err error
-		if pair, err = secrets.ParseTLSSecret(s, t.opts.Now); err != nil {
+		// Parsed once for any time; the validity period is checked here.
+		if pair, err = secrets.ParseTLSSecret(s, time.Time{}); err != nil {
 			return nil, err
 		}
 	}
 	t.keyPairs[s] = pair
 	leaf := pair.Leaf
+	t.validity(leaf)
 	if t.opts.Now.After(leaf.NotAfter) {
 		return nil, fmt.Errorf("secret %s/%s: tls.crt: certificate expired at %s", s.Namespace, s.Name, leaf.NotAfter.UTC().Format("2006-01-02T15:04:05Z"))
 	}
@@ -163,6 +167,21 @@ func (t *translation) keyPair(s *corev1.Secret) (*tls.Certificate, error) {
 		return nil, fmt.Errorf("secret %s/%s: tls.crt: certificate not valid before %s", s.Namespace, s.Name, leaf.NotBefore.UTC().Format("2006-01-02T15:04:05Z"))
 	}
 	return pair, nil
+}
+
+// validity notes the moments at which c becomes valid and expires.
+func (t *translation) validity(c *x509.Certificate) {
+	t.changesAt(c.NotBefore)
+	// Valid up to and including NotAfter.
+	t.changesAt(c.NotAfter.Add(time.Second))
+}
+
+// changesAt notes that the translation changes at moment m, if that is
+// after opts.Now and before any moment noted so far.
+func (t *translation) changesAt(m time.Time) {
+	if m.After(t.opts.Now) && (t.next.IsZero() || m.Before(t.next)) {
+		t.next = m
+	}
 }
 
 // certificates groups the claimed hosts by Secret.

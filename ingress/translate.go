@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -54,6 +55,10 @@ type translation struct {
 	routes      map[routesKey]json.RawMessage
 	redirect    json.RawMessage // redirectRoutes, made once
 	prev        *Translator
+	// next is the earliest moment after opts.Now at which a certificate
+	// or revocation list that this translation read becomes valid or
+	// expires; zero when there is none.
+	next time.Time
 }
 
 // settings are what one Ingress's annotations ask for.
@@ -320,6 +325,7 @@ func (t *translation) result() *Result {
 		DefaultCertificate: t.defaultCert,
 		Managed:            t.managedHosts(),
 		BackendSecrets:     t.backendSecretList(),
+		NextChange:         t.next,
 	}
 	names := make([]string, 0, len(t.hosts))
 	for name := range t.hosts {

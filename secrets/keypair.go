@@ -34,7 +34,8 @@ import (
 // RFC 7468 and crypto/tls allow it; anything but whitespace after the last
 // block, and any PEM block that does not decode, is an error so that a
 // truncated certificate is never dropped silently. The key must belong to
-// the first certificate, and that certificate must be valid at now. The
+// the first certificate, and that certificate must be valid at now (a zero
+// now skips that check, for callers that check it themselves). The
 // chain is not verified beyond that: a self-signed CA certificate with no
 // DNS names is accepted as a leaf.
 func ParseTLSSecret(s *corev1.Secret, now time.Time) (*tls.Certificate, error) {
@@ -92,10 +93,12 @@ func parseKeyPair(data map[string][]byte, now time.Time) (*tls.Certificate, erro
 		return nil, fmt.Errorf("%s does not match %s", corev1.TLSPrivateKeyKey, corev1.TLSCertKey)
 	}
 
-	if now.After(leaf.NotAfter) {
+	switch {
+	case now.IsZero():
+		// The caller checks the validity period.
+	case now.After(leaf.NotAfter):
 		return nil, fmt.Errorf("%s: certificate expired at %s", corev1.TLSCertKey, leaf.NotAfter.UTC().Format(time.RFC3339))
-	}
-	if now.Before(leaf.NotBefore) {
+	case now.Before(leaf.NotBefore):
 		return nil, fmt.Errorf("%s: certificate not valid before %s", corev1.TLSCertKey, leaf.NotBefore.UTC().Format(time.RFC3339))
 	}
 

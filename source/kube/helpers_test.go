@@ -83,16 +83,16 @@ func (u *updates) last() *ingress.Snapshot {
 	return u.snaps[len(u.snaps)-1]
 }
 
-// run runs s until the test ends and returns its updates; the first one
-// has been delivered.
+// run starts s until the test ends, subscribes to it and returns its
+// updates once the first one has been delivered.
 func run(t *testing.T, s *Source) *updates {
 	t.Helper()
 	u := &updates{t: t}
-	if err := s.Run(testContext(t, s), u.update); err != nil {
-		t.Fatalf("got error %v, want none", err)
-	}
+	s.Start(testContext(t, s))
+	s.Subscribe(u.update)
+	eventually(t, "the first snapshot", func() bool { return u.count() >= 1 })
 	if got := u.count(); got != 1 {
-		t.Fatalf("got %d updates when Run returned, want 1", got)
+		t.Fatalf("got %d updates after the caches synced, want 1", got)
 	}
 	return u
 }
@@ -104,7 +104,9 @@ func testContext(t *testing.T, s *Source) context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() {
 		cancel()
-		s.wg.Wait()
+		if !s.Wait(10 * time.Second) {
+			t.Error("the source's goroutines did not end within 10s")
+		}
 	})
 	return ctx
 }

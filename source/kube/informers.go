@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -70,24 +69,24 @@ func newInformerSet(s *Source) *informerSet {
 	add := func(m map[string]cache.SharedIndexInformer, namespace, resource string, inf cache.SharedIndexInformer) {
 		m[namespace] = inf
 		handler := s.objectHandler()
-		if resource == "secrets" {
+		if resource == resourceSecrets {
 			handler = s.secretHandler()
 		}
-		set.setUp(inf, resource, s.logger, handler)
+		set.setUp(inf, resource, s.cfg.Health, handler)
 	}
 
 	cluster := newFactory(metav1.NamespaceAll, nil)
-	add(set.ingressClasses, "", "ingressclasses", cluster.Networking().V1().IngressClasses().Informer())
+	add(set.ingressClasses, "", resourceIngressClasses, cluster.Networking().V1().IngressClasses().Informer())
 	namespaces := s.cfg.Namespaces
 	if len(namespaces) == 0 {
 		namespaces = []string{metav1.NamespaceAll}
 	}
 	for _, ns := range namespaces {
 		f := newFactory(ns, nil)
-		add(set.ingresses, ns, "ingresses", f.Networking().V1().Ingresses().Informer())
-		add(set.services, ns, "services", f.Core().V1().Services().Informer())
-		add(set.endpointSlices, ns, "endpointslices", f.Discovery().V1().EndpointSlices().Informer())
-		add(set.secrets, ns, "secrets", f.Core().V1().Secrets().Informer())
+		add(set.ingresses, ns, resourceIngresses, f.Networking().V1().Ingresses().Informer())
+		add(set.services, ns, resourceServices, f.Core().V1().Services().Informer())
+		add(set.endpointSlices, ns, resourceEndpointSlices, f.Discovery().V1().EndpointSlices().Informer())
+		add(set.secrets, ns, resourceSecrets, f.Core().V1().Secrets().Informer())
 	}
 
 	if p := s.cfg.PublishService; p.Name != "" {
@@ -99,7 +98,7 @@ func newInformerSet(s *Source) *informerSet {
 			byName := fields.OneTermEqualSelector("metadata.name", p.Name).String()
 			f := newFactory(p.Namespace, func(o *metav1.ListOptions) { o.FieldSelector = byName })
 			inf = f.Core().V1().Services().Informer()
-			set.setUp(inf, "services", s.logger, nil)
+			set.setUp(inf, resourceServices, s.cfg.Health, nil)
 		}
 		set.published = inf
 		set.handle(inf, s.publishedHandler())
@@ -107,9 +106,10 @@ func newInformerSet(s *Source) *informerSet {
 	return set
 }
 
-// setUp logs the watch errors of inf and registers handler, if any.
-func (set *informerSet) setUp(inf cache.SharedIndexInformer, resource string, logger *zap.Logger, handler cache.ResourceEventHandler) {
-	if err := inf.SetWatchErrorHandlerWithContext(watchErrorHandler(resource, logger)); err != nil && set.err == nil {
+// setUp reports the list and watch errors of inf to health and registers
+// handler, if any.
+func (set *informerSet) setUp(inf cache.SharedIndexInformer, resource string, health *Health, handler cache.ResourceEventHandler) {
+	if err := inf.SetWatchErrorHandlerWithContext(watchErrorHandler(resource, health)); err != nil && set.err == nil {
 		set.err = fmt.Errorf("%s informer: %w", resource, err)
 	}
 	if handler != nil {
@@ -296,10 +296,10 @@ func dropLastApplied(m metav1.Object) {
 	}
 }
 
-// watchErrorHandler logs the errors of an informer's list and watch
-// calls, except the routine ends of a watch. The informer retries by
-// itself, with back-off.
-func watchErrorHandler(resource string, logger *zap.Logger) cache.WatchErrorHandlerWithContext {
+// watchErrorHandler reports the errors of an informer's list and watch
+// calls to health, except the routine ends of a watch. The informer
+// retries by itself, with back-off.
+func watchErrorHandler(resource string, health *Health) cache.WatchErrorHandlerWithContext {
 	return func(ctx context.Context, _ *cache.Reflector, err error) {
 		switch {
 		case ctx.Err() != nil,
@@ -309,6 +309,6 @@ func watchErrorHandler(resource string, logger *zap.Logger) cache.WatchErrorHand
 			apierrors.IsGone(err):
 			return
 		}
-		logger.Warn("watch failed", zap.String("resource", resource), zap.Error(err))
+		health.failed(resource, err)
 	}
 }

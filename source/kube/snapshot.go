@@ -20,7 +20,7 @@ import (
 // snapshot keeps that snapshot's pointer, even when a re-list put a new
 // copy into the cache.
 func (s *Source) snapshot() *ingress.Snapshot {
-	prev := s.prev
+	prev := s.latest()
 	if prev == nil {
 		prev = new(ingress.Snapshot)
 	}

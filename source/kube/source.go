@@ -79,6 +79,10 @@ type Config struct {
 	// Logger logs; default: none.
 	Logger *zap.Logger
 
+	// Health reports list and watch failures. Default: one that logs
+	// to Logger and does not see successes (see Health.WrapTransport).
+	Health *Health
+
 	// Debounce is how long the source waits after a change for the
 	// next one before it builds a snapshot. Default: 50ms.
 	Debounce time.Duration
@@ -114,7 +118,11 @@ type Source struct {
 	inf *informerSet
 	// dirty holds a token when objects changed since the last snapshot.
 	dirty chan struct{}
-	// prev is the last snapshot delivered; it belongs to the worker.
+
+	// subMu serializes deliveries; it guards subs and prev.
+	subMu sync.Mutex
+	subs  []*subscriber
+	// prev is the last snapshot delivered, nil before the caches synced.
 	prev *ingress.Snapshot
 
 	reports *reports
@@ -144,6 +152,9 @@ func New(cfg Config) (*Source, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
+	}
+	if cfg.Health == nil {
+		cfg.Health = NewHealth(cfg.Logger, "the API server")
 	}
 	cfg.Debounce = cmp.Or(cfg.Debounce, DefaultDebounce)
 	cfg.MaxDelay = cmp.Or(cfg.MaxDelay, DefaultMaxDelay)
@@ -204,54 +215,128 @@ func DefaultIdentity() (string, error) {
 	return name + "_" + hex.EncodeToString(suffix), nil
 }
 
-// Run starts the informers, waits for their caches to sync and delivers
-// the first snapshot, then runs until ctx is done: a worker delivers a new
-// snapshot after changes, and leader election decides whether this
-// instance writes status and Events.
+// Start starts the informers and the goroutines of the source, bound to
+// ctx, and returns at once: it makes no API call itself. The caches sync
+// in the background; while the API server cannot be reached or refuses the
+// lists (RBAC), the errors are logged (see Health) and the source keeps
+// trying, with back-off. Once synced, the first snapshot goes to every
+// subscriber, and a worker delivers a new one after changes; leader
+// election decides whether this source writes status and Events. An
+// unreachable API server then leaves the last snapshot in service.
 //
-// Waiting for the caches has no timeout of its own: while the API server
-// cannot be reached or refuses the lists (RBAC), Run blocks, and so does
-// the start of Caddy, until ctx is done; the errors are logged. After
-// that, watches reconnect by themselves with back-off, and an unreachable
-// API server leaves the last snapshot in service.
-func (s *Source) Run(ctx context.Context, update func(*ingress.Snapshot, []ingress.Problem)) error {
-	start := time.Now()
+// Call Start once. Wait waits for what it started once ctx is done.
+func (s *Source) Start(ctx context.Context) {
 	s.logger.Info("waiting for caches to sync", zap.Strings("namespaces", s.cfg.Namespaces))
-	s.inf.start(ctx)
-	s.wg.Go(func() {
-		<-ctx.Done()
-		s.inf.shutdown()
-	})
-	if err := s.inf.waitForSync(ctx); err != nil {
-		return fmt.Errorf("waiting for caches to sync: %w", err)
-	}
-	select {
-	case <-s.dirty:
-	default:
-	}
-	s.prev = s.snapshot()
-	s.logger.Info("caches synced", zap.Duration("duration", time.Since(start)),
-		zap.Int("ingresses", len(s.prev.Ingresses)), zap.Int("services", len(s.prev.Services)), zap.Int("secrets", len(s.prev.Secrets)))
-	update(s.prev, nil)
-
 	if s.recorder == nil {
 		// core/v1 Events: their correlator tells problems apart by
 		// message, where events.k8s.io series merge every problem of an
 		// Ingress into one Event by reason and action.
 		broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: s.cfg.Client.CoreV1().Events("")})
-		context.AfterFunc(ctx, broadcaster.Shutdown)
 		s.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: reportingController})
+		s.wg.Go(func() {
+			<-ctx.Done()
+			broadcaster.Shutdown()
+		})
 	}
-	s.wg.Go(func() { s.watch(ctx, update) })
-	s.wg.Go(func() { s.elect(ctx) })
-	s.wg.Go(func() { s.serve(ctx) })
-	return nil
+	s.inf.start(ctx)
+	s.wg.Go(func() {
+		<-ctx.Done()
+		s.inf.shutdown()
+	})
+	s.wg.Go(func() {
+		if !s.sync(ctx) {
+			return
+		}
+		s.wg.Go(func() { s.elect(ctx) })
+		s.wg.Go(func() { s.serve(ctx) })
+		s.watch(ctx)
+	})
+}
+
+// sync waits until the caches are synced and delivers the first
+// snapshot; false when ctx was done first.
+func (s *Source) sync(ctx context.Context) bool {
+	start := time.Now()
+	if err := s.inf.waitForSync(ctx); err != nil {
+		return false
+	}
+	select {
+	case <-s.dirty:
+	default:
+	}
+	snap := s.snapshot()
+	s.logger.Info("caches synced", zap.Duration("duration", time.Since(start)),
+		zap.Int("ingresses", len(snap.Ingresses)), zap.Int("services", len(snap.Services)), zap.Int("secrets", len(snap.Secrets)))
+	s.deliver(snap)
+	return true
+}
+
+// Synced reports whether the caches have synced and the first snapshot
+// was delivered: a new subscriber gets a snapshot at once.
+func (s *Source) Synced() bool {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	return s.prev != nil
+}
+
+// Subscribe adds update to the functions that get every snapshot. When
+// the source has synced, update gets the latest snapshot before Subscribe
+// returns. Calls to one update never overlap. The returned function ends
+// the subscription; once it returns, update is not called again.
+func (s *Source) Subscribe(update func(*ingress.Snapshot, []ingress.Problem)) (unsubscribe func()) {
+	sub := &subscriber{update: update}
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	s.subs = append(s.subs, sub)
+	if s.prev != nil {
+		update(s.prev, nil)
+	}
+	return func() {
+		s.subMu.Lock()
+		defer s.subMu.Unlock()
+		s.subs = slices.DeleteFunc(s.subs, func(x *subscriber) bool { return x == sub })
+	}
+}
+
+// subscriber is one Subscribe call; a pointer, so that the same function
+// may subscribe twice.
+type subscriber struct {
+	update func(*ingress.Snapshot, []ingress.Problem)
+}
+
+// deliver makes snap the latest snapshot and hands it to every
+// subscriber, one after the other.
+func (s *Source) deliver(snap *ingress.Snapshot) {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	s.prev = snap
+	for _, sub := range s.subs {
+		sub.update(snap, nil)
+	}
+}
+
+// Wait waits until the goroutines of Start are done, after its context
+// is done, for at most timeout; it reports whether they are.
+func (s *Source) Wait(timeout time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return true
+	case <-timer.C:
+		return false
+	}
 }
 
 // watch delivers a snapshot whenever objects changed and the changes
 // settled, until ctx is done.
-func (s *Source) watch(ctx context.Context, update func(*ingress.Snapshot, []ingress.Problem)) {
+func (s *Source) watch(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -262,12 +347,18 @@ func (s *Source) watch(ctx context.Context, update func(*ingress.Snapshot, []ing
 			return
 		}
 		snap := s.snapshot()
-		if snap.Same(s.prev) {
+		if snap.Same(s.latest()) {
 			continue
 		}
-		s.prev = snap
-		update(snap, nil)
+		s.deliver(snap)
 	}
+}
+
+// latest returns the snapshot delivered last.
+func (s *Source) latest() *ingress.Snapshot {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	return s.prev
 }
 
 // settle waits until no change came for Debounce, or MaxDelay passed. It

@@ -6,7 +6,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -71,27 +75,64 @@ func TestRunWatchesNamespaces(t *testing.T) {
 	}
 }
 
-// TestRunWaitsForSync checks that Run does not deliver a snapshot while a
-// list fails, and gives up only when its context is done.
-func TestRunWaitsForSync(t *testing.T) {
+// TestStartDoesNotWaitForSync checks that Start returns while a list
+// fails, that the failure is logged at error level naming the resource and
+// the API server, that nothing is delivered meanwhile, and that the source
+// stops when its context is done.
+func TestStartDoesNotWaitForSync(t *testing.T) {
 	client := fake.NewClientset(newIngress("a", "web"))
 	client.PrependReactor("list", "ingresses", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, errors.New("connection refused")
 	})
-	s := newSource(t, client, nil)
-	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	core, logs := observer.New(zap.ErrorLevel)
+	s := newSource(t, client, func(c *Config) { c.Health = NewHealth(zap.New(core), "https://api.test:6443") })
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
+	s.Start(ctx)
 	u := &updates{t: t}
-	err := s.Run(ctx, u.update)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("got error %v, want one wrapping %v", err, context.DeadlineExceeded)
+	s.Subscribe(u.update)
+
+	want := "cannot list ingresses.networking.k8s.io at https://api.test:6443: connection refused"
+	eventually(t, "the error logged", func() bool { return logs.FilterMessage(want).Len() > 0 })
+	// The list keeps failing, so the caches cannot have synced.
+	if s.Synced() {
+		t.Error("got synced while the list fails, want not synced")
 	}
 	if got := u.count(); got != 0 {
 		t.Errorf("got %d updates, want 0", got)
 	}
+	cancel()
+	if !s.Wait(10 * time.Second) {
+		t.Error("the source did not stop within 10s of its context's end")
+	}
 }
 
-func TestChangesAreDebounced(t *testing.T) {
+// TestSubscribeAfterSync checks that a subscriber that comes after the
+// caches synced, as the new config of a reload, gets the latest snapshot
+// before Subscribe returns, and that an ended subscription gets nothing.
+func TestSubscribeAfterSync(t *testing.T) {
+	client := fake.NewClientset(newIngress("a", "web"))
+	s := newSource(t, client, nil)
+	first := run(t, s)
+	late := &updates{t: t}
+	unsubscribe := s.Subscribe(late.update)
+	if got := late.count(); got != 1 {
+		t.Fatalf("got %d updates when Subscribe returned, want 1", got)
+	}
+	if late.last() != first.last() {
+		t.Error("got another snapshot than the first subscriber's, want the same")
+	}
+	unsubscribe()
+	if _, err := client.NetworkingV1().Ingresses("a").Create(t.Context(), newIngress("a", "api"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the first subscriber's second snapshot", func() bool { return first.count() >= 2 })
+	if got := late.count(); got != 1 {
+		t.Errorf("got %d updates after unsubscribing, want still 1", got)
+	}
+}
+
+func TestChangesAreDelivered(t *testing.T) {
 	client := fake.NewClientset()
 	s := newSource(t, client, func(c *Config) {
 		c.Debounce = 100 * time.Millisecond
@@ -99,54 +140,74 @@ func TestChangesAreDebounced(t *testing.T) {
 	})
 	u := run(t, s)
 
-	for _, name := range []string{"a", "b", "c", "d", "e"} {
+	names := []string{"a", "b", "c", "d", "e"}
+	for _, name := range names {
 		if _, err := client.NetworkingV1().Ingresses("default").Create(t.Context(), newIngress("default", name), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "a second snapshot", func() bool { return u.count() >= 2 })
-	if got := len(u.last().Ingresses); got != 5 {
-		t.Errorf("got %d ingresses in the second snapshot, want 5", got)
-	}
-	// Nothing changed since: no third snapshot comes.
-	time.Sleep(300 * time.Millisecond)
-	if got := u.count(); got != 2 {
-		t.Errorf("got %d snapshots, want 2", got)
+	eventually(t, "a snapshot with every Ingress", func() bool { return len(u.last().Ingresses) == len(names) })
+	// Debounced: the changes in a row came in fewer snapshots than
+	// changes (settle's timing is checked in TestSettle).
+	if got := u.count() - 1; got >= len(names) {
+		t.Errorf("got %d snapshots for %d changes, want fewer", got, len(names))
 	}
 }
 
-// TestSettleMaxDelay checks that changes that keep coming delay a
-// snapshot by MaxDelay at most.
-func TestSettleMaxDelay(t *testing.T) {
-	s := newSource(t, fake.NewClientset(), func(c *Config) {
-		c.Debounce = 50 * time.Millisecond
-		c.MaxDelay = 150 * time.Millisecond
-	})
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go func() {
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
+// TestSettle checks, on a fake clock, that settle waits for Debounce of
+// quiet after the last change, and for MaxDelay at most when changes keep
+// coming.
+func TestSettle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSource(t, fake.NewClientset(), func(c *Config) {
+			c.Debounce = 50 * time.Millisecond
+			c.MaxDelay = 150 * time.Millisecond
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+
+		// Two more changes 20ms apart: quiet from 40ms on, done at 90ms.
+		go func() {
+			for range 2 {
+				time.Sleep(20 * time.Millisecond)
 				s.changed()
 			}
+		}()
+		start := time.Now()
+		if !s.settle(ctx) {
+			t.Fatal("got false, want true")
 		}
-	}()
-	start := time.Now()
-	if !s.settle(ctx) {
-		t.Fatal("got false, want true")
-	}
-	if d := time.Since(start); d < 150*time.Millisecond || d > time.Second {
-		t.Errorf("got settle after %v, want about 150ms", d)
-	}
-	cancel()
-	if s.settle(ctx) {
-		t.Error("got true after the context was done, want false")
-	}
+		if got, want := time.Since(start), 90*time.Millisecond; got != want {
+			t.Errorf("debounce: got settle after %v, want %v", got, want)
+		}
+
+		// Changes every 5ms: MaxDelay ends the wait.
+		stop := make(chan struct{})
+		go func() {
+			tick := time.NewTicker(5 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+					s.changed()
+				}
+			}
+		}()
+		start = time.Now()
+		if !s.settle(ctx) {
+			t.Fatal("got false, want true")
+		}
+		close(stop)
+		if got, want := time.Since(start), 150*time.Millisecond; got != want {
+			t.Errorf("max delay: got settle after %v, want %v", got, want)
+		}
+		cancel()
+		if s.settle(ctx) {
+			t.Error("got true after the context was done, want false")
+		}
+	})
 }
 
 // TestUnchangedObjectsKeepPointers checks that a snapshot after a change

@@ -19,14 +19,25 @@ import (
 // problem is one for the directory. onChange runs on Watch's goroutine.
 // A non-positive interval means one second.
 func (d *Dir) Watch(ctx context.Context, interval time.Duration, onChange func(*ingress.Snapshot, []ingress.Problem)) {
+	d.WatchFrom(ctx, interval, nil, nil, onChange)
+}
+
+// WatchFrom is Watch for a caller that has handed the result of a Load,
+// snap and problems, over already: onChange is called only when a later
+// Load differs from it, starting one interval from now. A nil snap is
+// Watch.
+func (d *Dir) WatchFrom(ctx context.Context, interval time.Duration, snap *ingress.Snapshot, problems []ingress.Problem, onChange func(*ingress.Snapshot, []ingress.Problem)) {
 	if interval <= 0 {
 		interval = time.Second
 	}
 	var (
 		good        = &ingress.Snapshot{} // from the last Load that worked
-		last        *ingress.Snapshot     // passed to onChange, nil before the first call
-		lastProblem []ingress.Problem
+		last        = snap                // passed to onChange, nil before the first call
+		lastProblem = problems
 	)
+	if snap != nil {
+		good = snap
+	}
 	poll := func() {
 		snapshot, problems, err := d.Load()
 		if err != nil {
@@ -45,7 +56,9 @@ func (d *Dir) Watch(ctx context.Context, interval time.Duration, onChange func(*
 	if ctx.Err() != nil {
 		return
 	}
-	poll()
+	if last == nil {
+		poll()
+	}
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {

@@ -1,0 +1,166 @@
+package kube
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Resources watched, as the API server names them in errors and RBAC
+// rules: resource.group, or resource alone for the core group.
+const (
+	resourceIngresses      = "ingresses.networking.k8s.io"
+	resourceIngressClasses = "ingressclasses.networking.k8s.io"
+	resourceServices       = "services"
+	resourceEndpointSlices = "endpointslices.discovery.k8s.io"
+	resourceSecrets        = "secrets"
+)
+
+// DefaultErrorInterval is how often at most Health logs that the same
+// resource still cannot be listed or watched.
+const DefaultErrorInterval = 30 * time.Second
+
+// Health tells the operator, at error level, why the watched resources
+// cannot be listed or watched: an unreachable API server, a refused
+// certificate or token, RBAC. It logs the first failure of a resource at
+// once, then at most once per interval while the failures last (with how
+// many there were), and logs when listing or watching that resource works
+// again. Informers report failures (see watchErrorHandler); successes are
+// seen by the client's transport (see WrapTransport).
+type Health struct {
+	logger   *zap.Logger
+	server   string
+	interval time.Duration
+	now      func() time.Time
+
+	mu      sync.Mutex
+	failing map[string]*failure // by resource
+}
+
+type failure struct {
+	since  time.Time
+	logged time.Time
+	// count is the number of failures since the last log line.
+	count int
+}
+
+// NewHealth returns a Health that logs to logger and names server, the
+// API server's URL, in its messages.
+func NewHealth(logger *zap.Logger, server string) *Health {
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	return &Health{
+		logger:   logger,
+		server:   server,
+		interval: DefaultErrorInterval,
+		now:      time.Now,
+		failing:  make(map[string]*failure),
+	}
+}
+
+// failed notes that listing or watching resource failed with err.
+func (h *Health) failed(resource string, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := h.now()
+	f := h.failing[resource]
+	if f == nil {
+		f = &failure{since: now}
+		h.failing[resource] = f
+	}
+	f.count++
+	if !f.logged.IsZero() && now.Sub(f.logged) < h.interval {
+		return
+	}
+	verb := "watch"
+	if strings.Contains(err.Error(), "failed to list") {
+		verb = "list"
+	}
+	fields := []zap.Field{zap.String("resource", resource), zap.String("api_server", h.server), zap.Error(err)}
+	if !f.logged.IsZero() {
+		fields = append(fields, zap.Int("failures", f.count), zap.Duration("failing_for", now.Sub(f.since)))
+	}
+	h.logger.Error("cannot "+verb+" "+resource+" at "+h.server+": "+reason(err), fields...)
+	f.logged, f.count = now, 0
+}
+
+// succeeded notes that a request for resource was answered with success.
+func (h *Health) succeeded(resource string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f := h.failing[resource]
+	if f == nil {
+		return
+	}
+	delete(h.failing, resource)
+	h.logger.Info("listing and watching "+resource+" at "+h.server+" works again",
+		zap.String("resource", resource), zap.String("api_server", h.server), zap.Duration("failed_for", h.now().Sub(f.since)))
+}
+
+// reason is err's message without client-go's "failed to list *v1.X: "
+// prefix, which names a Go type rather than the resource.
+func reason(err error) string {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "failed to list ") {
+		if _, rest, ok := strings.Cut(msg, ": "); ok {
+			return rest
+		}
+	}
+	return msg
+}
+
+// WrapTransport returns rt observed: a successful answer to a request for
+// a resource that was failing ends its failure. Use it as the client's
+// rest.Config.WrapTransport.
+func (h *Health) WrapTransport(rt http.RoundTripper) http.RoundTripper {
+	return healthTransport{h: h, rt: rt}
+}
+
+type healthTransport struct {
+	h  *Health
+	rt http.RoundTripper
+}
+
+func (t healthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.rt.RoundTrip(req)
+	if err == nil && resp.StatusCode < 300 {
+		if r := resourceOf(req.URL.Path); r != "" {
+			t.h.succeeded(r)
+		}
+	}
+	return resp, err
+}
+
+// resourceOf returns the resource, as resource.group, of a request path
+// that lists or watches a collection: /api/v1/[namespaces/ns/]resource or
+// /apis/group/version/[namespaces/ns/]resource; "" for any other path.
+func resourceOf(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	var group string
+	switch {
+	case len(parts) >= 3 && parts[0] == "api":
+		parts = parts[2:]
+	case len(parts) >= 4 && parts[0] == "apis":
+		group = parts[1]
+		parts = parts[3:]
+	default:
+		return ""
+	}
+	if len(parts) == 3 && parts[0] == "namespaces" {
+		parts = parts[2:]
+	}
+	if len(parts) != 1 || parts[0] == "" {
+		return ""
+	}
+	if group == "" {
+		return parts[0]
+	}
+	return parts[0] + "." + group
+}
+
+// Interface guards
+var _ http.RoundTripper = healthTransport{}
