@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 	"go.uber.org/zap"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
@@ -35,12 +36,41 @@ type routesContext struct {
 	ctx    caddy.Context
 	cancel context.CancelFunc
 	routes int // compiled routes not yet released
+	// lists are the route lists compiled in ctx.
+	lists []caddyhttp.RouteList
 }
 
 func (rc *routesContext) release() {
 	rc.routes--
 	if rc.routes == 0 {
 		rc.cancel()
+		for _, l := range rc.lists {
+			closeDefaultTransports(l)
+		}
+	}
+}
+
+// closeDefaultTransports closes the idle backend connections of the
+// reverse_proxy handlers in routes that use the transport reverse_proxy
+// makes by itself when none is configured. Cancelling the context cleans
+// up only the modules loaded in it, and that transport is not one: its
+// idle connections, and their goroutines, would otherwise outlive the
+// routes until the keep-alive timeout (two minutes), which adds up over
+// config reloads and route changes.
+func closeDefaultTransports(routes caddyhttp.RouteList) {
+	for _, r := range routes {
+		for _, h := range r.Handlers {
+			switch h := h.(type) {
+			case *reverseproxy.Handler:
+				if h.TransportRaw == nil {
+					if cu, ok := h.Transport.(caddy.CleanerUpper); ok {
+						_ = cu.Cleanup()
+					}
+				}
+			case *caddyhttp.Subroute:
+				closeDefaultTransports(h.Routes)
+			}
+		}
 	}
 }
 
@@ -264,6 +294,7 @@ func (a *App) compile(rc *routesContext, act *ingress.Action) *compiledRoute {
 		a.logger.Error("compiling routes", zap.String("ingress", act.Ingress), zap.Error(err))
 		return &compiledRoute{handler: unavailable, ctx: rc}
 	}
+	rc.lists = append(rc.lists, routes)
 	return &compiledRoute{handler: routes.Compile(notFound), ctx: rc}
 }
 

@@ -109,6 +109,7 @@ type App struct {
 	// mu serializes updates; the fields below it belong to the updater.
 	mu          sync.Mutex
 	stopped     bool
+	cleanedUp   bool
 	httpsPort   int
 	defaultCert *tls.Certificate
 	translator  ingress.Translator
@@ -231,9 +232,17 @@ func (a *App) Stop() error {
 	return err
 }
 
-// Cleanup releases the compiled routes once no request uses them.
+// Cleanup releases the compiled routes once no request uses them. The
+// last state stays in service: in a config reload Caddy cleans up the old
+// config while its server still finishes the requests on its open
+// connections, and those get the old routes rather than 503 (as Caddy's
+// own handlers serve them after their cleanup).
 func (a *App) Cleanup() error {
-	if s := a.state.Swap(nil); s != nil && s.routes != nil {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.stopped = true
+	if s := a.current(); s != nil && s.routes != nil && !a.cleanedUp {
+		a.cleanedUp = true
 		a.retire(s.routes)
 	}
 	return nil

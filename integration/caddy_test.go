@@ -62,6 +62,7 @@ const readyTimeout = 20 * time.Second
 // caddyProcess is one running Caddy, serving the manifests of one
 // directory on loopback.
 type caddyProcess struct {
+	cmd *exec.Cmd
 	// home is the process's HOME; data/caddy in it holds Caddy's storage.
 	home      string
 	httpPort  int
@@ -134,6 +135,16 @@ func startCaddyWithConfig(t *testing.T, manifestDir, template string) *caddyProc
 // launchCaddy starts one Caddy process and waits until it serves. The
 // process is killed when the test ends.
 func launchCaddy(t *testing.T, manifestDir, template string) (*caddyProcess, error) {
+	c, err := spawnCaddy(t, manifestDir, template)
+	if err != nil {
+		return c, err
+	}
+	return c, c.waitReady()
+}
+
+// spawnCaddy starts one Caddy process without waiting for it to serve.
+// The process is killed when the test ends.
+func spawnCaddy(t *testing.T, manifestDir, template string) (*caddyProcess, error) {
 	home := t.TempDir()
 	c := &caddyProcess{
 		home:      home,
@@ -165,6 +176,7 @@ func launchCaddy(t *testing.T, manifestDir, template string) (*caddyProcess, err
 	if err := cmd.Start(); err != nil {
 		return c, fmt.Errorf("starting caddy: %w", err)
 	}
+	c.cmd = cmd
 	go func() {
 		c.waitErr = cmd.Wait()
 		close(c.exited)
@@ -176,7 +188,20 @@ func launchCaddy(t *testing.T, manifestDir, template string) (*caddyProcess, err
 			t.Logf("caddy log (ports %d, %d):\n%s", c.httpPort, c.httpsPort, c.log)
 		}
 	})
-	return c, c.waitReady()
+	return c, nil
+}
+
+// exitsWithin waits up to d for the process to exit and reports whether
+// it did.
+func (c *caddyProcess) exitsWithin(d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-c.exited:
+		return true
+	case <-timer.C:
+		return false
+	}
 }
 
 // waitReady waits until both ports accept connections and the ingress app

@@ -91,8 +91,8 @@ func (ca *testCA) issueLeaf(t *testing.T, tmpl *x509.Certificate) keyPair {
 }
 
 // newCert makes a key and a certificate from tmpl for it, signed by parent,
-// or self-signed when parent is nil. It sets tmpl's serial number and a
-// validity from an hour ago to a day ahead.
+// or self-signed when parent is nil. It sets tmpl's serial number and,
+// unless tmpl has one, a validity from an hour ago to a day ahead.
 func newCert(t *testing.T, tmpl *x509.Certificate, parent *testCA) ([]byte, *ecdsa.PrivateKey) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -100,8 +100,10 @@ func newCert(t *testing.T, tmpl *x509.Certificate, parent *testCA) ([]byte, *ecd
 		t.Fatal(err)
 	}
 	tmpl.SerialNumber = randomSerial(t)
-	tmpl.NotBefore = time.Now().Add(-time.Hour)
-	tmpl.NotAfter = time.Now().Add(24 * time.Hour)
+	if tmpl.NotBefore.IsZero() {
+		tmpl.NotBefore = time.Now().Add(-time.Hour)
+		tmpl.NotAfter = time.Now().Add(24 * time.Hour)
+	}
 	issuer, signer := tmpl, any(key)
 	if parent != nil {
 		issuer, signer = parent.cert, parent.key

@@ -47,6 +47,16 @@ func newClientTLS(cfg *tls.Config) *client {
 	}
 }
 
+// keepAlive returns a copy of c that keeps connections open between
+// requests, as browsers and load balancers do.
+func (c *client) keepAlive() *client {
+	tr := c.http.Transport.(*http.Transport).Clone()
+	tr.DisableKeepAlives = false
+	hc := *c.http
+	hc.Transport = tr
+	return &client{http: &hc, tls: c.tls}
+}
+
 // dialLoopback dials the port of addr on 127.0.0.1, whatever its host.
 func dialLoopback(ctx context.Context, network, addr string) (net.Conn, error) {
 	_, port, err := net.SplitHostPort(addr)

@@ -28,8 +28,10 @@ const DefaultErrorInterval = 30 * time.Second
 // certificate or token, RBAC. It logs the first failure of a resource at
 // once, then at most once per interval while the failures last (with how
 // many there were), and logs when listing or watching that resource works
-// again. Informers report failures (see watchErrorHandler); successes are
-// seen by the client's transport (see WrapTransport).
+// again. The client's transport sees failures to reach the API server and
+// successes (see WrapTransport): client-go retries a refused connection
+// of a watch by itself, without telling the informer's error handler.
+// That handler reports the API server's refusals (see watchErrorHandler).
 type Health struct {
 	logger   *zap.Logger
 	server   string
@@ -62,8 +64,9 @@ func NewHealth(logger *zap.Logger, server string) *Health {
 	}
 }
 
-// failed notes that listing or watching resource failed with err.
-func (h *Health) failed(resource string, err error) {
+// failed notes that listing or watching resource failed with err; verb
+// is "list" or "watch".
+func (h *Health) failed(resource, verb string, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := h.now()
@@ -75,10 +78,6 @@ func (h *Health) failed(resource string, err error) {
 	f.count++
 	if !f.logged.IsZero() && now.Sub(f.logged) < h.interval {
 		return
-	}
-	verb := "watch"
-	if strings.Contains(err.Error(), "failed to list") {
-		verb = "list"
 	}
 	fields := []zap.Field{zap.String("resource", resource), zap.String("api_server", h.server), zap.Error(err)}
 	if !f.logged.IsZero() {
@@ -113,8 +112,9 @@ func reason(err error) string {
 	return msg
 }
 
-// WrapTransport returns rt observed: a successful answer to a request for
-// a resource that was failing ends its failure. Use it as the client's
+// WrapTransport returns rt observed: a request to list or watch a
+// resource that cannot reach the API server is a failure of the resource,
+// a successful answer ends its failure. Use it as the client's
 // rest.Config.WrapTransport.
 func (h *Health) WrapTransport(rt http.RoundTripper) http.RoundTripper {
 	return healthTransport{h: h, rt: rt}
@@ -127,12 +127,27 @@ type healthTransport struct {
 
 func (t healthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.rt.RoundTrip(req)
-	if err == nil && resp.StatusCode < 300 {
-		if r := resourceOf(req.URL.Path); r != "" {
-			t.h.succeeded(r)
+	r := resourceOf(req.URL.Path)
+	switch {
+	case r == "" || req.Method != http.MethodGet:
+	case err != nil:
+		if req.Context().Err() == nil {
+			t.h.failed(r, verbOf(req), err)
 		}
+	case resp.StatusCode < 300:
+		t.h.succeeded(r)
 	}
 	return resp, err
+}
+
+// verbOf says whether a request lists or watches: a watch that starts with
+// the current objects (sendInitialEvents, as informers list) lists.
+func verbOf(req *http.Request) string {
+	q := req.URL.Query()
+	if q.Get("watch") == "true" && q.Get("sendInitialEvents") != "true" {
+		return "watch"
+	}
+	return "list"
 }
 
 // resourceOf returns the resource, as resource.group, of a request path

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,14 +48,14 @@ func TestHealth(t *testing.T) {
 	h.now = func() time.Time { return now }
 	listErr := errors.New(`failed to list *v1.Ingress: ingresses.networking.k8s.io is forbidden: User "caddy" cannot list resource "ingresses"`)
 
-	h.failed(resourceIngresses, listErr)
+	h.failed(resourceIngresses, "list", listErr)
 	for range 5 {
 		now = now.Add(time.Second)
-		h.failed(resourceIngresses, listErr)
+		h.failed(resourceIngresses, "list", listErr)
 	}
-	h.failed(resourceSecrets, errors.New("dial tcp 127.0.0.1:6443: connect: connection refused"))
+	h.failed(resourceSecrets, "watch", errors.New("dial tcp 127.0.0.1:6443: connect: connection refused"))
 	now = now.Add(DefaultErrorInterval)
-	h.failed(resourceIngresses, listErr)
+	h.failed(resourceIngresses, "list", listErr)
 
 	want := []string{
 		`cannot list ingresses.networking.k8s.io at https://api.test:6443: ingresses.networking.k8s.io is forbidden: User "caddy" cannot list resource "ingresses"`,
@@ -94,9 +96,41 @@ func TestHealth(t *testing.T) {
 	}
 	// Secrets were refused: still failing (logged last 30s ago), so of
 	// two more failures only the first is logged.
-	h.failed(resourceSecrets, errors.New("still refused"))
-	h.failed(resourceSecrets, errors.New("still refused"))
+	h.failed(resourceSecrets, "list", errors.New("still refused"))
+	h.failed(resourceSecrets, "list", errors.New("still refused"))
 	if got := logs.Len(); got != 1 {
 		t.Errorf("got %d entries for two failures within the interval, want 1", got)
+	}
+}
+
+// TestHealthSeesRefusedConnections checks that a list or watch request
+// that cannot reach the API server is reported by the transport, since
+// client-go retries those without telling the informer.
+func TestHealthSeesRefusedConnections(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	h := NewHealth(zap.New(core), "https://api.test:6443")
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	client := &http.Client{Transport: h.WrapTransport(http.DefaultTransport)}
+	for _, path := range []string{
+		"/apis/networking.k8s.io/v1/ingresses?watch=true&sendInitialEvents=true",
+		"/api/v1/namespaces/a/services?watch=true",
+		"/api/v1/namespaces/a/services/lb", // not a list or watch
+	} {
+		if resp, err := client.Get(closed.URL + path); err == nil {
+			resp.Body.Close()
+			t.Fatalf("GET %s: got no error, want a refused connection", path)
+		}
+	}
+	var got []string
+	for _, e := range logs.TakeAll() {
+		got = append(got, e.Message[:strings.Index(e.Message, ": ")])
+	}
+	want := []string{
+		"cannot list ingresses.networking.k8s.io at https://api.test:6443",
+		"cannot watch services at https://api.test:6443",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

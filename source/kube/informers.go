@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -309,6 +310,10 @@ func watchErrorHandler(resource string, health *Health) cache.WatchErrorHandlerW
 			apierrors.IsGone(err):
 			return
 		}
-		health.failed(resource, err)
+		verb := "watch"
+		if strings.HasPrefix(err.Error(), "failed to list ") {
+			verb = "list"
+		}
+		health.failed(resource, verb, err)
 	}
 }

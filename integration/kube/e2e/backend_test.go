@@ -79,6 +79,18 @@ func newClient(port int, useTLS bool, roots *tlsRoots) *client {
 	}
 }
 
+// keepAlive returns a copy of c that keeps connections open between
+// requests, as load balancers and browsers do.
+func (c *client) keepAlive() *client {
+	tr := c.http.Transport.(*http.Transport).Clone()
+	tr.DisableKeepAlives = false
+	hc := *c.http
+	hc.Transport = tr
+	cp := *c
+	cp.http = &hc
+	return &cp
+}
+
 type response struct {
 	status int
 	body   string

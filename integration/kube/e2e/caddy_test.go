@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +28,8 @@ type caddyOptions struct {
 	// allowCrossNamespaceSecrets sets the ingress app's
 	// allow_cross_namespace_secrets.
 	allowCrossNamespaceSecrets bool
+	// admin turns Caddy's admin endpoint on, on adminPort.
+	admin bool
 	// clientAuth gives the HTTPS listener the TLS connection policies the
 	// ingress directive writes for a site such as ":443 { ingress }" (see
 	// the README's JSON): handshakes for hosts with auth-tls-secret ask for
@@ -38,8 +41,12 @@ type caddyProcess struct {
 	cmd       *exec.Cmd
 	httpPort  int
 	httpsPort int
-	log       *logBuffer
-	done      chan struct{}
+	readyPort int // ingress_ready answers here
+	adminPort int // with caddyOptions.admin
+	// config is the JSON config Caddy was started with.
+	config map[string]any
+	log    *logBuffer
+	done   chan struct{}
 }
 
 // startCaddy runs Caddy with the ingress app reading the test cluster and
@@ -51,7 +58,7 @@ func startCaddy(t testing.TB, o caddyOptions) *caddyProcess {
 	if o.leaseName == "" {
 		o.leaseName = "caddy-ingress-" + o.namespace
 	}
-	c := &caddyProcess{httpPort: freePort(t), httpsPort: freePort(t), log: new(logBuffer), done: make(chan struct{})}
+	c := &caddyProcess{httpPort: freePort(t), httpsPort: freePort(t), readyPort: freePort(t), log: new(logBuffer), done: make(chan struct{})}
 	source := map[string]any{
 		"source":           "kubernetes",
 		"kubeconfig":       cluster.Kubeconfig(),
@@ -81,20 +88,30 @@ func startCaddy(t testing.TB, o caddyOptions) *caddyProcess {
 		}
 		server["strict_sni_host"] = false
 	}
+	admin := map[string]any{"disabled": true}
+	if o.admin {
+		c.adminPort = freePort(t)
+		admin = map[string]any{"listen": fmt.Sprintf("127.0.0.1:%d", c.adminPort)}
+	}
 	cfg := map[string]any{
-		"admin": map[string]any{"disabled": true},
+		"admin": admin,
 		"apps": map[string]any{
 			"ingress": app,
 			"http": map[string]any{
 				"http_port":  c.httpPort,
 				"https_port": c.httpsPort,
-				"servers":    map[string]any{"ingress": server},
+				"servers": map[string]any{"ingress": server, "ready": map[string]any{
+					"listen":          []string{fmt.Sprintf("127.0.0.1:%d", c.readyPort)},
+					"routes":          []any{map[string]any{"handle": []any{map[string]any{"handler": "ingress_ready"}}}},
+					"automatic_https": map[string]any{"disable": true},
+				}},
 			},
 			"tls": map[string]any{"automation": map[string]any{"policies": []any{
 				map[string]any{"get_certificate": []any{map[string]any{"via": "ingress"}}},
 			}}},
 		},
 	}
+	c.config = cfg
 	data, err := json.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -123,16 +140,29 @@ func startCaddy(t testing.TB, o caddyOptions) *caddyProcess {
 			return fmt.Errorf("caddy exited:\n%s", c.log)
 		default:
 		}
-		if !strings.Contains(c.log.String(), `"msg":"started"`) {
-			return fmt.Errorf("the ingress app has not started")
-		}
 		conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", c.httpsPort))
 		if err != nil {
 			return err
 		}
-		return conn.Close()
+		conn.Close()
+		// Ready once the caches synced and the routes are applied, as
+		// a readiness probe sees it.
+		return c.ready()
 	})
 	return c
+}
+
+// ready returns nil when the ingress_ready handler answers 200.
+func (c *caddyProcess) ready() error {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", c.readyPort))
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("not ready: %d", resp.StatusCode)
+	}
+	return nil
 }
 
 func (c *caddyProcess) kill() {
