@@ -48,10 +48,11 @@ func newClientTLS(cfg *tls.Config) *client {
 }
 
 // keepAlive returns a copy of c that keeps connections open between
-// requests, as browsers and load balancers do.
+// requests and speaks HTTP/2 over TLS, as browsers do.
 func (c *client) keepAlive() *client {
 	tr := c.http.Transport.(*http.Transport).Clone()
 	tr.DisableKeepAlives = false
+	tr.ForceAttemptHTTP2 = true
 	hc := *c.http
 	hc.Transport = tr
 	return &client{http: &hc, tls: c.tls}

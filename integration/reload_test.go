@@ -23,8 +23,11 @@ var reloadTemplate = strings.Replace(caddyfileTemplate, "admin off", "admin 127.
 // goroutine count stays level, so every replaced config's routes and
 // connections to backends are released.
 //
-// The clients keep their connections open, as browsers and load
-// balancers do. A client that opens a new connection for every request
+// The clients keep their connections open and speak HTTP/2, as browsers
+// do: a reload ends an HTTP/2 connection with GOAWAY, after its streams.
+// Over HTTP/1.1 a keep-alive connection that the old server closes while
+// a request is on its way fails that request, the race that HTTP/1.1
+// leaves to clients' retries. A client that opens a new connection for every request
 // can see one fail now and then: Caddy listens with SO_REUSEPORT, so a
 // reload closes the old config's socket, and the kernel resets the
 // connections still in its accept queue (unless net.ipv4.tcp_migrate_req
@@ -46,7 +49,7 @@ func TestConfigReloads(t *testing.T) {
 	adminURL := fmt.Sprintf("http://127.0.0.1:%d", admin)
 	config := c.adminGet(t, adminURL+"/config/")
 
-	cl := newClient(nil).keepAlive()
+	cl := newInsecureClient().keepAlive()
 	var sent, failed atomic.Int64
 	var firstErr atomic.Value
 	stop := make(chan struct{})
@@ -60,7 +63,7 @@ func TestConfigReloads(t *testing.T) {
 				default:
 				}
 				sent.Add(1)
-				if err := cl.expect(httpURL(c, "reload.example.com", "/"), http.StatusOK, "reload"); err != nil {
+				if err := cl.expect(httpsURL(c, "reload.example.com", "/"), http.StatusOK, "reload"); err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
 				}

@@ -80,10 +80,11 @@ func newClient(port int, useTLS bool, roots *tlsRoots) *client {
 }
 
 // keepAlive returns a copy of c that keeps connections open between
-// requests, as load balancers and browsers do.
+// requests and speaks HTTP/2 over TLS, as browsers do.
 func (c *client) keepAlive() *client {
 	tr := c.http.Transport.(*http.Transport).Clone()
 	tr.DisableKeepAlives = false
+	tr.ForceAttemptHTTP2 = true
 	hc := *c.http
 	hc.Transport = tr
 	cp := *c
