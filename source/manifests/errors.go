@@ -59,10 +59,21 @@ func (doc document) errorAt(err error, prefix string) lineError {
 	} else if m := yamlLineRE.FindStringSubmatch(reason); m != nil && !doc.json {
 		reason = m[2]
 		if n, convErr := strconv.Atoi(m[1]); convErr == nil {
-			line = doc.line + n - 1
+			// The parser counts the end of a document without a final
+			// line break as the line after it: the document's last line.
+			line = doc.line + min(n, doc.lines()) - 1
 		}
 	}
 	return lineError{line: line, reason: prefix + spaceRE.ReplaceAllString(reason, "; ")}
+}
+
+// lines returns the number of lines of the document, at least 1.
+func (doc document) lines() int {
+	n := bytes.Count(doc.text, []byte("\n"))
+	if !bytes.HasSuffix(doc.text, []byte("\n")) {
+		n++
+	}
+	return max(n, 1)
 }
 
 // fieldPath splits a field path such as "spec.rules[0].host" into keys.

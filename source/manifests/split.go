@@ -49,7 +49,9 @@ func splitYAML(content []byte) ([]document, *lineError) {
 			}
 			return nil, &lineError{line: line, reason: cleanReason(err.Error())}
 		}
-		for next < len(lines) && bytes.HasPrefix(lines[next], []byte("---")) {
+		// YAMLReader keeps a "---" line as content when it is the last
+		// line and has no line break: then it starts the document.
+		for next < len(lines) && bytes.HasPrefix(lines[next], []byte("---")) && !bytes.HasPrefix(text, lines[next]) {
 			next++
 		}
 		docs = append(docs, document{line: next + 1, text: text})

@@ -1,0 +1,179 @@
+package ingress
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// fuzzIngress is an Ingress of class caddy in namespace fuzz, with one
+// rule for host and path to Service web, and the annotation key: value.
+func fuzzIngress(host, path, key, value string) *networkingv1.Ingress {
+	class := "caddy"
+	prefix := networkingv1.PathTypePrefix
+	return &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "fuzz", Name: "web", Annotations: map[string]string{key: value}},
+		Spec: networkingv1.IngressSpec{
+			IngressClassName: &class,
+			TLS:              []networkingv1.IngressTLS{{Hosts: []string{host}, SecretName: "web-tls"}},
+			Rules: []networkingv1.IngressRule{{Host: host, IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+				Paths: []networkingv1.HTTPIngressPath{{Path: path, PathType: &prefix, Backend: networkingv1.IngressBackend{
+					Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}},
+				}}},
+			}}}},
+		},
+	}
+}
+
+// FuzzTranslateAnnotation translates an Ingress with one annotation of any
+// key and value, under either prefix, and any host and path: translation
+// never panics, is deterministic, and every problem names the Ingress and
+// a field.
+func FuzzTranslateAnnotation(f *testing.F) {
+	for _, seed := range [][4]string{
+		{"shop.example.com", "/", "ssl-redirect", "false"},
+		{"*.example.com", "/api", "auth-tls-secret", "other/ca"},
+		{"a.example.com", "/x", "auth-tls-verify-depth", "99"},
+		{"a.example.com", "/", "auth-tls-match-cn", "CN=(alice|bob"},
+		{"a.example.com", "/", "hsts", "max-age=10; preload; x"},
+		{"a.example.com", "/", "proxy-ssl-secret", "{env.HOME}"},
+		{"a.example.com", "/", "backend-protocol", "GRPCS"},
+		{"", "/a/../b", "rewrite-target", "/$1"},
+		{"UPPER.example.com", "no-slash", "whitelist-source-range", "10.0.0.0/8"},
+	} {
+		f.Add(seed[0], seed[1], seed[2], seed[3], false)
+		f.Add(seed[0], seed[1], seed[2], seed[3], true)
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "fuzz", Name: "web-tls"}, Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{"tls.crt": []byte("not a certificate"), "tls.key": []byte("not a key")}}
+	service := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "fuzz", Name: "web"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}}
+	f.Fuzz(func(t *testing.T, host, path, name, value string, own bool) {
+		key := nginxPrefix + name
+		if own {
+			key = ownPrefix + name
+		}
+		snap := &Snapshot{
+			Ingresses: []*networkingv1.Ingress{fuzzIngress(host, path, key, value)},
+			Services:  []*corev1.Service{service},
+			Secrets:   []*corev1.Secret{secret},
+		}
+		opts := Options{IngressClass: "caddy", Controller: "caddy-ingress.io/controller", HTTPSPort: 443, Now: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)}
+		res := Translate(snap, opts)
+		again := Translate(snap, opts)
+		if !slices.Equal(res.Problems, again.Problems) {
+			t.Fatalf("got problems %v, then %v, want the same", res.Problems, again.Problems)
+		}
+		want := ObjectRef{Kind: "Ingress", Namespace: "fuzz", Name: "web"}
+		for _, p := range res.Problems {
+			if p.Object != want || p.Field == "" || p.Reason == "" {
+				t.Errorf("got problem %+v, want one of Ingress fuzz/web with a field and a reason", p)
+			}
+		}
+	})
+}
+
+// FuzzNormalizePath checks that a path rule either is refused with an
+// error naming .path or .pathType, or matches as an absolute path that
+// TrimPrefixPath leaves alone once trimmed.
+func FuzzNormalizePath(f *testing.F) {
+	for _, p := range []string{"/", "/a", "/a/", "", "a", "/a//b", "/a/../b", "/%2e%2e", "/a b", "/*", "/a\x00"} {
+		for _, typ := range []string{"Exact", "Prefix", "ImplementationSpecific", "", "Regex"} {
+			f.Add(p, typ)
+		}
+	}
+	f.Fuzz(func(t *testing.T, path, typ string) {
+		pt := networkingv1.PathType(typ)
+		rule := networkingv1.HTTPIngressPath{Path: path, PathType: &pt}
+		got, _, err := normalizePath(rule)
+		if err != nil {
+			if err.Error() == "" || !(strings.HasPrefix(err.Error(), ".path") || strings.Contains(err.Error(), "path")) {
+				t.Errorf("path %q type %q: got error %q, want one about the path or its type", path, typ, err)
+			}
+			return
+		}
+		if !strings.HasPrefix(got, "/") {
+			t.Errorf("path %q type %q: got %q, want an absolute path", path, typ, got)
+		}
+		if trimmed := TrimPrefixPath(got); TrimPrefixPath(trimmed) != trimmed {
+			t.Errorf("TrimPrefixPath(%q) = %q is not stable", got, trimmed)
+		}
+	})
+}
+
+// FuzzValidateHost checks that validateHost never panics and that hosts it
+// accepts are lowercase-safe DNS names or one-label wildcards.
+func FuzzValidateHost(f *testing.F) {
+	for _, h := range []string{"", "a.example.com", "*.example.com", "*", "a.*.com", "UPPER.com", "1.2.3.4", "a..b", strings.Repeat("a", 300), "ünicode.com", "a.b.", "-a.com"} {
+		f.Add(h)
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		if err := validateHost(host); err != nil {
+			if err.Error() == "" {
+				t.Errorf("host %q: got an empty error", host)
+			}
+			return
+		}
+		name := strings.TrimPrefix(host, "*.")
+		if strings.Contains(name, "*") || len(host) > 253 {
+			t.Errorf("host %q accepted, want a DNS name or a one-label wildcard", host)
+		}
+	})
+}
+
+// FuzzParseHSTS checks that an accepted value is canonical: parsing it
+// again gives it back.
+func FuzzParseHSTS(f *testing.F) {
+	for _, v := range []string{"off", "max-age=31536000", "max-age=0; includeSubDomains; preload", "MAX-AGE=1", "max-age=1;;", "max-age=-1", "preload", "max-age=1; x=y", "max-age=99999999999999999999"} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		got, err := ParseHSTS(value)
+		if err != nil {
+			if err.Error() == "" {
+				t.Errorf("%q: got an empty error", value)
+			}
+			return
+		}
+		if got == "" {
+			return // off
+		}
+		again, err := ParseHSTS(got)
+		if err != nil || again != got {
+			t.Errorf("ParseHSTS(%q) = %q, then %q, %v; want the same value", value, got, again, err)
+		}
+		if strings.ContainsAny(got, "{}\r\n") {
+			t.Errorf("ParseHSTS(%q) = %q holds a placeholder or line break", value, got)
+		}
+	})
+}
+
+// FuzzParseRefs checks the Secret and Service references of annotations and
+// options: an error names the value, a reference names a valid namespace
+// and name, without placeholders.
+func FuzzParseRefs(f *testing.F) {
+	for _, v := range []string{"web/tls", "tls", "/tls", "web/", "a/b/c", "{env.X}/y", "web/svc:80", "web/svc:http", "web/svc:", "web/svc:0", "web/svc:99999", "UP/case"} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		if ref, err := ParseSecretRef(value, "fuzz"); err != nil {
+			if err.Error() == "" {
+				t.Errorf("secret %q: got an empty error", value)
+			}
+		} else if !isDNSLabel(ref.Namespace, 63) || !isDNSSubdomain(ref.Name) {
+			t.Errorf("secret %q: got %+v, want a valid namespace and name", value, ref)
+		}
+		if ref, err := ParseServiceRef(value); err != nil {
+			if err.Error() == "" {
+				t.Errorf("service %q: got an empty error", value)
+			}
+		} else if !isDNSLabel(ref.Namespace, 63) || !isDNSLabel(ref.Name, 63) || strings.ContainsAny(ref.Port.Name, "{}") {
+			t.Errorf("service %q: got %+v, want a valid namespace, name and port", value, ref)
+		}
+	})
+}
