@@ -286,7 +286,7 @@ func TestOnlyLeaderReports(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: "caddy-ingress", Name: "leader"},
 		Spec: coordinationv1.LeaseSpec{
 			HolderIdentity:       new("other"),
-			LeaseDurationSeconds: new(int32(1)),
+			LeaseDurationSeconds: new(int32(2)),
 			AcquireTime:          &metav1.MicroTime{Time: time.Now()},
 			RenewTime:            &metav1.MicroTime{Time: time.Now()},
 		},

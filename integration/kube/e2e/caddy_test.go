@@ -54,6 +54,25 @@ type caddyProcess struct {
 func startCaddy(t testing.TB, o caddyOptions) *caddyProcess {
 	t.Helper()
 	requireSetup(t)
+	// Ports are picked free but may be taken before Caddy binds them: a
+	// start that fails for that is tried again with other ports.
+	for attempt := 1; ; attempt++ {
+		c, err := launchCaddy(t, o)
+		if err == nil {
+			return c
+		}
+		if attempt < 3 && strings.Contains(c.log.String(), "address already in use") {
+			t.Logf("attempt %d: %v; retrying with other ports", attempt, err)
+			continue
+		}
+		t.Fatal(err)
+	}
+}
+
+// launchCaddy starts one Caddy process and waits until it is ready. The
+// process is killed when the test ends.
+func launchCaddy(t testing.TB, o caddyOptions) (*caddyProcess, error) {
+	t.Helper()
 	dir := t.TempDir()
 	if o.leaseName == "" {
 		o.leaseName = "caddy-ingress-" + o.namespace
@@ -134,22 +153,27 @@ func startCaddy(t testing.TB, o caddyOptions) *caddyProcess {
 			t.Logf("caddy log (%s):\n%s", o.identity, c.log)
 		}
 	})
-	eventually(t, "caddy serves", 30*time.Second, func() error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
 		select {
 		case <-c.done:
-			return fmt.Errorf("caddy exited:\n%s", c.log)
+			return c, fmt.Errorf("caddy exited before it was ready")
 		default:
 		}
 		conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", c.httpsPort))
-		if err != nil {
-			return err
+		if err == nil {
+			conn.Close()
+			// Ready once the caches synced and the routes are applied,
+			// as a readiness probe sees it.
+			if err = c.ready(); err == nil {
+				return c, nil
+			}
 		}
-		conn.Close()
-		// Ready once the caches synced and the routes are applied, as
-		// a readiness probe sees it.
-		return c.ready()
-	})
-	return c
+		if time.Now().After(deadline) {
+			return c, fmt.Errorf("caddy not ready within 30s: %v", err)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
 }
 
 // ready returns nil when the ingress_ready handler answers 200.
