@@ -17,31 +17,14 @@ import (
 // unreachableTemplate is caddyfileTemplate with the Kubernetes source
 // reading {{DIR}}/kubeconfig, the admin endpoint on {{ADMIN}} and readiness
 // on {{READY}}.
-const unreachableTemplate = `{
-	admin 127.0.0.1:{{ADMIN}}
-	http_port {{HTTP}}
-	https_port {{HTTPS}}
-	servers {
-		protocols h1 h2
-		strict_sni_host insecure_off
-	}
-	ingress {
-		kubernetes {
+var unreachableTemplate = strings.NewReplacer(
+	"admin off", "admin 127.0.0.1:{{ADMIN}}",
+	`manifests "{{DIR}}" {
+			poll_interval 100ms
+		}`, `kubernetes {
 			kubeconfig "{{DIR}}/kubeconfig"
-		}
-	}
-}
-
-:{{HTTP}} {
-	bind 127.0.0.1
-	ingress
-}
-
-:{{HTTPS}} {
-	bind 127.0.0.1
-	ingress
-}
-
+		}`,
+).Replace(caddyfileTemplate) + `
 http://127.0.0.1:{{READY}} {
 	bind 127.0.0.1
 	ingress_ready /readyz
