@@ -44,11 +44,23 @@ func (rc *routesContext) release() {
 	rc.routes--
 	if rc.routes == 0 {
 		rc.cancel()
-		for _, l := range rc.lists {
-			closeDefaultTransports(l)
+		lists := rc.lists
+		closeAll := func() {
+			for _, l := range lists {
+				closeDefaultTransports(l)
+			}
 		}
+		closeAll()
+		// Once the app is cleaned up in a config reload, the old server
+		// may still pass a last request or two to its routes (see
+		// App.Cleanup); their backend connections are closed later.
+		time.AfterFunc(lateRequestsGrace, closeAll)
 	}
 }
+
+// lateRequestsGrace is how long after releasing routes their backend
+// connections are closed once more.
+const lateRequestsGrace = 2 * time.Second
 
 // closeDefaultTransports closes the idle backend connections of the
 // reverse_proxy handlers in routes that use the transport reverse_proxy

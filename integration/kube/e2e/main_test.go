@@ -58,7 +58,11 @@ func reexecInNetns() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	script := `set -e; ip link set lo up; ip route add local 192.0.2.0/24 dev lo; exec "$@"`
+	// tcp_migrate_req hands the connections queued on a listener that
+	// closes to another of its SO_REUSEPORT group, as the README advises
+	// for Caddy's config reloads (best effort: not every kernel has it).
+	script := `set -e; ip link set lo up; ip route add local 192.0.2.0/24 dev lo; ` +
+		`echo 1 >/proc/sys/net/ipv4/tcp_migrate_req 2>/dev/null || true; exec "$@"`
 	args = append(args, "sh", "-c", script, "sh", self)
 	args = append(args, os.Args[1:]...)
 	cmd := exec.Command("unshare", args...)
