@@ -47,7 +47,7 @@ func (rc *routesContext) release() {
 		lists := rc.lists
 		closeAll := func() {
 			for _, l := range lists {
-				closeDefaultTransports(l)
+				closeIdleBackendConns(l)
 			}
 		}
 		closeAll()
@@ -62,25 +62,30 @@ func (rc *routesContext) release() {
 // connections are closed once more.
 const lateRequestsGrace = 2 * time.Second
 
-// closeDefaultTransports closes the idle backend connections of the
-// reverse_proxy handlers in routes that use the transport reverse_proxy
-// makes by itself when none is configured. Cancelling the context cleans
-// up only the modules loaded in it, and that transport is not one: its
-// idle connections, and their goroutines, would otherwise outlive the
-// routes until the keep-alive timeout (two minutes), which adds up over
-// config reloads and route changes.
-func closeDefaultTransports(routes caddyhttp.RouteList) {
+// closeIdleBackendConns closes the idle backend connections of the
+// reverse_proxy handlers in routes. Cancelling the context cleans up only
+// the modules loaded in it, and the transport that reverse_proxy makes by
+// itself when none is configured is not one: its idle connections, and
+// their goroutines, would otherwise outlive the routes until the
+// keep-alive timeout (two minutes), which adds up over config reloads and
+// route changes.
+func closeIdleBackendConns(routes caddyhttp.RouteList) {
 	for _, r := range routes {
 		for _, h := range r.Handlers {
 			switch h := h.(type) {
 			case *reverseproxy.Handler:
-				if h.TransportRaw == nil {
-					if cu, ok := h.Transport.(caddy.CleanerUpper); ok {
-						_ = cu.Cleanup()
+				switch tr := h.Transport.(type) {
+				case *reverseproxy.HTTPTransport:
+					if tr.Transport != nil {
+						tr.Transport.CloseIdleConnections()
+					}
+				case *Transport:
+					if tr.http != nil && tr.http.Transport != nil {
+						tr.http.Transport.CloseIdleConnections()
 					}
 				}
 			case *caddyhttp.Subroute:
-				closeDefaultTransports(h.Routes)
+				closeIdleBackendConns(h.Routes)
 			}
 		}
 	}

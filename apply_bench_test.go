@@ -2,12 +2,19 @@ package caddyingress
 
 import (
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	_ "github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 	_ "github.com/caddyserver/caddy/v2/modules/caddyhttp/standard"
@@ -125,5 +132,69 @@ func TestApplyReusesRoutes(t *testing.T) {
 	app.update(&same, nil)
 	if got := app.current().routes; got != second {
 		t.Error("got a new table for an unchanged snapshot, want the same one")
+	}
+}
+
+// TestReleasedRoutesCloseBackendConnections checks that routes replaced by
+// a change close their idle connections to backends, also those of the
+// transport reverse_proxy makes by itself, which no context cleans up.
+func TestReleasedRoutesCloseBackendConnections(t *testing.T) {
+	var mu sync.Mutex
+	open := map[net.Conn]bool{}
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	backend.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch s {
+		case http.StateNew:
+			open[c] = true
+		case http.StateClosed, http.StateHijacked:
+			delete(open, c)
+		}
+	}
+	backend.Start()
+	defer backend.Close()
+	openConns := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(open)
+	}
+	port := int32(backend.Listener.Addr().(*net.TCPAddr).Port)
+
+	app := runApp(t)
+	ready := true
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Namespace: "default", Name: "svc-a-1", Labels: map[string]string{discoveryv1.LabelServiceName: "svc-a"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Port: &port}},
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+	}
+	snap := &ingress.Snapshot{
+		Ingresses:      []*networkingv1.Ingress{testIngress("a", "a.example.com", testPath{"/", "Prefix", "svc-a"})},
+		Services:       []*corev1.Service{testService("svc-a")},
+		EndpointSlices: []*discoveryv1.EndpointSlice{slice},
+	}
+	app.update(snap, nil)
+	h := &Handler{app: app}
+	w := httptest.NewRecorder()
+	req := caddyhttp.PrepareRequest(httptest.NewRequest("GET", "http://a.example.com/", nil), caddy.NewReplacer(), w, new(caddyhttp.Server))
+	if err := h.ServeHTTP(w, req, nil); err != nil || w.Code != 200 {
+		t.Fatalf("got %d, %v; want 200 from the backend", w.Code, err)
+	}
+	if got := openConns(); got != 1 {
+		t.Fatalf("got %d connections to the backend, want 1", got)
+	}
+
+	// Another path: the route of svc-a is compiled anew, the old one released.
+	next := *snap
+	next.Ingresses = []*networkingv1.Ingress{testIngress("a", "a.example.com", testPath{"/", "Prefix", "svc-a"}, testPath{"/b", "Exact", "svc-a"})}
+	next.Ingresses[0].Annotations = map[string]string{"caddy-ingress.io/hsts": "max-age=1"}
+	app.update(&next, nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for openConns() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the released route's connection to the backend is still open after 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
