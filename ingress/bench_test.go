@@ -1,14 +1,7 @@
 package ingress_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"testing"
 	"time"
 
@@ -32,7 +25,7 @@ func benchSnapshot(b *testing.B, n int) *ingress.Snapshot {
 		ns := fmt.Sprintf("ns%d", i/100)
 		host := fmt.Sprintf("app%d.%s.example.com", i, ns)
 		if i%100 == 0 {
-			snap.Secrets = append(snap.Secrets, wildcardSecret(b, ns, "*."+ns+".example.com"))
+			snap.Secrets = append(snap.Secrets, selfSignedSecret(b, ns, "wildcard", "*."+ns+".example.com", testNow.Add(-time.Hour), testNow.Add(24*time.Hour)))
 		}
 		svc := fmt.Sprintf("svc%d", i)
 		snap.Services = append(snap.Services, &corev1.Service{
@@ -57,33 +50,6 @@ func benchSnapshot(b *testing.B, n int) *ingress.Snapshot {
 		})
 	}
 	return snap
-}
-
-func wildcardSecret(b *testing.B, ns, name string) *corev1.Secret {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
-		NotBefore: testNow.Add(-time.Hour), NotAfter: testNow.Add(24 * time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		b.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "wildcard", Namespace: ns},
-		Type:       corev1.SecretTypeTLS,
-		Data: map[string][]byte{
-			"tls.crt": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-			"tls.key": pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}),
-		},
-	}
 }
 
 var benchOptions = ingress.Options{IngressClass: "caddy", Controller: "caddy-ingress.io/controller", HTTPSPort: 443, Now: testNow}

@@ -1,14 +1,6 @@
 package ingress_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"testing"
 	"time"
 
@@ -19,68 +11,22 @@ import (
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 )
 
-// tlsSecretOf is a kubernetes.io/tls Secret web/name holding c.
-func tlsSecretOf(t *testing.T, name string, c *tls.Certificate) *corev1.Secret {
-	t.Helper()
-	key, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: name},
-		Type:       corev1.SecretTypeTLS,
-		Data: map[string][]byte{
-			"tls.crt": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}),
-			"tls.key": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}),
-		},
-	}
-}
-
-// selfSignedFor is a self-signed certificate for host, valid from
-// notBefore to notAfter.
-func selfSignedFor(t *testing.T, host string, notBefore, notAfter time.Time) *tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: host},
-		DNSNames:     []string{host},
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
-}
-
 // TestNextChange checks that a translation says when it changes by itself:
 // when the certificate of a Secret it serves becomes valid or expires.
 func TestNextChange(t *testing.T) {
 	issued := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	cert := selfSignedFor(t, "shop.example.com", issued.Add(-time.Hour), issued.AddDate(1, 0, 0))
-	leaf := cert.Leaf
+	notBefore, notAfter := issued.Add(-time.Hour), issued.AddDate(1, 0, 0)
 	class := "caddy"
 	ing := &networkingv1.Ingress{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "shop"},
 		Spec: networkingv1.IngressSpec{
 			IngressClassName: &class,
-			TLS:              []networkingv1.IngressTLS{{Hosts: []string{leaf.DNSNames[0]}, SecretName: "shop-tls"}},
+			TLS:              []networkingv1.IngressTLS{{Hosts: []string{"shop.example.com"}, SecretName: "shop-tls"}},
 			DefaultBackend: &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
 				Name: "shop", Port: networkingv1.ServiceBackendPort{Number: 80}}},
 		},
 	}
-	snap := &ingress.Snapshot{Ingresses: []*networkingv1.Ingress{ing}, Secrets: []*corev1.Secret{tlsSecretOf(t, "shop-tls", cert)}}
+	snap := &ingress.Snapshot{Ingresses: []*networkingv1.Ingress{ing}, Secrets: []*corev1.Secret{selfSignedSecret(t, "web", "shop-tls", "shop.example.com", notBefore, notAfter)}}
 	tests := []struct {
 		name     string
 		now      time.Time
@@ -88,10 +34,10 @@ func TestNextChange(t *testing.T) {
 		served   bool
 		problems int
 	}{
-		{name: "not valid yet", now: leaf.NotBefore.Add(-time.Minute), want: leaf.NotBefore, problems: 1},
-		{name: "valid from now", now: leaf.NotBefore, want: leaf.NotAfter.Add(time.Second), served: true},
-		{name: "valid", now: issued, want: leaf.NotAfter.Add(time.Second), served: true},
-		{name: "expired", now: leaf.NotAfter.Add(time.Second), problems: 1},
+		{name: "not valid yet", now: notBefore.Add(-time.Minute), want: notBefore, problems: 1},
+		{name: "valid from now", now: notBefore, want: notAfter.Add(time.Second), served: true},
+		{name: "valid", now: issued, want: notAfter.Add(time.Second), served: true},
+		{name: "expired", now: notAfter.Add(time.Second), problems: 1},
 	}
 	tr := new(ingress.Translator)
 	for _, tt := range tests {
