@@ -1,0 +1,102 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// TestForbiddenLists runs Caddy as a user that RBAC does not let list
+// anything: it serves 503, is not ready, and says at error level which
+// resource it cannot list at which API server and why. Once the user is
+// granted the controller's rules, it recovers by itself, says so, and
+// serves.
+func TestForbiddenLists(t *testing.T) {
+	ns := newNamespace(t, "rbac")
+	user := "caddy-e2e-" + ns
+	a := startBackend(t, "a")
+	mustCreate(t, kube().CoreV1().Services(ns).Create, service(ns, "web", port("http", 80)))
+	mustCreate(t, kube().DiscoveryV1().EndpointSlices(ns).Create, endpointSlice(ns, "web", "http", a))
+	mustCreate(t, kube().NetworkingV1().Ingresses(ns).Create, ingress(ns, "web", "caddy",
+		rule("rbac.example.com", path{path: "/", typ: "Prefix", svc: "web", portName: "http"})))
+
+	// The admin kubeconfig, impersonating a user with no permissions.
+	config, err := clientcmd.LoadFromFile(cluster.Kubeconfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, auth := range config.AuthInfos {
+		auth.Impersonate = user
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*config, kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+
+	caddy := startCaddy(t, caddyOptions{namespace: ns, identity: "rbac-1", kubeconfig: kubeconfig, unready: true})
+	server := cluster.RESTConfig().Host
+	want := fmt.Sprintf("cannot list ingresses.networking.k8s.io at %s: ", server)
+	eventually(t, "the refusal logged", 10*time.Second, func() error {
+		for _, line := range caddy.log.lines(`"level":"error"`, want) {
+			if strings.Contains(line, "forbidden") && strings.Contains(line, user) {
+				t.Logf("logged: %.300s", line)
+				return nil
+			}
+		}
+		return fmt.Errorf("no error line %q naming the user", want)
+	})
+	if err := caddy.ready(); err == nil {
+		t.Error("ready while no list is allowed, want not ready")
+	}
+	c := newClient(caddy.httpPort, false, nil)
+	c.expect(t, "rbac.example.com", "/", 503, "")
+
+	grant(t, user)
+	eventually(t, "ready once allowed", 90*time.Second, caddy.ready)
+	c.expect(t, "rbac.example.com", "/", 200, "a ")
+	recovered := fmt.Sprintf("listing and watching ingresses.networking.k8s.io at %s works again", server)
+	if len(caddy.log.lines(recovered)) == 0 {
+		t.Errorf("no log line %q", recovered)
+	}
+}
+
+// grant gives user, until the test ends, the rules of the ClusterRole in
+// deploy/rbac.yaml, and leases in every namespace (deploy/ grants them in
+// its own namespace, for its own Lease name).
+func grant(t *testing.T, user string) {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "..", "deploy", "rbac.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var deployed rbacv1.ClusterRole
+	if err := utilyaml.NewYAMLOrJSONDecoder(f, 4096).Decode(&deployed); err != nil || deployed.Kind != "ClusterRole" {
+		t.Fatalf("the first document of deploy/rbac.yaml: got %s, %v; want the ClusterRole", deployed.Kind, err)
+	}
+	role := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: user},
+		Rules: append(deployed.Rules, rbacv1.PolicyRule{
+			APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create", "get", "update"},
+		}),
+	}
+	mustCreate(t, kube().RbacV1().ClusterRoles().Create, role)
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: user},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: user},
+		Subjects:   []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: user}},
+	}
+	mustCreate(t, kube().RbacV1().ClusterRoleBindings().Create, binding)
+	t.Cleanup(func() {
+		_ = kube().RbacV1().ClusterRoleBindings().Delete(ctx, user, metav1.DeleteOptions{})
+		_ = kube().RbacV1().ClusterRoles().Delete(ctx, user, metav1.DeleteOptions{})
+	})
+}
