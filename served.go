@@ -2,7 +2,6 @@ package caddyingress
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
@@ -59,14 +58,6 @@ func (a *App) servedFor(ctx context.Context) *served {
 		}
 	}
 	return a.current()
-}
-
-// servedForRequest is servedFor for r.
-func (a *App) servedForRequest(r *http.Request) *served {
-	if r == nil {
-		return a.current()
-	}
-	return a.servedFor(r.Context())
 }
 
 // backendSecret returns the contents of a Secret named by

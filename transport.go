@@ -276,7 +276,7 @@ func (t *Transport) noCertReason(req *http.Request) string {
 	if t.Secret == "" {
 		return "no proxy-ssl-secret is set"
 	}
-	if t.app.servedForRequest(req).backendSecret(t.Secret) == nil {
+	if t.app.servedFor(req.Context()).backendSecret(t.Secret) == nil {
 		return "secret " + t.Secret + " is not found"
 	}
 	return "secret " + t.Secret + " has no tls.crt"
@@ -291,7 +291,7 @@ func (t *Transport) closeStaleConnections(req *http.Request) {
 		return
 	}
 	sum := ""
-	if sec := t.app.servedForRequest(req).backendSecret(t.Secret); sec != nil {
+	if sec := t.app.servedFor(req.Context()).backendSecret(t.Secret); sec != nil {
 		sum = sec.SHA256
 	}
 	if old := t.seen.Load(); old == nil || *old != sum {

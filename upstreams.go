@@ -58,7 +58,7 @@ func (u *Upstreams) Provision(ctx caddy.Context) error {
 // ingress handler's request saw them. Each call gets its own Upstream
 // values, since reverse_proxy writes to them.
 func (u *Upstreams) GetUpstreams(r *http.Request) ([]*reverseproxy.Upstream, error) {
-	s := u.app.servedForRequest(r)
+	s := u.app.servedFor(r.Context())
 	if s == nil || s.endpoints == nil {
 		return nil, nil
 	}

@@ -100,11 +100,24 @@ func (h *Health) succeeded(resource string) {
 		zap.String("resource", resource), zap.String("api_server", h.server), zap.Duration("failed_for", h.now().Sub(f.since)))
 }
 
-// reason is err's message without client-go's "failed to list *v1.X: "
-// prefix, which names a Go type rather than the resource.
+// listFailedPrefix starts client-go's errors of a failed list, as in
+// "failed to list *v1.Ingress: ...", which names a Go type rather than the
+// resource.
+const listFailedPrefix = "failed to list "
+
+// reflectorVerb says whether an informer's error is that of a list or of
+// a watch.
+func reflectorVerb(err error) string {
+	if strings.HasPrefix(err.Error(), listFailedPrefix) {
+		return "list"
+	}
+	return "watch"
+}
+
+// reason is err's message without client-go's listFailedPrefix and type.
 func reason(err error) string {
 	msg := err.Error()
-	if strings.HasPrefix(msg, "failed to list ") {
+	if strings.HasPrefix(msg, listFailedPrefix) {
 		if _, rest, ok := strings.Cut(msg, ": "); ok {
 			return rest
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -310,10 +309,6 @@ func watchErrorHandler(resource string, health *Health) cache.WatchErrorHandlerW
 			apierrors.IsGone(err):
 			return
 		}
-		verb := "watch"
-		if strings.HasPrefix(err.Error(), "failed to list ") {
-			verb = "list"
-		}
-		health.failed(resource, verb, err)
+		health.failed(resource, reflectorVerb(err), err)
 	}
 }
