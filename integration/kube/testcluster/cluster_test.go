@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -70,6 +71,16 @@ func runTests(m *testing.M) int {
 		code = 1
 	}
 	return code
+}
+
+// namespaces counts the namespaces made by freshNamespace.
+var namespaces atomic.Int64
+
+// freshNamespace returns a namespace name not used before in this
+// process: namespaces never finish deleting here (no controller manager),
+// so a test run again, as with -count, needs a new one.
+func freshNamespace(prefix string) string {
+	return fmt.Sprintf("%s-%d", prefix, namespaces.Add(1))
 }
 
 // ingressFixture is the set of objects an Ingress controller reads.
@@ -193,8 +204,9 @@ func checkFixture(ctx context.Context, t *testing.T, client kubernetes.Interface
 func TestObjects(t *testing.T) {
 	t.Logf("cluster started in %v", startupTime)
 	ctx := t.Context()
+	ns := freshNamespace("objects")
 	client := cluster.Client()
-	f := createFixture(ctx, t, client, "objects")
+	f := createFixture(ctx, t, client, ns)
 	checkFixture(ctx, t, client, f)
 
 	// The API server allocated a ClusterIP from its service range.
@@ -206,19 +218,19 @@ func TestObjects(t *testing.T) {
 		t.Errorf("service clusterIP: got %v, want an address in %v", ip, want)
 	}
 
-	ing, err := client.NetworkingV1().Ingresses("objects").Get(ctx, "web", metav1.GetOptions{})
+	ing, err := client.NetworkingV1().Ingresses(ns).Get(ctx, "web", metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("get ingress: %v", err)
 	}
-	if got := ptr.Deref(ing.Spec.IngressClassName, ""); got != "objects" {
-		t.Errorf("ingress class name: got %q, want %q", got, "objects")
+	if got := ptr.Deref(ing.Spec.IngressClassName, ""); got != ns {
+		t.Errorf("ingress class name: got %q, want %q", got, ns)
 	}
 	backend := ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service
 	if backend.Name != "web" || backend.Port.Name != "http" {
 		t.Errorf("ingress backend: got %s:%s, want web:http", backend.Name, backend.Port.Name)
 	}
 
-	slices, err := client.DiscoveryV1().EndpointSlices("objects").List(ctx, metav1.ListOptions{
+	slices, err := client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{
 		LabelSelector: discoveryv1.LabelServiceName + "=web",
 	})
 	if err != nil {
@@ -229,7 +241,7 @@ func TestObjects(t *testing.T) {
 	}
 
 	// Validation is the real one: loopback endpoints are refused.
-	_, err = client.DiscoveryV1().EndpointSlices("objects").Create(ctx, &discoveryv1.EndpointSlice{
+	_, err = client.DiscoveryV1().EndpointSlices(ns).Create(ctx, &discoveryv1.EndpointSlice{
 		ObjectMeta:  metav1.ObjectMeta{Name: "loopback"},
 		AddressType: discoveryv1.AddressTypeIPv4,
 		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.1"}}},
@@ -271,13 +283,14 @@ func TestServerVersion(t *testing.T) {
 
 func TestRestartAPIServer(t *testing.T) {
 	ctx := t.Context()
+	ns := freshNamespace("restart")
 	client := cluster.Client()
-	f := createFixture(ctx, t, client, "restart")
+	f := createFixture(ctx, t, client, ns)
 	host := cluster.RESTConfig().Host
 
 	// The kubeconfig file works before the restart.
 	kubeconfigClient := clientFromKubeconfig(t)
-	if _, err := kubeconfigClient.NetworkingV1().Ingresses("restart").Get(ctx, "web", metav1.GetOptions{}); err != nil {
+	if _, err := kubeconfigClient.NetworkingV1().Ingresses(ns).Get(ctx, "web", metav1.GetOptions{}); err != nil {
 		t.Fatalf("get ingress through the kubeconfig: %v", err)
 	}
 	if err := cluster.StartAPIServer(ctx); err == nil {
@@ -285,7 +298,7 @@ func TestRestartAPIServer(t *testing.T) {
 	}
 
 	// An open watch, like an informer's, ends when the API server stops.
-	w, err := kubeconfigClient.NetworkingV1().Ingresses("restart").Watch(ctx, metav1.ListOptions{
+	w, err := kubeconfigClient.NetworkingV1().Ingresses(ns).Watch(ctx, metav1.ListOptions{
 		ResourceVersion: f.ingress.ResourceVersion,
 	})
 	if err != nil {
@@ -304,7 +317,7 @@ func TestRestartAPIServer(t *testing.T) {
 	waitWatchClosed(t, w)
 
 	for name, c := range map[string]kubernetes.Interface{"client": client, "kubeconfig": kubeconfigClient} {
-		_, err := c.NetworkingV1().Ingresses("restart").Get(ctx, "web", metav1.GetOptions{})
+		_, err := c.NetworkingV1().Ingresses(ns).Get(ctx, "web", metav1.GetOptions{})
 		if !errors.Is(err, syscall.ECONNREFUSED) {
 			t.Errorf("%s: get ingress while stopped: got %v, want connection refused", name, err)
 		}
@@ -327,7 +340,7 @@ func TestRestartAPIServer(t *testing.T) {
 
 	// Writes work, and resource versions carry on from before.
 	f.ingress.Spec.Rules[0].Host = "www.example.com"
-	updated, err := kubeconfigClient.NetworkingV1().Ingresses("restart").Update(ctx, f.ingress, metav1.UpdateOptions{})
+	updated, err := kubeconfigClient.NetworkingV1().Ingresses(ns).Update(ctx, f.ingress, metav1.UpdateOptions{})
 	if err != nil {
 		t.Fatalf("update ingress after restart: %v", err)
 	}
