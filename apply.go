@@ -178,6 +178,8 @@ func (a *App) options() ingress.Options {
 		DefaultCertificate:         a.defaultCertRef,
 		AllowCrossNamespaceSecrets: a.AllowCrossNamespaceSecrets,
 		HSTS:                       a.HSTS,
+		AnnotationPrefix:           a.AnnotationsPrefix,
+		LegacyAnnotations:          a.LegacyAnnotations == nil || *a.LegacyAnnotations,
 	}
 }
 
@@ -240,7 +242,8 @@ func (a *App) apply(res *ingress.Result, next *served) *table {
 func sameRoutes(a, b *ingress.Result) bool {
 	return slices.EqualFunc(a.Hosts, b.Hosts, func(x, y ingress.Host) bool {
 		return x.Host == y.Host && x.TLS == y.TLS && sameClientAuth(x.ClientAuth, y.ClientAuth) &&
-			sameAction(x.Default, y.Default) && sameAction(x.Redirect, y.Redirect) &&
+			sameAction(x.Default, y.Default) && sameRedirect(x.Redirect, y.Redirect) &&
+			x.AppRoot == y.AppRoot && slices.Equal(x.Aliases, y.Aliases) &&
 			slices.EqualFunc(x.Paths, y.Paths, func(p, q ingress.Path) bool {
 				return p.Path == q.Path && p.Type == q.Type && sameAction(&p.Action, &q.Action)
 			})
@@ -248,6 +251,13 @@ func sameRoutes(a, b *ingress.Result) bool {
 }
 
 func sameClientAuth(a, b *ingress.ClientAuth) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func sameRedirect(a, b *ingress.Redirect) bool {
 	if a == nil || b == nil {
 		return a == b
 	}

@@ -19,7 +19,7 @@ func init() {
 		Short: "Tools for the ingress app",
 		CobraFunc: func(cmd *cobra.Command) {
 			render := &cobra.Command{
-				Use:   "render --manifests <dir> [--ingress-class <name>] [--controller <name>] [--default-backend <ns/name:port>] [--https-port <port>] [--automatic-certificates] [--default-certificate <ns/name>] [--allow-cross-namespace-secrets] [--hsts <value>]",
+				Use:   "render --manifests <dir> [--ingress-class <name>] [--controller <name>] [--default-backend <ns/name:port>] [--https-port <port>] [--automatic-certificates] [--default-certificate <ns/name>] [--allow-cross-namespace-secrets] [--hsts <value>] [--annotations-prefix <prefix>] [--legacy-annotations=false]",
 				Short: "Prints the routes generated from a directory of manifests",
 				Long: `Reads Kubernetes manifests from a directory, translates them as the ingress
 app would, and prints the generated routes and certificates as JSON (never
@@ -36,6 +36,8 @@ per line, and make the command exit with status 1.`,
 			render.Flags().String("default-certificate", "", "As the app's default_certificate: a Secret as namespace/name")
 			render.Flags().Bool("allow-cross-namespace-secrets", false, "As the app's allow_cross_namespace_secrets")
 			render.Flags().String("hsts", "", "As the app's hsts: a Strict-Transport-Security value")
+			render.Flags().String("annotations-prefix", ingress.DefaultAnnotationPrefix, "As the app's annotations_prefix: the prefix of ingress-nginx annotations")
+			render.Flags().Bool("legacy-annotations", true, "As the app's legacy_annotations: also read ingress.kubernetes.io/ annotations")
 			cmd.AddCommand(render)
 		},
 	})
@@ -75,6 +77,8 @@ func cmdRender(fl caddycmd.Flags) (int, error) {
 		}
 		opts.HSTS = v
 	}
+	opts.AnnotationPrefix = fl.String("annotations-prefix")
+	opts.LegacyAnnotations = fl.Bool("legacy-annotations")
 	snap, problems, err := manifests.New(dir).Load()
 	if err != nil {
 		return 2, err

@@ -60,7 +60,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 			return err
 		}
 	}
-	hd, catchAll := t.lookupIn(ht, requestPath(r.URL.Path), r.TLS == nil)
+	reqPath := requestPath(r.URL.Path)
+	if ht != nil && ht.appRoot != "" && reqPath == "/" {
+		// app-root comes before any path, as in ingress-nginx (with the
+		// scheme of the connection, and the Host as sent).
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		return sendRedirect(w, scheme+"://"+r.Host+ht.appRoot, http.StatusFound)
+	}
+	hd, catchAll := t.lookupIn(ht, reqPath)
 	if catchAll && hd != nil && t.any != nil && t.any != ht && t.any.clientAuth != nil {
 		// The catch-all, reached from a host with rules of its own,
 		// keeps the client certificate check of the rules without host

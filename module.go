@@ -14,6 +14,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 	"github.com/caddy-ingress/caddy-ingress/secrets"
@@ -84,6 +86,18 @@ type App struct {
 	// annotation, such as "max-age=31536000; includeSubDomains". Default:
 	// none.
 	HSTS string `json:"hsts,omitempty"`
+
+	// AnnotationsPrefix is the prefix of the ingress-nginx annotations
+	// read, as ingress-nginx's --annotations-prefix flag sets it.
+	// Annotations under caddy-ingress.io/ are always read and win.
+	// Default: nginx.ingress.kubernetes.io.
+	AnnotationsPrefix string `json:"annotations_prefix,omitempty"`
+
+	// LegacyAnnotations also reads annotations under
+	// ingress.kubernetes.io/, the prefix of early ingress-nginx versions
+	// (and of manifests written for them), after the other two. Default:
+	// on; false turns it off.
+	LegacyAnnotations *bool `json:"legacy_annotations,omitempty"`
 
 	source         Source
 	defaultBackend *ingress.ServiceRef
@@ -173,6 +187,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("hsts: %w", err)
 		}
 		a.HSTS = v
+	}
+	if p := strings.TrimSuffix(a.AnnotationsPrefix, "/"); p != "" {
+		if errs := validation.IsDNS1123Subdomain(p); len(errs) > 0 {
+			return fmt.Errorf("annotations_prefix %q: %s", a.AnnotationsPrefix, errs[0])
+		}
+		a.AnnotationsPrefix = p
 	}
 	if a.SourceRaw == nil {
 		return fmt.Errorf("no source configured")

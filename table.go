@@ -1,6 +1,7 @@
 package caddyingress
 
 import (
+	"net/http"
 	"path"
 	"regexp"
 	"strings"
@@ -33,12 +34,18 @@ type table struct {
 }
 
 type hostTable struct {
-	exact    map[string]caddyhttp.Handler
-	prefix   map[string]caddyhttp.Handler
+	exact  map[string]caddyhttp.Handler
+	prefix map[string]caddyhttp.Handler
+	// regex, on a host whose paths are regular expressions, are its
+	// paths in the order they are tried (exact and prefix are empty).
+	regex    []regexRule
 	fallback caddyhttp.Handler
-	// redirect serves plain-HTTP requests that match no path, when the
-	// host redirects to HTTPS and has no fallback.
+	// redirect serves requests that match no path, when the host has no
+	// fallback: it redirects as the host's oldest Ingress does, and
+	// passes the others to the catch-all.
 	redirect caddyhttp.Handler
+	// appRoot, when set, redirects requests for "/" there (302).
+	appRoot string
 	// clientAuth, when set, is the host's client certificate check, and
 	// matchCN its compiled MatchCN.
 	clientAuth *ingress.ClientAuth
@@ -59,14 +66,27 @@ func newTable(res *ingress.Result, handler func(*ingress.Action) caddyhttp.Handl
 		}
 		return handler(act)
 	}
+	t.fallback = handlerOrNil(res.Default)
 	for i := range res.Hosts {
 		h := &res.Hosts[i]
 		ht := &hostTable{
 			exact:      make(map[string]caddyhttp.Handler),
 			prefix:     make(map[string]caddyhttp.Handler),
 			fallback:   handlerOrNil(h.Default),
-			redirect:   handlerOrNil(h.Redirect),
+			appRoot:    h.AppRoot,
 			clientAuth: h.ClientAuth,
+		}
+		if h.Redirect != nil {
+			next := t.fallback
+			if next == nil {
+				next = notFound
+			}
+			ht.redirect = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+				if location, code, ok := redirectFor(h.Redirect, r); ok {
+					return sendRedirect(w, location, code)
+				}
+				return next.ServeHTTP(w, r)
+			})
 		}
 		if ca := h.ClientAuth; ca != nil && ca.MatchCN != "" {
 			// Translation checked that it compiles; if it did not, no
@@ -79,35 +99,41 @@ func newTable(res *ingress.Result, handler func(*ingress.Action) caddyhttp.Handl
 		}
 		for j := range h.Paths {
 			p := &h.Paths[j]
-			if p.Type == ingress.PathExact {
+			switch p.Type {
+			case ingress.PathExact:
 				ht.exact[p.Path] = handler(&p.Action)
-			} else {
+			case ingress.PathRegex:
+				// Translation checked that it compiles.
+				if rule, err := newRegexRule(p.Path, handler(&p.Action)); err == nil {
+					ht.regex = append(ht.regex, rule)
+				}
+			default:
 				ht.prefix[p.Path] = handler(&p.Action)
 			}
 		}
-		switch {
-		case h.Host == "":
-			t.any = ht
-		case strings.HasPrefix(h.Host, "*."):
-			t.wildcard[h.Host[2:]] = ht
-		default:
-			t.exact[h.Host] = ht
+		for _, name := range append([]string{h.Host}, h.Aliases...) {
+			switch {
+			case name == "":
+				t.any = ht
+			case strings.HasPrefix(name, "*."):
+				t.wildcard[name[2:]] = ht
+			default:
+				t.exact[name] = ht
+			}
 		}
 	}
-	t.fallback = handlerOrNil(res.Default)
 	return t
 }
 
 // lookup returns the handler for a request's host and path, or nil;
-// plain says the request came over plain HTTP.
-func (t *table) lookup(host, reqPath string, plain bool) caddyhttp.Handler {
-	hd, _ := t.lookupIn(t.host(host), reqPath, plain)
+func (t *table) lookup(host, reqPath string) caddyhttp.Handler {
+	hd, _ := t.lookupIn(t.host(host), reqPath)
 	return hd
 }
 
 // lookupIn is lookup for the host table h (may be nil) of the request's
 // host; catchAll says the handler is the table's catch-all.
-func (t *table) lookupIn(h *hostTable, reqPath string, plain bool) (hd caddyhttp.Handler, catchAll bool) {
+func (t *table) lookupIn(h *hostTable, reqPath string) (hd caddyhttp.Handler, catchAll bool) {
 	if h != nil {
 		if hd := h.match(reqPath); hd != nil {
 			return hd, false
@@ -115,7 +141,7 @@ func (t *table) lookupIn(h *hostTable, reqPath string, plain bool) (hd caddyhttp
 		if h.fallback != nil {
 			return h.fallback, false
 		}
-		if plain && h.redirect != nil {
+		if h.redirect != nil {
 			return h.redirect, false
 		}
 	}
@@ -140,6 +166,9 @@ func (t *table) host(host string) *hostTable {
 // (it is as long as any prefix can be), then the longest Prefix rule whose
 // path elements are a prefix of p's elements. Matching is case-sensitive.
 func (h *hostTable) match(p string) caddyhttp.Handler {
+	if h.regex != nil {
+		return matchRegex(h.regex, p)
+	}
 	if hd, ok := h.exact[p]; ok {
 		return hd
 	}

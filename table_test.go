@@ -2,7 +2,9 @@ package caddyingress
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -18,7 +20,10 @@ import (
 // marker is a handler that only names the Service its routes proxy to.
 type marker string
 
-func (m marker) ServeHTTP(http.ResponseWriter, *http.Request) error { return nil }
+func (m marker) ServeHTTP(w http.ResponseWriter, _ *http.Request) error {
+	_, err := io.WriteString(w, string(m))
+	return err
+}
 
 func markerFor(t *testing.T) func(*ingress.Action) caddyhttp.Handler {
 	return func(act *ingress.Action) caddyhttp.Handler {
@@ -130,7 +135,7 @@ func TestPathMatching(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tbl := testTable(t, testIngress("ing", "paths.example.com", tt.paths...))
-			got := tbl.lookup("paths.example.com", requestPath(tt.req), false)
+			got := tbl.lookup("paths.example.com", requestPath(tt.req))
 			if got == nil && tt.want == "" {
 				return
 			}
@@ -165,7 +170,7 @@ func TestHostMatching(t *testing.T) {
 		{"evil{env.HOME}.example.com", "/only-any", "any"},
 	}
 	for _, tt := range tests {
-		got := tbl.lookup(requestHost(tt.host), requestPath(tt.path), false)
+		got := tbl.lookup(requestHost(tt.host), requestPath(tt.path))
 		if got == nil && tt.want == "" {
 			continue
 		}
@@ -184,24 +189,30 @@ func TestUnmatchedRedirect(t *testing.T) {
 			Host:     "tls.example.com",
 			TLS:      true,
 			Paths:    []ingress.Path{{Path: "/api", Type: ingress.PathPrefix, Action: ingress.Action{Routes: []byte("api")}}},
-			Redirect: &ingress.Action{Routes: []byte("redirect")},
+			Redirect: &ingress.Redirect{HTTPS: true},
 		}},
 		Default: &ingress.Action{Routes: []byte("catch-all")},
 	}
 	tbl := newTable(res, func(act *ingress.Action) caddyhttp.Handler { return marker(act.Routes) })
 	tests := []struct {
-		path  string
-		plain bool
-		want  marker
+		url          string
+		wantStatus   int
+		wantBody     string
+		wantLocation string
 	}{
-		{"/api/x", true, "api"},
-		{"/api/x", false, "api"},
-		{"/other", true, "redirect"},
-		{"/other", false, "catch-all"},
+		{url: "http://tls.example.com/api/x", wantStatus: 200, wantBody: "api"},
+		{url: "https://tls.example.com/api/x", wantStatus: 200, wantBody: "api"},
+		{url: "http://tls.example.com/other/", wantStatus: 308, wantLocation: "https://tls.example.com/other"},
+		{url: "https://tls.example.com/other", wantStatus: 200, wantBody: "catch-all"},
 	}
 	for _, tt := range tests {
-		if got := tbl.lookup("tls.example.com", tt.path, tt.plain); got != tt.want {
-			t.Errorf("%s (plain %v): got %v, want %v", tt.path, tt.plain, got, tt.want)
+		r := httptest.NewRequest("GET", tt.url, nil)
+		w := httptest.NewRecorder()
+		if err := tbl.lookup("tls.example.com", requestPath(r.URL.Path)).ServeHTTP(w, r); err != nil {
+			t.Fatal(err)
+		}
+		if w.Code != tt.wantStatus || w.Body.String() != tt.wantBody || w.Header().Get("Location") != tt.wantLocation {
+			t.Errorf("%s: got %d %q Location %q, want %d %q Location %q", tt.url, w.Code, w.Body, w.Header().Get("Location"), tt.wantStatus, tt.wantBody, tt.wantLocation)
 		}
 	}
 }

@@ -36,6 +36,8 @@ type ingressApp struct {
 	DefaultCertificate         string `json:"default_certificate,omitempty"`
 	AllowCrossNamespaceSecrets bool   `json:"allow_cross_namespace_secrets,omitempty"`
 	HSTS                       string `json:"hsts,omitempty"`
+	AnnotationsPrefix          string `json:"annotations_prefix,omitempty"`
+	LegacyAnnotations          *bool  `json:"legacy_annotations,omitempty"`
 }
 
 // manifestsSource is the JSON of the ingress.sources.manifests module.
@@ -91,6 +93,8 @@ var sourceParsers = map[string]func(d *caddyfile.Dispenser) (any, error){
 //		default_certificate <namespace/name>
 //		allow_cross_namespace_secrets
 //		hsts "<max-age=…; includeSubDomains; preload>"
+//		annotations_prefix <prefix>
+//		legacy_annotations on|off
 //	}
 //
 // Exactly one source (manifests or kubernetes) is required; the other
@@ -98,7 +102,8 @@ var sourceParsers = map[string]func(d *caddyfile.Dispenser) (any, error){
 // checked by the app. automatic_certificates, a flag, has TLS hosts
 // without a Secret get certificates from Caddy's TLS automation, with the
 // issuers of the site's policy (local_certs, acme_ca, …).
-// default_certificate and hsts are checked by the app.
+// default_certificate, hsts and annotations_prefix are checked by the
+// app.
 func parseOption(d *caddyfile.Dispenser, existing any) (any, error) {
 	d.Next() // consume option name
 	if existing != nil {
@@ -139,6 +144,21 @@ func parseOption(d *caddyfile.Dispenser, existing any) (any, error) {
 			app.AllowCrossNamespaceSecrets, err = true, noArgs(d)
 		case name == "hsts":
 			app.HSTS, err = singleArg(d)
+		case name == "annotations_prefix":
+			app.AnnotationsPrefix, err = singleArg(d)
+		case name == "legacy_annotations":
+			var v string
+			if v, err = singleArg(d); err == nil {
+				switch v {
+				case "on":
+					app.LegacyAnnotations = new(bool)
+					*app.LegacyAnnotations = true
+				case "off":
+					app.LegacyAnnotations = new(bool)
+				default:
+					err = d.Errf("legacy_annotations: want on or off, got '%s'", v)
+				}
+			}
 		default:
 			return nil, d.Errf("unrecognized ingress option '%s'", name)
 		}

@@ -10,84 +10,257 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
-// Annotation prefixes. Every annotation exists under both; ours wins when
-// both are set, so a manifest written for ingress-nginx works unchanged and
-// can be tuned for caddy-ingress without losing its nginx meaning.
+// Annotation prefixes. Every annotation exists under ours, ingress-nginx's
+// (configurable, as its --annotations-prefix is) and, when enabled, the
+// legacy one ingress-nginx used before; the first that is set wins, so a
+// manifest written for ingress-nginx works unchanged and can be tuned for
+// caddy-ingress without losing its nginx meaning.
 const (
-	ownPrefix   = "caddy-ingress.io/"
-	nginxPrefix = "nginx.ingress.kubernetes.io/"
+	ownPrefix    = "caddy-ingress.io/"
+	nginxPrefix  = "nginx.ingress.kubernetes.io/"
+	legacyPrefix = "ingress.kubernetes.io/"
 )
 
-// ingressOptions are the per-Ingress settings that annotations control.
-type ingressOptions struct {
-	// sslRedirect redirects plain HTTP to HTTPS on hosts with TLS.
-	sslRedirect bool
-	// forceSSLRedirect redirects plain HTTP to HTTPS on every host.
-	forceSSLRedirect bool
-	// refused names an access-control annotation that is not supported,
-	// or a security annotation with an invalid value: the Ingress's
-	// backends then answer 503 instead of serving without the protection
-	// its author asked for.
-	refused string
-	// hsts is the Strict-Transport-Security value for HTTPS responses;
-	// hstsSet says the Ingress chose it ("" then means none).
-	hsts    string
-	hstsSet bool
-	// acme asks for certificates from Caddy's automation for all the
-	// Ingress's TLS hosts, even those with a secretName.
-	acme bool
-	// backend is how to connect to the backends.
-	backend backendOptions
-	// clientAuth is what the auth-tls-* annotations say.
-	clientAuth clientAuthOptions
-}
+// DefaultAnnotationPrefix is ingress-nginx's default --annotations-prefix.
+const DefaultAnnotationPrefix = "nginx.ingress.kubernetes.io"
 
-func defaultIngressOptions() ingressOptions {
-	return ingressOptions{sslRedirect: true}
-}
+// failMode is how an invalid annotation value fails: the way ingress-nginx
+// fails for that annotation, or closed where its default is less safe
+// than what the author asked for.
+type failMode int
 
-// An annotation reads one annotation value into the options. It returns an
-// error for a value outside its allow-list; the option then keeps its
-// default.
-type annotation struct {
-	name  string
-	parse func(value string, o *ingressOptions) error
-	// failClosed makes an invalid value refuse the Ingress (503) rather
-	// than keep the default: for annotations whose default is less safe
-	// than what the author asked for.
-	failClosed bool
-}
+const (
+	// keepDefault ignores the annotation; its default applies.
+	keepDefault failMode = iota
+	// denyPaths makes the Ingress's paths answer 503 (ingress-nginx's
+	// "location denied").
+	denyPaths
+	// ignoreIngress leaves the whole Ingress out (ingress-nginx's
+	// validation error): its hosts and paths are not served by it.
+	ignoreIngress
+)
 
-// annotations lists every annotation translation understands. A new
-// annotation is one entry here, a field in ingressOptions, and its effect
-// where routes are built.
-var annotations = []annotation{
-	{name: "ssl-redirect", parse: boolAnnotation(func(o *ingressOptions, v bool) { o.sslRedirect = v })},
-	{name: "force-ssl-redirect", parse: boolAnnotation(func(o *ingressOptions, v bool) { o.forceSSLRedirect = v })},
-	{name: "hsts", parse: parseHSTSAnnotation},
-	{name: "acme", parse: boolAnnotation(func(o *ingressOptions, v bool) { o.acme = v })},
-	{name: "backend-protocol", parse: parseBackendProtocol, failClosed: true},
-	{name: "proxy-ssl-secret", parse: secretAnnotation(func(o *ingressOptions) *string { return &o.backend.secret }), failClosed: true},
-	{name: "proxy-ssl-verify", parse: onOffAnnotation(func(o *ingressOptions) *string { return &o.backend.verifyAnnotation }), failClosed: true},
-	{name: "backend-tls-verify", parse: onOffAnnotation(func(o *ingressOptions) *string { return &o.backend.ownVerify }), failClosed: true},
-	{name: "proxy-ssl-name", parse: parseProxySSLName, failClosed: true},
-	{name: "proxy-ssl-server-name", parse: onOffAnnotation(func(o *ingressOptions) *string { return &o.backend.sendSNIAnnotation }), failClosed: true},
-	{name: "auth-tls-secret", parse: secretAnnotation(func(o *ingressOptions) *string { return &o.clientAuth.secret }), failClosed: true},
-	{name: "auth-tls-verify-client", parse: parseVerifyClient, failClosed: true},
-	{name: "auth-tls-verify-depth", parse: parseVerifyDepth, failClosed: true},
-	{name: "auth-tls-match-cn", parse: parseMatchCN, failClosed: true},
-	{name: "auth-tls-pass-certificate-to-upstream", parse: boolAnnotation(func(o *ingressOptions, v bool) { o.clientAuth.pass = v }), failClosed: true},
-}
-
-func boolAnnotation(set func(*ingressOptions, bool)) func(string, *ingressOptions) error {
-	return func(value string, o *ingressOptions) error {
-		v, err := strconv.ParseBool(value)
-		if err != nil {
-			return fmt.Errorf("invalid value %s: want \"true\" or \"false\"", quoted(value))
-		}
-		set(o, v)
-		return nil
+func (f failMode) String() string {
+	switch f {
+	case denyPaths:
+		return "paths answer 503"
+	case ignoreIngress:
+		return "Ingress ignored"
 	}
+	return "default kept"
+}
+
+// annotationSpec documents one annotation; the README's table is made
+// from these.
+type annotationSpec struct {
+	// name is the annotation without prefix.
+	name string
+	// fails is what an invalid value does.
+	fails failMode
+	// doc says what it does, in a sentence.
+	doc string
+	// differs says how it differs from ingress-nginx; "" when it does not.
+	differs string
+}
+
+// A family is a group of annotations that belong together, in a file of
+// its own: it names and documents the annotations it owns, parses them into
+// its typed value in ingressConfig, and adds its actions to a path's plan.
+type family struct {
+	annotations []annotationSpec
+	// parse reads the family's annotations of one Ingress into c.
+	parse func(r *reader, c *ingressConfig)
+	// resolve, if set, checks what the parsed value names in other
+	// objects (Secrets, Services) of the snapshot.
+	resolve func(t *translation, r *reader, c *ingressConfig)
+	// plan, if set, adds the family's actions for one path.
+	plan func(c *ingressConfig, s *site, p *plan)
+}
+
+// families are all annotation families, in the order they are read.
+var families = []*family{
+	&sslRedirectFamily,
+	&hstsFamily,
+	&acmeFamily,
+	&rewriteFamily,
+	&redirectFamily,
+	&wwwRedirectFamily,
+	&aliasFamily,
+	&upstreamFamily,
+	&proxyRewriteFamily,
+	&errorsFamily,
+	&backendTLSFamily,
+	&clientAuthFamily,
+}
+
+// specs are the annotations of all families, by name.
+var specs map[string]*annotationSpec
+
+func init() {
+	specs = make(map[string]*annotationSpec)
+	for _, f := range families {
+		for i := range f.annotations {
+			specs[f.annotations[i].name] = &f.annotations[i]
+		}
+	}
+}
+
+// AnnotationDoc describes a supported annotation.
+type AnnotationDoc struct {
+	// Name is the annotation without prefix, such as "rewrite-target".
+	Name string
+	// Fails is what an invalid value does: "Ingress ignored", "paths
+	// answer 503" or "default kept".
+	Fails string
+	// Doc says what it does.
+	Doc string
+	// Differs says how it differs from ingress-nginx; "" when it does not.
+	Differs string
+}
+
+// Annotations documents every supported annotation, sorted by name.
+func Annotations() []AnnotationDoc {
+	var out []AnnotationDoc
+	for _, f := range families {
+		for _, a := range f.annotations {
+			out = append(out, AnnotationDoc{Name: a.name, Fails: a.fails.String(), Doc: a.doc, Differs: a.differs})
+		}
+	}
+	slices.SortFunc(out, func(a, b AnnotationDoc) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// ingressConfig is what the annotations of one Ingress say, a typed value
+// per family.
+type ingressConfig struct {
+	ssl          sslRedirectConfig
+	hsts         hstsConfig
+	acme         bool
+	rewrite      rewriteConfig
+	redirect     redirectConfig
+	wwwRedirect  bool
+	aliases      []string
+	upstream     upstreamConfig
+	proxyRewrite proxyRewriteConfig
+	errors       errorsConfig
+	backend      backendOptions
+	clientAuth   clientAuthOptions
+	// auth is the client certificate check, once resolved.
+	auth *ClientAuth
+	// reader read these annotations; it names their fields in problems.
+	reader *reader
+
+	// ignored, when set, is the annotation for which the whole Ingress is
+	// left out; denied the one for which its paths answer 503.
+	ignored string
+	denied  string
+}
+
+// site is where a plan is made: one path of a host, or a default backend.
+type site struct {
+	ing *networkingv1.Ingress
+	// path is the path as the Ingress gives it ("" for a default
+	// backend); regex says the host matches its paths as regular
+	// expressions.
+	path  string
+	regex bool
+	// hostTLS says the host is listed under spec.tls.
+	hostTLS bool
+	target  target
+	opts    *Options
+	// defaultUpstream is the app's default backend, if resolved.
+	defaultUpstream *UpstreamKey
+}
+
+// reader reads the annotations of one Ingress.
+type reader struct {
+	ing *networkingv1.Ingress
+	// prefixes are tried in order; the first that is set wins.
+	prefixes []string
+	cfg      *ingressConfig
+	report   func(field, reason string)
+}
+
+// lookup returns the value of the annotation name and the key it is set
+// under.
+func (r *reader) lookup(name string) (value, key string, ok bool) {
+	for _, p := range r.prefixes {
+		if v, ok := r.ing.Annotations[p+name]; ok {
+			return v, p + name, true
+		}
+	}
+	return "", "", false
+}
+
+// value returns the value of the annotation name, if set.
+func (r *reader) value(name string) (string, bool) {
+	v, _, ok := r.lookup(name)
+	return v, ok
+}
+
+// has reports whether the annotation name is set.
+func (r *reader) has(name string) bool {
+	_, _, ok := r.lookup(name)
+	return ok
+}
+
+// key returns the key under which the annotation name is set (or would
+// be, under ours).
+func (r *reader) key(name string) string {
+	if _, key, ok := r.lookup(name); ok {
+		return key
+	}
+	return r.prefixes[0] + name
+}
+
+// field returns the field path that problems with annotation name name.
+func (r *reader) field(name string) string {
+	return "metadata.annotations[" + r.key(name) + "]"
+}
+
+// invalid reports a bad value of the annotation name and fails as its
+// spec says.
+func (r *reader) invalid(name string, err error) {
+	r.fail(name, specs[name].fails, err.Error())
+}
+
+// fail reports a problem with the annotation name that fails as mode.
+func (r *reader) fail(name string, mode failMode, reason string) {
+	key := r.key(name)
+	switch mode {
+	case ignoreIngress:
+		r.report(r.field(name), reason+", so the Ingress is ignored")
+		if r.cfg.ignored == "" {
+			r.cfg.ignored = key
+		}
+	case denyPaths:
+		r.report(r.field(name), reason+", so the Ingress's backends answer 503")
+		if r.cfg.denied == "" {
+			r.cfg.denied = key
+		}
+	default:
+		r.report(r.field(name), reason)
+	}
+}
+
+// warn reports a problem with the annotation name that changes nothing.
+func (r *reader) warn(name, reason string) {
+	r.report(r.field(name), reason)
+}
+
+// parseBool reads a boolean annotation as ingress-nginx does (Go's
+// strconv.ParseBool); ok is false when it is unset or invalid.
+func (r *reader) parseBool(name string) (v, ok bool) {
+	value, set := r.value(name)
+	if !set {
+		return false, false
+	}
+	b, err := strconv.ParseBool(value)
+	if err != nil {
+		r.invalid(name, fmt.Errorf("invalid value %s: want \"true\" or \"false\"", quoted(value)))
+		return false, false
+	}
+	return b, true
 }
 
 // accessControl are annotations (ingress-nginx names) that restrict who may
@@ -100,89 +273,93 @@ var accessControl = map[string]bool{
 	"satisfy": true,
 }
 
-// parseAnnotations reads the annotations of ing; each invalid value is a
-// problem on its own and leaves its option at the default. Annotations
-// under our prefix or ingress-nginx's that translation does not know are
-// reported, so a manifest never loses a setting silently.
-func parseAnnotations(ing *networkingv1.Ingress, report func(field, reason string)) ingressOptions {
-	o := defaultIngressOptions()
-	reportUnsupported(ing, &o, report)
-	if len(ing.Annotations) == 0 {
-		return o
+// annotationPrefixes returns the prefixes annotations are read under, in
+// order of precedence.
+func annotationPrefixes(opts *Options) []string {
+	nginx := nginxPrefix
+	if opts.AnnotationPrefix != "" {
+		nginx = strings.TrimSuffix(opts.AnnotationPrefix, "/") + "/"
 	}
-	for i := range annotations {
-		a := &annotations[i]
-		key := annotationKeys[i].own
-		value, ok := ing.Annotations[key]
-		if !ok {
-			key = annotationKeys[i].nginx
-			value, ok = ing.Annotations[key]
-		}
-		if !ok {
-			continue
-		}
-		if err := a.parse(value, &o); err != nil {
-			if a.failClosed {
-				refuse(&o, key, "metadata.annotations["+key+"]", err.Error(), report)
-			} else {
-				report("metadata.annotations["+key+"]", err.Error())
-			}
-		}
+	prefixes := []string{ownPrefix, nginx}
+	if opts.LegacyAnnotations && nginx != legacyPrefix {
+		prefixes = append(prefixes, legacyPrefix)
 	}
-	return o
+	return prefixes
 }
 
-// annotationKeys are the full keys of each entry of annotations, made once.
-var annotationKeys = func() []struct{ own, nginx string } {
-	keys := make([]struct{ own, nginx string }, len(annotations))
-	for i, a := range annotations {
-		keys[i].own, keys[i].nginx = ownPrefix+a.name, nginxPrefix+a.name
+// readAnnotations reads the annotations of ing. Each invalid value is a
+// problem on its own and fails as its annotation's spec says. Annotations
+// under one of our prefixes that translation does not know are reported,
+// so a manifest never loses a setting silently.
+func readAnnotations(t *translation, ing *networkingv1.Ingress, report func(field, reason string)) *ingressConfig {
+	c := &ingressConfig{ssl: sslRedirectConfig{redirect: true}}
+	r := &reader{ing: ing, prefixes: t.prefixes, cfg: c, report: report}
+	c.reader = r
+	reportUnsupported(r)
+	if len(ing.Annotations) > 0 {
+		for _, f := range families {
+			f.parse(r, c)
+		}
 	}
-	return keys
-}()
-
-var knownAnnotations = func() map[string]bool {
-	m := make(map[string]bool, len(annotations))
-	for _, a := range annotations {
-		m[a.name] = true
+	for _, f := range families {
+		if f.resolve != nil {
+			f.resolve(t, r, c)
+		}
 	}
-	return m
-}()
+	return c
+}
 
-func reportUnsupported(ing *networkingv1.Ingress, o *ingressOptions, report func(field, reason string)) {
-	keys := make([]string, 0, len(ing.Annotations))
-	for k := range ing.Annotations {
+// planFor makes the plan of one site.
+func planFor(c *ingressConfig, s *site) plan {
+	var p plan
+	for _, f := range families {
+		if f.plan != nil {
+			f.plan(c, s, &p)
+		}
+	}
+	p.proxy.upstream, p.proxy.resolved = s.target.key()
+	if c.denied != "" {
+		// Only the redirect to HTTPS and HSTS are kept: they protect
+		// rather than serve.
+		p = plan{
+			redirect: redirectPhase{HTTPS: p.redirect.HTTPS, HTTPSPort: p.redirect.HTTPSPort, PreserveTrailingSlash: p.redirect.PreserveTrailingSlash},
+			access:   accessPhase{denied: c.denied},
+			headers:  headersPhase{hsts: p.headers.hsts},
+		}
+	}
+	return p
+}
+
+func reportUnsupported(r *reader) {
+	keys := make([]string, 0, len(r.ing.Annotations))
+	for k := range r.ing.Annotations {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	for _, key := range keys {
-		name, nginx := strings.CutPrefix(key, nginxPrefix)
-		if !nginx {
-			var own bool
-			if name, own = strings.CutPrefix(key, ownPrefix); !own {
-				continue
+		var name string
+		prefix := -1
+		for i, p := range r.prefixes {
+			if n, ok := strings.CutPrefix(key, p); ok {
+				name, prefix = n, i
+				break
 			}
 		}
-		if knownAnnotations[name] {
+		if prefix < 0 || specs[name] != nil {
 			continue
 		}
 		field := "metadata.annotations[" + key + "]"
 		switch {
 		case accessControl[name]:
-			refuse(o, key, field, "not supported: this access restriction cannot be enforced", report)
-		case nginx:
-			report(field, "not supported; ignored")
+			r.report(field, "not supported: this access restriction cannot be enforced, so the Ingress's backends answer 503")
+			if r.cfg.denied == "" {
+				r.cfg.denied = key
+			}
+		case prefix > 0:
+			r.report(field, "not supported; ignored")
 		default:
-			report(field, "unknown annotation")
+			r.report(field, "unknown annotation")
 		}
-	}
-}
-
-// refuse reports a problem that makes the Ingress's backends answer 503.
-func refuse(o *ingressOptions, key, field, reason string, report func(field, reason string)) {
-	report(field, reason+", so the Ingress's backends answer 503")
-	if o.refused == "" {
-		o.refused = key
 	}
 }
 

@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -59,7 +60,11 @@ func (t *translation) resolveService(ns, name string, port networkingv1.ServiceB
 			continue
 		}
 		if (port.Name != "" && sp.Name == port.Name) || (port.Name == "" && sp.Port == port.Number) {
-			return target{upstream: &UpstreamKey{Namespace: ns, Service: name, PortName: sp.Name}}
+			tgt := target{upstream: &UpstreamKey{Namespace: ns, Service: name, PortName: sp.Name}, port: sp.Port}
+			if ip, err := netip.ParseAddr(svc.Spec.ClusterIP); err == nil {
+				tgt.clusterIP = ip.String()
+			}
+			return tgt
 		}
 	}
 	portText := port.Name

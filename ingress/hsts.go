@@ -54,3 +54,37 @@ func ParseHSTS(value string) (string, error) {
 	}
 	return out, nil
 }
+
+// hstsConfig is what the hsts annotation says: set, with value "" for
+// none.
+type hstsConfig struct {
+	value string
+	set   bool
+}
+
+var hstsFamily = family{
+	annotations: []annotationSpec{
+		{name: "hsts", doc: "The Strict-Transport-Security header of HTTPS responses, such as \"max-age=31536000; includeSubDomains\", or \"off\". Default: the app's hsts option, on hosts with TLS.",
+			differs: "ingress-nginx sets HSTS only in its ConfigMap; here it is also an annotation."},
+	},
+	parse: func(r *reader, c *ingressConfig) {
+		value, ok := r.value("hsts")
+		if !ok {
+			return
+		}
+		v, err := ParseHSTS(value)
+		if err != nil {
+			r.invalid("hsts", err)
+			return
+		}
+		c.hsts = hstsConfig{value: v, set: true}
+	},
+	plan: func(c *ingressConfig, s *site, p *plan) {
+		switch {
+		case c.hsts.set:
+			p.headers.hsts = c.hsts.value
+		case s.hostTLS:
+			p.headers.hsts = s.opts.HSTS
+		}
+	},
+}

@@ -40,6 +40,14 @@ type Options struct {
 	// of TLS hosts whose Ingress does not set its own; "" sends none. It
 	// must be valid for ParseHSTS.
 	HSTS string
+	// AnnotationPrefix is the prefix of ingress-nginx annotations, as its
+	// --annotations-prefix flag sets it. Default
+	// "nginx.ingress.kubernetes.io".
+	AnnotationPrefix string
+	// LegacyAnnotations also reads annotations under
+	// "ingress.kubernetes.io/", the prefix of early ingress-nginx
+	// versions, after the other two.
+	LegacyAnnotations bool
 }
 
 // SecretRef names a Secret.

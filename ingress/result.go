@@ -58,24 +58,61 @@ type Host struct {
 	// Default serves this host's requests that match no path: the
 	// spec.defaultBackend of an Ingress that has rules for the host.
 	Default *Action `json:"default,omitempty"`
-	// Redirect, set when there is no Default and an Ingress redirects the
-	// host to HTTPS, serves its plain-HTTP requests that match no path (a
-	// redirect to HTTPS, as ingress-nginx does); HTTPS requests that match
-	// no path go on to the catch-all.
-	Redirect *Action `json:"redirect,omitempty"`
+	// Redirect, set when there is no Default, is what the oldest Ingress
+	// with rules for the host redirects; it applies to requests that match
+	// no path too, as ingress-nginx's default location of a host inherits
+	// it. Requests it does not redirect go on to the catch-all.
+	Redirect *Redirect `json:"redirect,omitempty"`
+	// AppRoot, when set, redirects requests for exactly "/" (302) to this
+	// path, before any path is matched (app-root).
+	AppRoot string `json:"app_root,omitempty"`
+	// Aliases are other names that the host's rules serve (server-alias),
+	// sorted.
+	Aliases []string `json:"aliases,omitempty"`
 }
 
-// PathType is how a Path matches: "Exact" or "Prefix". Ingress paths of type
-// ImplementationSpecific match as Prefix.
+// Redirect is how requests are redirected instead of proxied; the first
+// that applies wins: Host, To, then HTTPS. A zero Redirect redirects
+// nothing.
+type Redirect struct {
+	// Host, when set, redirects every request to this host with 308,
+	// keeping scheme and port and the URI less one trailing slash
+	// (from-to-www-redirect).
+	Host string `json:"host,omitempty"`
+	// To, when set, redirects every request to this URL with Code; a URL
+	// that is only a path gets the request's scheme and host.
+	To   string `json:"to,omitempty"`
+	Code int    `json:"code,omitempty"`
+	// HTTPS redirects plain-HTTP requests to HTTPS with 308, on port
+	// HTTPSPort (443 when zero, and then left out of the Location), with
+	// one trailing slash dropped from the URI unless
+	// PreserveTrailingSlash. Requests under /.well-known/acme-challenge/
+	// are not redirected, and requests that a trusted proxy says came
+	// over HTTPS (X-Forwarded-Proto) count as HTTPS.
+	HTTPS                 bool `json:"https,omitempty"`
+	HTTPSPort             int  `json:"https_port,omitempty"`
+	PreserveTrailingSlash bool `json:"preserve_trailing_slash,omitempty"`
+}
+
+// Any reports whether r redirects anything.
+func (r *Redirect) Any() bool { return r.Host != "" || r.To != "" || r.HTTPS }
+
+// PathType is how a Path matches: "Exact" or "Prefix"; Ingress paths of
+// type ImplementationSpecific match as Prefix. On a host where any path
+// asks for regular expressions (use-regex, rewrite-target), every path is
+// of type "Regex": a regular expression matched case-insensitively from
+// the start of the request's path, longest path first.
 type PathType string
 
 const (
 	PathExact  PathType = "Exact"
 	PathPrefix PathType = "Prefix"
+	PathRegex  PathType = "Regex"
 )
 
 // Path is one path rule of a host. Prefix paths are stored without their
-// trailing slash ("/" stays "/"): "/foo" and "/foo/" match the same requests.
+// trailing slash ("/" stays "/"): "/foo" and "/foo/" match the same
+// requests. Regex paths are as the Ingress gives them.
 type Path struct {
 	Path string   `json:"path"`
 	Type PathType `json:"type"`

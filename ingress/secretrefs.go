@@ -32,15 +32,15 @@ func (t *translation) secretFor(ing *networkingv1.Ingress, value string) (string
 // backend protocol and loads the Secret they name. Anything wrong refuses
 // the Ingress: its backends must not be reached with less protection than
 // asked for.
-func (t *translation) resolveBackendTLS(ing *networkingv1.Ingress, o *ingressOptions, report func(field, reason string)) {
-	b := &o.backend
+func (t *translation) resolveBackendTLS(r *reader, c *ingressConfig) {
+	ing, b := r.ing, &c.backend
 	if !b.tls() && b.secret == "" && b.verifyAnnotation == "" && b.ownVerify == "" && b.serverName == "" && b.sendSNIAnnotation == "" {
 		return
 	}
 	if !b.tls() {
 		for _, name := range []string{"proxy-ssl-secret", "proxy-ssl-verify", "backend-tls-verify", "proxy-ssl-name", "proxy-ssl-server-name"} {
-			if key, ok := annotationSet(ing, name); ok {
-				report("metadata.annotations["+key+"]", "has no effect unless backend-protocol is HTTPS or GRPCS")
+			if r.has(name) {
+				r.warn(name, "has no effect unless backend-protocol is HTTPS or GRPCS")
 			}
 		}
 		*b = backendOptions{protocol: b.protocol}
@@ -50,13 +50,12 @@ func (t *translation) resolveBackendTLS(ing *networkingv1.Ingress, o *ingressOpt
 	hasCA := false
 	var bt *secrets.BackendTLS
 	if b.secret != "" {
-		key, field := annotationField(ing, "proxy-ssl-secret")
 		name, s, err := t.secretFor(ing, b.secret)
 		if err == nil {
 			bt, err = t.backendTLS(s)
 		}
 		if err != nil {
-			refuse(o, key, field, err.Error(), report)
+			r.fail("proxy-ssl-secret", denyPaths, err.Error())
 			b.secret = ""
 			return
 		}
@@ -72,42 +71,40 @@ func (t *translation) resolveBackendTLS(ing *networkingv1.Ingress, o *ingressOpt
 		b.verify, verifyName = b.ownVerify == "on", "backend-tls-verify"
 	}
 	if b.verify && !hasCA {
-		key, field := annotationField(ing, verifyName)
-		refuse(o, key, field, "verifying backend certificates needs the CAs to trust: set proxy-ssl-secret to a Secret with ca.crt", report)
+		r.fail(verifyName, denyPaths, "verifying backend certificates needs the CAs to trust: set proxy-ssl-secret to a Secret with ca.crt")
 	}
 	b.sendSNI = b.sendSNIAnnotation == "on"
-	if bt != nil && o.refused == "" {
+	if bt != nil && c.denied == "" {
 		t.backendSecrets[b.secret] = bt
 	}
 	b.verifyAnnotation, b.ownVerify, b.sendSNIAnnotation = "", "", ""
 }
 
-// resolveClientAuth turns the auth-tls-* annotations of ing into the
-// client certificate check of its hosts; nil when there is none. Anything
-// wrong refuses the Ingress.
-func (t *translation) resolveClientAuth(ing *networkingv1.Ingress, o *ingressOptions, report func(field, reason string)) *ClientAuth {
-	c := o.clientAuth
-	o.clientAuth = clientAuthOptions{}
+// resolveClientAuth turns the auth-tls-* annotations of an Ingress into
+// the client certificate check of its hosts; nil when there is none.
+// Anything wrong refuses the Ingress.
+func (t *translation) resolveClientAuth(r *reader, cfg *ingressConfig) *ClientAuth {
+	ing, c := r.ing, cfg.clientAuth
+	cfg.clientAuth = clientAuthOptions{}
 	if c == (clientAuthOptions{}) || c.verify == "off" {
 		return nil
 	}
 	if c.secret == "" {
 		for _, name := range []string{"auth-tls-verify-client", "auth-tls-verify-depth", "auth-tls-pass-certificate-to-upstream", "auth-tls-match-cn"} {
-			if key, ok := annotationSet(ing, name); ok {
-				refuse(o, key, "metadata.annotations["+key+"]", "needs auth-tls-secret", report)
+			if r.has(name) {
+				r.fail(name, denyPaths, "needs auth-tls-secret")
 				return nil
 			}
 		}
 		return nil
 	}
-	annotation, field := annotationField(ing, "auth-tls-secret")
 	name, s, err := t.secretFor(ing, c.secret)
 	var ca *secrets.CA
 	if err == nil {
 		ca, err = t.clientCA(s)
 	}
 	if err != nil {
-		refuse(o, annotation, field, err.Error(), report)
+		r.fail("auth-tls-secret", denyPaths, err.Error())
 		return nil
 	}
 	auth := &ClientAuth{

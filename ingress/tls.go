@@ -21,7 +21,7 @@ import (
 // Ingress's rules. Every host stays a TLS host (redirected to HTTPS) even
 // when its Secret is missing or invalid; it is then served the default
 // certificate.
-func (t *translation) addTLS(ing *networkingv1.Ingress, s *settings) {
+func (t *translation) addTLS(ing *networkingv1.Ingress, c *ingressConfig) {
 	report := t.reporter(ing)
 	owner := key(ing)
 	for i, entry := range ing.Spec.TLS {
@@ -44,8 +44,8 @@ func (t *translation) addTLS(ing *networkingv1.Ingress, s *settings) {
 		for _, h := range hosts {
 			t.tlsHosts[h] = true
 		}
-		if entry.SecretName == "" || s.opts.acme {
-			t.addManaged(ing, field, hosts, entry.SecretName == "", report)
+		if entry.SecretName == "" || c.acme {
+			t.addManaged(c, field, hosts, entry.SecretName == "", report)
 			continue
 		}
 		secretKey := ing.Namespace + "/" + entry.SecretName
@@ -78,13 +78,12 @@ func (t *translation) addTLS(ing *networkingv1.Ingress, s *settings) {
 // addManaged asks Caddy's automation for certificates for hosts, when the
 // app allows it. noSecret says the tls entry has no secretName (rather
 // than the Ingress asking for automation by annotation).
-func (t *translation) addManaged(ing *networkingv1.Ingress, field string, hosts []string, noSecret bool, report func(field, reason string)) {
+func (t *translation) addManaged(c *ingressConfig, field string, hosts []string, noSecret bool, report func(field, reason string)) {
 	if !t.opts.AutomaticCertificates {
 		if noSecret {
 			report(field+".secretName", "no secretName, and automatic_certificates is off: the hosts are served the default certificate")
 		} else {
-			_, afield := annotationField(ing, "acme")
-			report(afield, "automatic_certificates is off: the hosts are served the default certificate")
+			report(c.reader.field("acme"), "automatic_certificates is off: the hosts are served the default certificate")
 		}
 		return
 	}

@@ -29,7 +29,7 @@ type Translator struct {
 	keyPairs    map[*corev1.Secret]*tls.Certificate
 	cas         map[*corev1.Secret]*secrets.CA
 	backendTLSs map[*corev1.Secret]*secrets.BackendTLS
-	routes      map[routesKey]json.RawMessage
+	routes      map[plan]json.RawMessage
 }
 
 // translation is the state of one Translate call.
@@ -52,19 +52,16 @@ type translation struct {
 	keyPairs    map[*corev1.Secret]*tls.Certificate
 	cas         map[*corev1.Secret]*secrets.CA
 	backendTLSs map[*corev1.Secret]*secrets.BackendTLS
-	routes      map[routesKey]json.RawMessage
-	redirect    json.RawMessage // redirectRoutes, made once
+	routes      map[plan]json.RawMessage
 	prev        *Translator
+	// prefixes are the annotation prefixes, in order of precedence.
+	prefixes []string
+	// defaultUpstream is the app's default backend, if it resolves.
+	defaultUpstream *UpstreamKey
 	// next is the earliest moment after opts.Now at which a certificate
 	// or revocation list that this translation read becomes valid or
 	// expires; zero when there is none.
 	next time.Time
-}
-
-// settings are what one Ingress's annotations ask for.
-type settings struct {
-	opts       ingressOptions
-	clientAuth *ClientAuth
 }
 
 // owned is a value claimed by the first (oldest) Ingress that sets it.
@@ -78,12 +75,32 @@ type pathKey struct {
 	typ  PathType
 }
 
+// pathRule is a Path and what is needed to match it as a regular
+// expression, should its host ask for that.
+type pathRule struct {
+	Path
+	// raw is the path as the Ingress gives it.
+	raw string
+	// report and field report a problem with it.
+	report func(field, reason string)
+	field  string
+}
+
 type hostRules struct {
-	paths    map[pathKey]*Path
+	paths    map[pathKey]*pathRule
 	fallback *owned[*Action]
-	// redirect says an Ingress with rules for the host redirects plain
-	// HTTP to HTTPS there.
-	redirect bool
+	// redirect is what the oldest Ingress with rules for the host
+	// redirects; it applies to requests that match no path too.
+	redirect *Redirect
+	// regex says an Ingress asks for regular expressions on the host.
+	regex bool
+	// appRoot and aliases are set by the oldest Ingress with rules for
+	// the host that sets them; wwwRedirect by any.
+	appRoot     *owned[string]
+	aliases     *owned[[]string]
+	aliasReader *reader
+	// wwwRedirect is the Ingress that asks for from-to-www-redirect.
+	wwwRedirect string
 	// clientAuth is the client certificate check of the host, set by the
 	// oldest Ingress with rules for it that asks for one.
 	clientAuth *owned[*ClientAuth]
@@ -105,8 +122,9 @@ func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 		keyPairs:       make(map[*corev1.Secret]*tls.Certificate),
 		cas:            make(map[*corev1.Secret]*secrets.CA),
 		backendTLSs:    make(map[*corev1.Secret]*secrets.BackendTLS),
-		routes:         make(map[routesKey]json.RawMessage),
+		routes:         make(map[plan]json.RawMessage),
 		prev:           tr,
+		prefixes:       annotationPrefixes(&opts),
 	}
 	for _, s := range snap.Services {
 		t.services[s.Namespace+"/"+s.Name] = s
@@ -115,16 +133,25 @@ func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 		t.secrets[s.Namespace+"/"+s.Name] = s
 	}
 
+	if ref := opts.DefaultBackend; ref != nil {
+		// Reported by addConfiguredDefault.
+		tgt := t.resolveService(ref.Namespace, ref.Name, ref.Port, func(string, string) {}, "")
+		t.defaultUpstream = tgt.upstream
+	}
 	ingresses := ownedIngresses(snap, opts)
-	all := make([]settings, len(ingresses))
+	all := make([]*ingressConfig, len(ingresses))
 	for i, ing := range ingresses {
-		all[i] = t.settings(ing)
+		all[i] = readAnnotations(t, ing, t.reporter(ing))
 	}
 	for i, ing := range ingresses {
-		t.addTLS(ing, &all[i])
+		if all[i].ignored == "" {
+			t.addTLS(ing, all[i])
+		}
 	}
 	for i, ing := range ingresses {
-		t.addRules(ing, &all[i])
+		if all[i].ignored == "" {
+			t.addRules(ing, all[i])
+		}
 	}
 	t.addConfiguredDefault()
 	t.addDefaultCertificate()
@@ -168,21 +195,13 @@ func (t *translation) reporter(ing *networkingv1.Ingress) func(field, reason str
 
 func key(ing *networkingv1.Ingress) string { return ing.Namespace + "/" + ing.Name }
 
-// settings reads the annotations of one Ingress and resolves the Secrets
-// they name.
-func (t *translation) settings(ing *networkingv1.Ingress) settings {
-	report := t.reporter(ing)
-	opts := parseAnnotations(ing, report)
-	t.resolveBackendTLS(ing, &opts, report)
-	auth := t.resolveClientAuth(ing, &opts, report)
-	return settings{opts: opts, clientAuth: auth}
-}
-
 // addRules adds the paths and default backend of one Ingress.
-func (t *translation) addRules(ing *networkingv1.Ingress, s *settings) {
+func (t *translation) addRules(ing *networkingv1.Ingress, c *ingressConfig) {
 	report := t.reporter(ing)
-	opts := s.opts
 	owner := key(ing)
+	routes := func(path string, hostTLS bool, tgt target) json.RawMessage {
+		return t.routesFor(planFor(c, &site{ing: ing, path: path, hostTLS: hostTLS, target: tgt, opts: &t.opts, defaultUpstream: t.defaultUpstream}))
+	}
 
 	var ruleHosts []string
 	for i, rule := range ing.Spec.Rules {
@@ -197,11 +216,9 @@ func (t *translation) addRules(ing *networkingv1.Ingress, s *settings) {
 			ruleHosts = append(ruleHosts, rule.Host)
 		}
 		hr := t.host(rule.Host)
-		t.claimClientAuth(ing, hr, rule.Host, s.clientAuth, report)
+		t.claimClientAuth(hr, rule.Host, c, report)
 		hostTLS := t.hostHasTLS(rule.Host)
-		if opts.forceSSLRedirect || (opts.sslRedirect && hostTLS) {
-			hr.redirect = true
-		}
+		t.claimHost(hr, owner, rule.Host, hostTLS, c)
 		if rule.HTTP == nil {
 			continue
 		}
@@ -216,16 +233,26 @@ func (t *translation) addRules(ing *networkingv1.Ingress, s *settings) {
 				}
 				continue
 			}
+			raw := p.Path
+			if raw == "" {
+				raw = "/"
+			}
 			k := pathKey{path, typ}
 			if prev, ok := hr.paths[k]; ok {
 				report(pfield, fmt.Sprintf("%s path %q on host %q is already served by Ingress %s", typ, path, rule.Host, prev.Ingress))
 				continue
 			}
+			if c.rewrite.useRegex || (c.rewrite.target != "" && c.rewrite.target != raw) {
+				hr.regex = true
+			}
 			tgt := t.resolveBackend(ing.Namespace, &p.Backend, report, pfield+".backend")
-			hr.paths[k] = &Path{Path: path, Type: typ, Action: Action{
-				Ingress: owner,
-				Routes:  t.routesFor(tgt, opts, hostTLS),
-			}}
+			t.checkServiceUpstream(c, tgt, report, pfield+".backend")
+			hr.paths[k] = &pathRule{
+				Path:   Path{Path: path, Type: typ, Action: Action{Ingress: owner, Routes: routes(raw, hostTLS, tgt)}},
+				raw:    raw,
+				report: report,
+				field:  pfield + ".path",
+			}
 		}
 	}
 
@@ -236,12 +263,13 @@ func (t *translation) addRules(ing *networkingv1.Ingress, s *settings) {
 		return
 	}
 	tgt := t.resolveBackend(ing.Namespace, ing.Spec.DefaultBackend, report, "spec.defaultBackend")
+	t.checkServiceUpstream(c, tgt, report, "spec.defaultBackend")
 	if len(ing.Spec.Rules) == 0 {
 		// An Ingress with only a default backend serves everything that
 		// nothing else serves.
-		action := &Action{Ingress: owner, Routes: t.routesFor(tgt, opts, false)}
-		if s.clientAuth != nil {
-			t.claimClientAuth(ing, t.host(""), "", s.clientAuth, report)
+		action := &Action{Ingress: owner, Routes: routes("", false, tgt)}
+		if c.auth != nil {
+			t.claimClientAuth(t.host(""), "", c, report)
 		}
 		if t.catchAll != nil {
 			report("spec.defaultBackend", fmt.Sprintf("the default backend for all hosts is already set by Ingress %s", t.catchAll.owner))
@@ -256,8 +284,41 @@ func (t *translation) addRules(ing *networkingv1.Ingress, s *settings) {
 			report("spec.defaultBackend", fmt.Sprintf("the default backend of host %q is already set by Ingress %s", host, hr.fallback.owner))
 			continue
 		}
-		action := &Action{Ingress: owner, Routes: t.routesFor(tgt, opts, t.hostHasTLS(host))}
+		action := &Action{Ingress: owner, Routes: routes("", t.hostHasTLS(host), tgt)}
 		hr.fallback = &owned[*Action]{action, owner}
+	}
+}
+
+// claimHost applies what an Ingress with rules for a host says about the
+// whole host: the oldest such Ingress sets the redirect of requests that
+// match no path (ingress-nginx's default location of a server inherits
+// its annotations), and the app root and aliases unless an older one set
+// them; any asks for the www redirect.
+func (t *translation) claimHost(hr *hostRules, owner, host string, hostTLS bool, c *ingressConfig) {
+	if hr.redirect == nil {
+		p := planFor(c, &site{path: "/", hostTLS: hostTLS, opts: &t.opts})
+		hr.redirect = &p.redirect
+	}
+	if c.redirect.appRoot != "" && hr.appRoot == nil {
+		hr.appRoot = &owned[string]{c.redirect.appRoot, owner}
+	}
+	if len(c.aliases) > 0 {
+		if hr.aliases == nil {
+			hr.aliases, hr.aliasReader = &owned[[]string]{c.aliases, owner}, c.reader
+		} else if !slices.Equal(hr.aliases.value, c.aliases) {
+			c.reader.warn("server-alias", fmt.Sprintf("host %q already has the aliases of Ingress %s; these are not used", host, hr.aliases.owner))
+		}
+	}
+	if c.wwwRedirect && hr.wwwRedirect == "" {
+		hr.wwwRedirect = owner
+	}
+}
+
+// checkServiceUpstream reports a service-upstream that cannot be
+// followed: the Service has no cluster IP, so its endpoints are used.
+func (t *translation) checkServiceUpstream(c *ingressConfig, tgt target, report func(field, reason string), field string) {
+	if c.upstream.serviceUpstream && tgt.upstream != nil && tgt.clusterIP == "" {
+		c.reader.warn("service-upstream", fmt.Sprintf("service %s/%s has no cluster IP; its endpoints are used", tgt.upstream.Namespace, tgt.upstream.Service))
 	}
 }
 
@@ -272,14 +333,16 @@ func (t *translation) addConfiguredDefault() {
 		t.problems = append(t.problems, Problem{Object: ObjectRef{Kind: "Config", Name: "default_backend"}, Reason: reason})
 	}
 	tgt := t.resolveService(ref.Namespace, ref.Name, ref.Port, report, "")
-	t.catchAll = &owned[*Action]{&Action{Routes: t.routesFor(tgt, ingressOptions{}, false)}, ""}
+	up, ok := tgt.key()
+	t.catchAll = &owned[*Action]{&Action{Routes: t.routesFor(plan{proxy: proxyPhase{upstream: up, resolved: ok}})}, ""}
 }
 
 // claimClientAuth sets the client certificate check of a host: the oldest
 // Ingress with rules for the host that asks for one sets it for all of the
 // host's paths (as ingress-nginx does per server). A different check
 // asked for by a younger Ingress is reported and not used.
-func (t *translation) claimClientAuth(ing *networkingv1.Ingress, hr *hostRules, host string, auth *ClientAuth, report func(field, reason string)) {
+func (t *translation) claimClientAuth(hr *hostRules, host string, c *ingressConfig, report func(field, reason string)) {
+	auth := c.auth
 	if auth == nil {
 		return
 	}
@@ -288,15 +351,14 @@ func (t *translation) claimClientAuth(ing *networkingv1.Ingress, hr *hostRules, 
 		return
 	}
 	if !sameClientAuth(hr.clientAuth.value, auth) {
-		_, field := annotationField(ing, "auth-tls-secret")
-		report(field, fmt.Sprintf("host %q already has the client certificate settings of Ingress %s; these are not used", host, hr.clientAuth.owner))
+		report(c.reader.field("auth-tls-secret"), fmt.Sprintf("host %q already has the client certificate settings of Ingress %s; these are not used", host, hr.clientAuth.owner))
 	}
 }
 
 func (t *translation) host(name string) *hostRules {
 	hr := t.hosts[name]
 	if hr == nil {
-		hr = &hostRules{paths: make(map[pathKey]*Path)}
+		hr = &hostRules{paths: make(map[pathKey]*pathRule)}
 		t.hosts[name] = hr
 	}
 	return hr
@@ -319,6 +381,12 @@ func (t *translation) hostHasTLS(host string) bool {
 }
 
 func (t *translation) result() *Result {
+	names := make([]string, 0, len(t.hosts))
+	for name := range t.hosts {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	names = t.addHostNames(names)
 	res := &Result{
 		Hosts:              []Host{},
 		Certificates:       t.certificates(),
@@ -327,27 +395,23 @@ func (t *translation) result() *Result {
 		BackendSecrets:     t.backendSecretList(),
 		NextChange:         t.next,
 	}
-	names := make([]string, 0, len(t.hosts))
-	for name := range t.hosts {
-		names = append(names, name)
-	}
-	slices.Sort(names)
 	for _, name := range names {
 		hr := t.hosts[name]
 		h := Host{Host: name, TLS: t.hostHasTLS(name)}
 		if hr.clientAuth != nil {
 			h.ClientAuth = hr.clientAuth.value
 		}
-		for _, p := range hr.paths {
-			h.Paths = append(h.Paths, *p)
-		}
-		slices.SortFunc(h.Paths, func(a, b Path) int {
-			return cmp.Or(strings.Compare(a.Path, b.Path), strings.Compare(string(a.Type), string(b.Type)))
-		})
+		h.Paths = hostPaths(name, hr)
 		if hr.fallback != nil {
 			h.Default = hr.fallback.value
-		} else if hr.redirect {
-			h.Redirect = &Action{Routes: t.redirectRoutes()}
+		} else if hr.redirect != nil && hr.redirect.Any() {
+			h.Redirect = hr.redirect
+		}
+		if hr.appRoot != nil {
+			h.AppRoot = hr.appRoot.value
+		}
+		if hr.aliases != nil {
+			h.Aliases = hr.aliases.value
 		}
 		res.Hosts = append(res.Hosts, h)
 	}
@@ -356,6 +420,45 @@ func (t *translation) result() *Result {
 	}
 	res.Problems = sortProblems(t.problems)
 	return res
+}
+
+// hostPaths returns the paths of a host in the order they are matched:
+// by path for a host without regular expressions (matched by map), else
+// as regular expressions, longest first (then in reverse order of the
+// text, as ingress-nginx sorts them). A path that is not a regular
+// expression is reported and left out.
+func hostPaths(host string, hr *hostRules) []Path {
+	rules := make([]*pathRule, 0, len(hr.paths))
+	for _, p := range hr.paths {
+		rules = append(rules, p)
+	}
+	if !hr.regex {
+		slices.SortFunc(rules, func(a, b *pathRule) int {
+			return cmp.Or(strings.Compare(a.Path.Path, b.Path.Path), strings.Compare(string(a.Type), string(b.Type)))
+		})
+		out := make([]Path, len(rules))
+		for i, p := range rules {
+			out[i] = p.Path
+		}
+		return out
+	}
+	slices.SortFunc(rules, func(a, b *pathRule) int {
+		return cmp.Or(len(b.raw)-len(a.raw), strings.Compare(b.raw, a.raw), strings.Compare(string(a.Type), string(b.Type)))
+	})
+	var out []Path
+	for _, p := range rules {
+		if len(out) > 0 && out[len(out)-1].Path == p.raw {
+			continue // the same expression: the first one matches first
+		}
+		if _, err := CompilePathRegex(p.raw); err != nil {
+			p.report(p.field, fmt.Sprintf("path %q: paths of host %q are regular expressions (use-regex or rewrite-target), and this is not one: %v", p.raw, host, err))
+			continue
+		}
+		rp := p.Path
+		rp.Path, rp.Type = p.raw, PathRegex
+		out = append(out, rp)
+	}
+	return out
 }
 
 // sortProblems orders problems by object, keeping each object's problems

@@ -1,0 +1,87 @@
+package ingress
+
+// A plan is how one path (or default backend) of an Ingress is served: the
+// typed actions that annotation families contribute, in the fixed phases
+// of a request's handling. render turns a plan into Caddy handlers, in one
+// place; no family writes Caddy JSON. A plan is comparable, so equal plans
+// share their rendered routes: list values are held in canonical form
+// (sorted, joined) by the family that parses them.
+type plan struct {
+	redirect redirectPhase
+	access   accessPhase
+	rewrite  rewritePhase
+	headers  headersPhase
+	proxy    proxyPhase
+}
+
+// redirectPhase answers a request with a redirect instead of proxying it:
+// a fixed one first, then HTTP to HTTPS.
+type redirectPhase = Redirect
+
+// accessPhase decides whether the request may reach the backend at all.
+type accessPhase struct {
+	// denied, when set, names the annotation (or other reason) for which
+	// the path answers 503: its author asked for a protection that
+	// cannot be given.
+	denied string
+}
+
+// rewritePhase changes the request before it is proxied.
+type rewritePhase struct {
+	// pattern (a regular expression matched case-insensitively from the
+	// start of the path) and target (with $1…$9 for its groups) replace
+	// the request's whole path; the query string is kept.
+	pattern string
+	target  string
+	// forwardedPrefix, when set, is sent as X-Forwarded-Prefix (only with
+	// a rewrite, as ingress-nginx does).
+	forwardedPrefix string
+}
+
+// headersPhase sets headers on the request or the response.
+type headersPhase struct {
+	// hsts is the Strict-Transport-Security value of HTTPS responses.
+	hsts string
+	// upstreamHost replaces the Host header sent to the backend.
+	upstreamHost string
+	// redirectFrom/redirectTo rewrite the start of the backend's
+	// Location and Refresh headers; cookieDomain and cookiePath rewrite
+	// the Domain and Path of its Set-Cookie headers.
+	redirectFrom, redirectTo         string
+	cookieDomainFrom, cookieDomainTo string
+	cookiePathFrom, cookiePathTo     string
+}
+
+// proxyPhase is where the request goes.
+type proxyPhase struct {
+	// upstream is the Service port proxied to, if resolved; otherwise
+	// the request is answered 503.
+	upstream UpstreamKey
+	resolved bool
+	// dial, when set, is the Service's cluster IP and port, dialled
+	// instead of its endpoints (service-upstream).
+	dial string
+	// backend is the TLS and protocol settings of the connection.
+	backend backendOptions
+	// fallback, when its upstream is set, is the Service that serves the
+	// request when upstream has no ready endpoints (default-backend).
+	fallback errorBackend
+	// errors, when it has codes, sends responses with these statuses to
+	// its backend (custom-http-errors).
+	errors errorPages
+}
+
+// errorBackend is a Service that serves requests on behalf of another
+// backend, told why in X-Code and the other headers ingress-nginx sends.
+type errorBackend struct {
+	upstream UpstreamKey
+	// ingress, service and port describe the backend it stands in for.
+	namespace, ingress, service, port string
+}
+
+// errorPages intercepts backend responses with one of the codes.
+type errorPages struct {
+	// codes are the statuses, sorted and comma-separated.
+	codes   string
+	backend errorBackend
+}

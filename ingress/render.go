@@ -1,0 +1,246 @@
+package ingress
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+)
+
+// Module names of the handlers and matchers that render uses besides
+// Caddy's own. They take their settings as validated data and never
+// expand placeholders in them.
+const (
+	// RedirectModule (http.handlers.<name>) answers with the redirects
+	// of a redirectPhase.
+	RedirectModule = "ingress_redirect"
+	// RewriteModule (http.handlers.<name>) replaces the request's path
+	// by a regular expression's target.
+	RewriteModule = "ingress_rewrite"
+	// ResponseHeadersModule (http.handlers.<name>) rewrites the
+	// backend's Location, Refresh and Set-Cookie headers.
+	ResponseHeadersModule = "ingress_response_headers"
+	// UnreadyMatcherModule (http.matchers.<name>) matches requests whose
+	// Service has no ready endpoints.
+	UnreadyMatcherModule = "ingress_unready"
+)
+
+// UpstreamSourceModule is the name of the dynamic upstream source
+// (http.reverse_proxy.upstreams.<name>) that resolves a Service port to the
+// ready endpoints behind it at request time.
+const UpstreamSourceModule = "ingress"
+
+// TransportModule is the name of the reverse_proxy transport
+// (http.reverse_proxy.transport.<name>) that speaks TLS to backends with
+// the CAs and client certificate of a Secret in Result.BackendSecrets.
+const TransportModule = "ingress"
+
+type route struct {
+	Match    []map[string]any `json:"match,omitempty"`
+	Handle   []map[string]any `json:"handle"`
+	Terminal bool             `json:"terminal,omitempty"`
+}
+
+type handler = map[string]any
+
+// render returns the Caddy routes (a caddyhttp.RouteList) that serve a
+// plan, in the order of its phases. Nothing here comes from user strings
+// except validated values: placeholders appear only where render writes
+// them itself.
+func render(p *plan) json.RawMessage {
+	var routes []route
+	if h := redirectHandler(&p.redirect); h != nil {
+		routes = append(routes, route{Handle: []map[string]any{h}})
+	}
+	if p.headers.hsts != "" {
+		routes = append(routes, hstsRoute(p.headers.hsts))
+	}
+	if p.access.denied != "" || !p.proxy.resolved {
+		routes = append(routes, route{Handle: []map[string]any{{"handler": "static_response", "status_code": 503}}})
+		return marshal(routes)
+	}
+	if r := &p.rewrite; r.pattern != "" {
+		h := handler{"handler": RewriteModule, "pattern": r.pattern, "target": r.target}
+		if r.forwardedPrefix != "" {
+			h["forwarded_prefix"] = r.forwardedPrefix
+		}
+		routes = append(routes, route{Handle: []map[string]any{h}})
+	}
+	if h := responseHeadersHandler(&p.headers); h != nil {
+		routes = append(routes, route{Handle: []map[string]any{h}})
+	}
+	if fb := &p.proxy.fallback; fb.upstream.Service != "" {
+		routes = append(routes, route{
+			Match: []map[string]any{{UnreadyMatcherModule: upstreamJSON(p.proxy.upstream)}},
+			Handle: []map[string]any{
+				errorHeaders(fb, "503", false),
+				{"handler": "reverse_proxy", "dynamic_upstreams": upstreamSource(fb.upstream)},
+			},
+			Terminal: true,
+		})
+	}
+	routes = append(routes, route{Handle: []map[string]any{proxyHandler(p)}})
+	return marshal(routes)
+}
+
+// marshal encodes routes; maps of strings, numbers and bools cannot fail.
+func marshal(routes []route) json.RawMessage {
+	out, _ := json.Marshal(routes)
+	return out
+}
+
+func redirectHandler(r *Redirect) handler {
+	if !r.Any() {
+		return nil
+	}
+	h := handler{"handler": RedirectModule}
+	if r.Host != "" {
+		h["host"] = r.Host
+	}
+	if r.To != "" {
+		h["to"], h["code"] = r.To, r.Code
+	}
+	if r.HTTPS {
+		h["https"] = true
+		if r.HTTPSPort != 0 && r.HTTPSPort != 443 {
+			h["https_port"] = r.HTTPSPort
+		}
+		if r.PreserveTrailingSlash {
+			h["preserve_trailing_slash"] = true
+		}
+	}
+	return h
+}
+
+// hstsRoute sets the Strict-Transport-Security header on HTTPS responses.
+// value is canonical (ParseHSTS), so it holds no placeholder.
+func hstsRoute(value string) route {
+	return route{
+		Match: []map[string]any{{"protocol": "https"}},
+		Handle: []map[string]any{{
+			"handler": "headers",
+			"response": map[string]any{
+				"set":      map[string][]string{"Strict-Transport-Security": {value}},
+				"deferred": true,
+			},
+		}},
+	}
+}
+
+func responseHeadersHandler(h *headersPhase) handler {
+	out := handler{}
+	if h.redirectFrom != "" {
+		out["redirect_from"], out["redirect_to"] = h.redirectFrom, h.redirectTo
+	}
+	if h.cookieDomainFrom != "" {
+		out["cookie_domain_from"], out["cookie_domain_to"] = h.cookieDomainFrom, h.cookieDomainTo
+	}
+	if h.cookiePathFrom != "" {
+		out["cookie_path_from"], out["cookie_path_to"] = h.cookiePathFrom, h.cookiePathTo
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	out["handler"] = ResponseHeadersModule
+	return out
+}
+
+// errorHeaders are the request headers ingress-nginx sends to the backend
+// that serves a request or an error on behalf of another: code is the
+// status (or its placeholder), the rest say what was asked of whom;
+// originalURI adds X-Original-URI, which ingress-nginx sends with errors
+// only. The literal values are validated names and numbers.
+func errorHeaders(b *errorBackend, code string, originalURI bool) handler {
+	set := map[string][]string{
+		"X-Code":         {code},
+		"X-Format":       {"{http.request.header.Accept}"},
+		"X-Namespace":    {b.namespace},
+		"X-Ingress-Name": {b.ingress},
+		"X-Service-Name": {b.service},
+		"X-Service-Port": {b.port},
+		"X-Request-Id":   {"{http.request.uuid}"},
+	}
+	if originalURI {
+		set["X-Original-Uri"] = []string{"{http.request.orig_uri}"}
+	}
+	return handler{"handler": "headers", "request": map[string]any{"set": set}}
+}
+
+func upstreamJSON(k UpstreamKey) map[string]any {
+	up := map[string]any{"namespace": k.Namespace, "service": k.Service}
+	if k.PortName != "" {
+		up["port_name"] = k.PortName
+	}
+	return up
+}
+
+func upstreamSource(k UpstreamKey) map[string]any {
+	up := upstreamJSON(k)
+	up["source"] = UpstreamSourceModule
+	return up
+}
+
+func proxyHandler(p *plan) handler {
+	px := &p.proxy
+	h := handler{"handler": "reverse_proxy"}
+	if px.dial != "" {
+		h["upstreams"] = []map[string]any{{"dial": px.dial}}
+	} else {
+		h["dynamic_upstreams"] = upstreamSource(px.upstream)
+	}
+	if tr := transport(px.upstream, &px.backend); tr != nil {
+		h["transport"] = tr
+	}
+	if host := p.headers.upstreamHost; host != "" {
+		h["headers"] = map[string]any{"request": map[string]any{"set": map[string][]string{"Host": {host}}}}
+	}
+	if e := &px.errors; e.codes != "" {
+		var codes []int
+		for c := range strings.SplitSeq(e.codes, ",") {
+			n, _ := strconv.Atoi(c)
+			codes = append(codes, n)
+		}
+		h["handle_response"] = []map[string]any{{
+			"match": map[string]any{"status_code": codes},
+			"routes": []route{{Handle: []map[string]any{
+				errorHeaders(&e.backend, "{http.reverse_proxy.status_code}", true),
+				{"handler": "rewrite", "uri": "/?{http.request.uri.query}"},
+				{"handler": "reverse_proxy", "dynamic_upstreams": upstreamSource(e.backend.upstream)},
+			}}},
+		}}
+	}
+	return h
+}
+
+// transport returns the reverse_proxy transport for the backend protocol,
+// nil for plain HTTP/1.1 (Caddy's default).
+func transport(up UpstreamKey, b *backendOptions) map[string]any {
+	switch b.protocol {
+	case "GRPC", "H2C":
+		return map[string]any{"protocol": "http", "versions": []string{"h2c", "2"}}
+	case "HTTPS", "GRPCS":
+		tr := map[string]any{"protocol": TransportModule, "ingress": b.ingress}
+		if b.protocol == "GRPCS" {
+			tr["versions"] = []string{"2"}
+		}
+		if b.secret != "" {
+			tr["secret"] = b.secret
+		}
+		// The name verified and sent as SNI: proxy-ssl-name, else the
+		// Service's cluster DNS name.
+		name := b.serverName
+		if name == "" && (b.verify || b.sendSNI) {
+			name = up.Service + "." + up.Namespace + ".svc"
+		}
+		if name != "" {
+			tr["server_name"] = name
+		}
+		if b.verify {
+			tr["verify"] = true
+		}
+		if b.sendSNI {
+			tr["send_sni"] = true
+		}
+		return tr
+	}
+	return nil
+}
