@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 )
 
@@ -54,3 +57,43 @@ func BenchmarkDispatch(b *testing.B) {
 type okHandler struct{}
 
 func (okHandler) ServeHTTP(http.ResponseWriter, *http.Request) error { return nil }
+
+// BenchmarkPathDispatch serves requests on a host with 50 prefix paths
+// (map lookups) and on one with 50 regex paths (use-regex: tried longest
+// first), each request matching a path in the middle of the list.
+func BenchmarkPathDispatch(b *testing.B) {
+	for _, kind := range []string{"prefix", "regex"} {
+		b.Run("paths=50/"+kind, func(b *testing.B) {
+			var paths []testPath
+			for i := range 50 {
+				p := fmt.Sprintf("/service%02d/api", i)
+				if kind == "regex" {
+					p = fmt.Sprintf("/service%02d/api/v[0-9]+", i)
+				}
+				paths = append(paths, testPath{p, "ImplementationSpecific", "svc"})
+			}
+			ing := testIngress("paths", "paths.example.com", paths...)
+			if kind == "regex" {
+				ing.Annotations = map[string]string{"nginx.ingress.kubernetes.io/use-regex": "true"}
+			}
+			snap := &ingress.Snapshot{Ingresses: []*networkingv1.Ingress{ing}, Services: []*corev1.Service{testService("svc")}}
+			res := ingress.Translate(snap, ingress.Options{IngressClass: "caddy", Now: time.Now()})
+			if len(res.Problems) > 0 {
+				b.Fatal(res.Problems[0])
+			}
+			app := new(App)
+			app.setTable(res, okHandler{})
+			h := &Handler{app: app}
+			r := httptest.NewRequest("GET", "http://paths.example.com/service25/api/v2/users/42", nil)
+			if hd := app.current().routes.lookup("paths.example.com", r.URL.Path); hd == nil {
+				b.Fatal("no path matches")
+			}
+			w := httptest.NewRecorder()
+			for b.Loop() {
+				if err := h.ServeHTTP(w, r, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

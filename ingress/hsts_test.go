@@ -45,3 +45,21 @@ func utf8ValidQuoted(s string) bool {
 	}
 	return true
 }
+
+func TestHSTSAnnotation(t *testing.T) {
+	runAnnotationCases(t, []annotationCase{
+		{name: "canonical", annotations: nginx("hsts", "max-age=60;preload"), check: func(c *ingressConfig) string {
+			if c.hsts != (hstsConfig{value: "max-age=60; preload", set: true}) {
+				return "got " + c.hsts.value
+			}
+			return ""
+		}},
+		{name: "off", annotations: nginx("hsts", "off"), check: func(c *ingressConfig) string {
+			if c.hsts != (hstsConfig{set: true}) {
+				return "got " + c.hsts.value
+			}
+			return ""
+		}},
+		{name: "invalid", annotations: nginx("hsts", "max-age=forever"), wantProblem: "max-age must be a number"},
+	})
+}

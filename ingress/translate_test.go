@@ -136,6 +136,10 @@ func loadCase(t *testing.T, file string) (*ingress.Snapshot, []ingress.Problem, 
 				if opts.HSTS, err = ingress.ParseHSTS(v); err != nil {
 					t.Fatal(err)
 				}
+			case "annotations-prefix":
+				opts.AnnotationPrefix = v
+			case "legacy-annotations":
+				opts.LegacyAnnotations = true
 			default:
 				t.Fatalf("unknown option %q", k)
 			}

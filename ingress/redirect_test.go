@@ -1,0 +1,33 @@
+package ingress
+
+import (
+	"fmt"
+	"testing"
+)
+
+func TestRedirectAnnotations(t *testing.T) {
+	redirect := func(to string, code int, appRoot string) func(*ingressConfig) string {
+		return func(c *ingressConfig) string {
+			want := redirectConfig{appRoot: appRoot, to: to, code: code}
+			if c.redirect != want {
+				return fmt.Sprintf("got %+v, want %+v", c.redirect, want)
+			}
+			return ""
+		}
+	}
+	runAnnotationCases(t, []annotationCase{
+		{name: "permanent", annotations: nginx("permanent-redirect", "https://example.com/new"), check: redirect("https://example.com/new", 301, "")},
+		{name: "permanent with code", annotations: nginx("permanent-redirect", "https://example.com", "permanent-redirect-code", "308"), check: redirect("https://example.com", 308, "")},
+		{name: "permanent code out of range", annotations: nginx("permanent-redirect", "https://example.com", "permanent-redirect-code", "309"), check: redirect("https://example.com", 301, ""), wantProblem: "using 301"},
+		{name: "permanent code not a number", annotations: nginx("permanent-redirect-code", "301s"), wantProblem: "want a number", wantFail: "ignored"},
+		{name: "permanent relative", annotations: nginx("permanent-redirect", "/new"), check: redirect("/new", 301, "")},
+		{name: "permanent bad characters", annotations: nginx("permanent-redirect", "https://example.com/%7Benv.HOME%7D"), wantProblem: "invalid value", wantFail: "ignored"},
+		{name: "temporal", annotations: nginx("temporal-redirect", "http://example.com"), check: redirect("http://example.com", 302, "")},
+		{name: "temporal code 308 is out of range", annotations: nginx("temporal-redirect", "http://example.com", "temporal-redirect-code", "308"), check: redirect("http://example.com", 302, ""), wantProblem: "using 302"},
+		{name: "temporal wins", annotations: nginx("temporal-redirect", "http://t.example.com", "permanent-redirect", "http://p.example.com"), check: redirect("http://t.example.com", 302, "")},
+		{name: "temporal not http", annotations: nginx("temporal-redirect", "ftp://example.com"), check: redirect("", 0, ""), wantProblem: "not redirecting"},
+		{name: "app-root", annotations: nginx("app-root", "/app"), check: redirect("", 0, "/app")},
+		{name: "app-root absolute URL", annotations: nginx("app-root", "http://example.com/app"), check: redirect("", 0, ""), wantProblem: "absolute path"},
+		{name: "app-root variable", annotations: nginx("app-root", "/$host"), check: redirect("", 0, ""), wantProblem: "absolute path"},
+	})
+}
