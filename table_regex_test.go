@@ -30,7 +30,7 @@ func TestRegexDispatch(t *testing.T) {
 		{"regex.example.com", "/api/vx", "root"},
 		{"regex.example.com", "/STATIC/a", "static"},
 		{"regex.example.com", "/staticfiles", "static"}, // ^/static, no element boundary
-		{"regex.example.com", "/x/api/v1", "root"},     // anchored at the start
+		{"regex.example.com", "/x/api/v1", "root"},      // anchored at the start
 		{"other.example.com", "/STATIC", ""},
 		{"other.example.com", "/staticfiles", ""},
 		{"other.example.com", "/static/a", "other-static"},

@@ -44,4 +44,3 @@ func TestHostNameAnnotations(t *testing.T) {
 		{name: "www redirect invalid", annotations: nginx("from-to-www-redirect", "www"), wantProblem: "invalid value"},
 	})
 }
-

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,13 @@ const chunkInterval = 50 * time.Millisecond
 //   - /ws answers a request with "Upgrade: websocket" with 101 Switching
 //     Protocols and then echoes every byte it reads (a raw upgrade, no
 //     WebSocket framing).
+//
+// Every other answer says what reached the backend, in response headers:
+// X-Seen-Uri (the request URI as received), X-Seen-Host, X-Seen-Method,
+// and X-Seen-Header-<Name> for each of seenHeaders the request has. Its
+// query can ask for more: ?status=NNN answers with that status (the body
+// is still the name), ?location=<url> sets Location, ?cookie=<value> adds
+// a Set-Cookie and ?refresh=<value> sets Refresh.
 type backend struct {
 	name string
 	port int
@@ -43,10 +51,7 @@ func startBackend(t *testing.T, name string) *backend {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/slow", b.slow)
 	mux.HandleFunc("/ws", b.upgrade)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Backend", b.name)
-		io.WriteString(w, b.name)
-	})
+	mux.HandleFunc("/", b.answer)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(l)
 	t.Cleanup(func() {
@@ -58,6 +63,56 @@ func startBackend(t *testing.T, name string) *backend {
 		}
 	})
 	return b
+}
+
+// seenHeaders are the request headers a backend echoes as
+// X-Seen-Header-<Name>: those that proxies and error pages set.
+var seenHeaders = []string{
+	"X-Forwarded-Prefix",
+	"X-Code",
+	"X-Format",
+	"X-Original-Uri",
+	"X-Namespace",
+	"X-Ingress-Name",
+	"X-Service-Name",
+	"X-Service-Port",
+	"X-Request-Id",
+}
+
+// answer answers with the backend's name, says what it received and does
+// what the query asks (see backend).
+func (b *backend) answer(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Backend", b.name)
+	h.Set("X-Seen-Uri", r.RequestURI)
+	h.Set("X-Seen-Host", r.Host)
+	h.Set("X-Seen-Method", r.Method)
+	for _, name := range seenHeaders {
+		if v := r.Header.Values(name); len(v) > 0 {
+			h.Set("X-Seen-Header-"+name, strings.Join(v, ", "))
+		}
+	}
+	q := r.URL.Query()
+	if v := q.Get("location"); v != "" {
+		h.Set("Location", v)
+	}
+	if v := q.Get("cookie"); v != "" {
+		h.Add("Set-Cookie", v)
+	}
+	if v := q.Get("refresh"); v != "" {
+		h.Set("Refresh", v)
+	}
+	status := http.StatusOK
+	if v := q.Get("status"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 200 || n > 599 {
+			http.Error(w, fmt.Sprintf("status %q: want a number from 200 to 599", v), http.StatusBadRequest)
+			return
+		}
+		status = n
+	}
+	w.WriteHeader(status)
+	io.WriteString(w, b.name)
 }
 
 // slowChunks is the body /slow sends for a duration.
