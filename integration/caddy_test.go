@@ -16,8 +16,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // caddyBin is the Caddy binary TestMain builds; buildErr says why there is
@@ -234,15 +237,32 @@ func canDial(port int) bool {
 	return true
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
+// freePort returns a loopback TCP port and keeps it reserved until the
+// test ends: a socket bound to it with SO_REUSEPORT, never listening. Caddy
+// listens with SO_REUSEPORT too, so it can bind the port; but no other
+// process picks it as a free port meanwhile (as it could once a probe
+// listener is closed), and two Caddy processes of concurrent test runs
+// never share one port, which SO_REUSEPORT would allow silently, handing
+// each some of the other's connections. A bound socket that does not
+// listen receives no connections.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sa.(*syscall.SockaddrInet4).Port
 }
 
 // logEntry is one JSON line of Caddy's log.
