@@ -105,10 +105,12 @@ func init() {
 	}
 }
 
-// AnnotationDoc describes a supported annotation.
+// AnnotationDoc describes an annotation.
 type AnnotationDoc struct {
 	// Name is the annotation without prefix, such as "rewrite-target".
 	Name string
+	// Supported says whether translation implements it.
+	Supported bool
 	// Fails is what an invalid value does: "Ingress ignored", "paths
 	// answer 503" or "default kept".
 	Fails string
@@ -118,13 +120,18 @@ type AnnotationDoc struct {
 	Differs string
 }
 
-// Annotations documents every supported annotation, sorted by name.
+// Annotations documents every supported annotation, and the ingress-nginx
+// ones that are not, sorted by name.
 func Annotations() []AnnotationDoc {
 	var out []AnnotationDoc
 	for _, f := range families {
 		for _, a := range f.annotations {
-			out = append(out, AnnotationDoc{Name: a.name, Fails: a.fails.String(), Doc: a.doc, Differs: a.differs})
+			out = append(out, AnnotationDoc{Name: a.name, Supported: true, Fails: a.fails.String(), Doc: a.doc, Differs: a.differs})
 		}
+	}
+	for name := range accessControl {
+		out = append(out, AnnotationDoc{Name: name, Fails: denyPaths.String(),
+			Doc: "Not supported yet: an access restriction that cannot be enforced, so the Ingress's backends answer 503 rather than serve openly."})
 	}
 	slices.SortFunc(out, func(a, b AnnotationDoc) int { return strings.Compare(a.Name, b.Name) })
 	return out

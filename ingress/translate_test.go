@@ -3,7 +3,6 @@ package ingress_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -17,7 +16,7 @@ import (
 	"github.com/caddy-ingress/caddy-ingress/source/manifests"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+
 
 // testNow is inside the validity of the test certificates (2025-2045)
 // and after the expired one (2020-2021).
@@ -158,7 +157,7 @@ func loadCase(t *testing.T, file string) (*ingress.Snapshot, []ingress.Problem, 
 
 func compareGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
+	if *ingress.Update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
