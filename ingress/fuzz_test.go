@@ -1,6 +1,7 @@
 package ingress
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -45,6 +46,20 @@ func FuzzTranslateAnnotation(f *testing.F) {
 		{"a.example.com", "/", "backend-protocol", "GRPCS"},
 		{"", "/a/../b", "rewrite-target", "/$1"},
 		{"UPPER.example.com", "no-slash", "whitelist-source-range", "10.0.0.0/8"},
+		{"a.example.com", "/id/[0-9]{3}", "use-regex", "true"},
+		{"a.example.com", "/(.*)", "rewrite-target", "/x/$1{env.HOME}"},
+		{"a.example.com", "/", "x-forwarded-prefix", "/{file./etc/passwd}"},
+		{"a.example.com", "/", "app-root", "/app"},
+		{"a.example.com", "/", "permanent-redirect", "https://{env.HOME}/"},
+		{"a.example.com", "/", "temporal-redirect-code", "307"},
+		{"a.example.com", "/", "server-alias", "b.example.com, *.c.example.com"},
+		{"a.example.com", "/", "upstream-vhost", "{http.request.host}"},
+		{"a.example.com", "/", "proxy-cookie-path", "/ /{env.HOME}"},
+		{"a.example.com", "/", "proxy-redirect-from", "http://a/"},
+		{"a.example.com", "/", "custom-http-errors", "404,503"},
+		{"a.example.com", "/", "default-backend", "web"},
+		{"a.example.com", "/", "service-upstream", "true"},
+		{"a.example.com", "/", "from-to-www-redirect", "true"},
 	} {
 		f.Add(seed[0], seed[1], seed[2], seed[3], false)
 		f.Add(seed[0], seed[1], seed[2], seed[3], true)
@@ -75,7 +90,59 @@ func FuzzTranslateAnnotation(f *testing.F) {
 				t.Errorf("got problem %+v, want one of Ingress fuzz/web with a field and a reason", p)
 			}
 		}
+		for _, h := range res.Hosts {
+			for _, p := range h.Paths {
+				checkPlaceholders(t, p.Routes)
+			}
+			if h.Default != nil {
+				checkPlaceholders(t, h.Default.Routes)
+			}
+		}
 	})
+}
+
+// renderedPlaceholders are the only placeholders that routes may hold in
+// the settings of Caddy's own handlers: render writes them itself.
+var renderedPlaceholders = []string{
+	"{http.request.header.Accept}", "{http.request.orig_uri}", "{http.request.uuid}",
+	"{http.reverse_proxy.status_code}", "{http.request.uri.query}",
+}
+
+// checkPlaceholders fails t if a string in the settings of one of Caddy's
+// own handlers in routes has a brace that is not one of
+// renderedPlaceholders: user text would be expanded there. Our handlers
+// (ingress_*) take their settings as data.
+func checkPlaceholders(t *testing.T, routes json.RawMessage) {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(routes, &v); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if h, _ := v["handler"].(string); strings.HasPrefix(h, "ingress_") {
+				return
+			}
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		case string:
+			rest := v
+			for _, p := range renderedPlaceholders {
+				rest = strings.ReplaceAll(rest, p, "")
+			}
+			if strings.ContainsAny(rest, "{}") {
+				t.Errorf("routes hold %q, which Caddy would expand", v)
+			}
+		}
+	}
+	walk(v)
 }
 
 // FuzzNormalizePath checks that a path rule either is refused with an
