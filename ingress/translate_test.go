@@ -16,8 +16,6 @@ import (
 	"github.com/caddy-ingress/caddy-ingress/source/manifests"
 )
 
-
-
 // testNow is inside the validity of the test certificates (2025-2045)
 // and after the expired one (2020-2021).
 var testNow = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
