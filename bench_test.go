@@ -30,13 +30,7 @@ func BenchmarkDispatch(b *testing.B) {
 			for _, name := range []string{"root", "api", "health"} {
 				snap.Services = append(snap.Services, testService(name))
 			}
-			res := ingress.Translate(snap, ingress.Options{IngressClass: "caddy", Now: time.Now()})
-			if len(res.Problems) > 0 {
-				b.Fatal(res.Problems[0])
-			}
-			app := new(App)
-			app.setTable(res, okHandler{})
-			h := &Handler{app: app}
+			h := benchHandler(b, snap)
 			reqs := make([]*http.Request, 64)
 			for i := range reqs {
 				reqs[i] = httptest.NewRequest("GET", fmt.Sprintf("http://app%d.example.com/api/v1/users/42", (i*7919)%n), nil)
@@ -52,6 +46,19 @@ func BenchmarkDispatch(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchHandler is an ingress handler serving a translation of snap, every
+// path's routes answering at once.
+func benchHandler(b *testing.B, snap *ingress.Snapshot) *Handler {
+	b.Helper()
+	res := ingress.Translate(snap, ingress.Options{IngressClass: "caddy", Now: time.Now()})
+	if len(res.Problems) > 0 {
+		b.Fatal(res.Problems[0])
+	}
+	app := new(App)
+	app.setTable(res, okHandler{})
+	return &Handler{app: app}
 }
 
 type okHandler struct{}
@@ -77,15 +84,9 @@ func BenchmarkPathDispatch(b *testing.B) {
 				ing.Annotations = map[string]string{"nginx.ingress.kubernetes.io/use-regex": "true"}
 			}
 			snap := &ingress.Snapshot{Ingresses: []*networkingv1.Ingress{ing}, Services: []*corev1.Service{testService("svc")}}
-			res := ingress.Translate(snap, ingress.Options{IngressClass: "caddy", Now: time.Now()})
-			if len(res.Problems) > 0 {
-				b.Fatal(res.Problems[0])
-			}
-			app := new(App)
-			app.setTable(res, okHandler{})
-			h := &Handler{app: app}
+			h := benchHandler(b, snap)
 			r := httptest.NewRequest("GET", "http://paths.example.com/service25/api/v2/users/42", nil)
-			if hd := app.current().routes.lookup("paths.example.com", r.URL.Path); hd == nil {
+			if hd := h.app.current().routes.lookup("paths.example.com", r.URL.Path); hd == nil {
 				b.Fatal("no path matches")
 			}
 			w := httptest.NewRecorder()

@@ -1,7 +1,6 @@
 package caddyingress
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2"
@@ -18,16 +17,7 @@ func init() {
 // the endpoints the ingress handler's request saw. Routes use it to send
 // such requests to an Ingress's default-backend.
 type Unready struct {
-	// Namespace of the Service.
-	Namespace string `json:"namespace"`
-	// Service is the name of the Service.
-	Service string `json:"service"`
-	// PortName is the name of the Service port, as its EndpointSlices name
-	// it; empty for a Service with a single unnamed port.
-	PortName string `json:"port_name,omitempty"`
-
-	app *App
-	key ingress.UpstreamKey
+	servicePort
 }
 
 // CaddyModule returns the Caddy module information.
@@ -39,18 +29,7 @@ func (Unready) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision finds the ingress app.
-func (m *Unready) Provision(ctx caddy.Context) error {
-	if m.Namespace == "" || m.Service == "" {
-		return fmt.Errorf("namespace and service are required")
-	}
-	app, err := ctx.App("ingress")
-	if err != nil {
-		return fmt.Errorf("getting ingress app: %v", err)
-	}
-	m.app = app.(*App)
-	m.key = ingress.UpstreamKey{Namespace: m.Namespace, Service: m.Service, PortName: m.PortName}
-	return nil
-}
+func (m *Unready) Provision(ctx caddy.Context) error { return m.provision(ctx) }
 
 // MatchWithError implements caddyhttp.RequestMatcherWithError.
 func (m *Unready) MatchWithError(r *http.Request) (bool, error) {

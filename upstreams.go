@@ -20,6 +20,12 @@ func init() {
 // effect at once and never rebuild routes. A Service port without ready
 // endpoints yields no upstreams, so reverse_proxy answers 503.
 type Upstreams struct {
+	servicePort
+}
+
+// servicePort names a Service port, as modules that read the ingress
+// app's endpoints take it.
+type servicePort struct {
 	// Namespace of the Service.
 	Namespace string `json:"namespace"`
 	// Service is the name of the Service.
@@ -32,6 +38,20 @@ type Upstreams struct {
 	key ingress.UpstreamKey
 }
 
+// provision checks the name and finds the ingress app.
+func (p *servicePort) provision(ctx caddy.Context) error {
+	if p.Namespace == "" || p.Service == "" {
+		return fmt.Errorf("namespace and service are required")
+	}
+	app, err := ctx.App("ingress")
+	if err != nil {
+		return fmt.Errorf("getting ingress app: %v", err)
+	}
+	p.app = app.(*App)
+	p.key = ingress.UpstreamKey{Namespace: p.Namespace, Service: p.Service, PortName: p.PortName}
+	return nil
+}
+
 // CaddyModule returns the Caddy module information.
 func (Upstreams) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{
@@ -41,18 +61,7 @@ func (Upstreams) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision finds the ingress app.
-func (u *Upstreams) Provision(ctx caddy.Context) error {
-	if u.Namespace == "" || u.Service == "" {
-		return fmt.Errorf("namespace and service are required")
-	}
-	app, err := ctx.App("ingress")
-	if err != nil {
-		return fmt.Errorf("getting ingress app: %v", err)
-	}
-	u.app = app.(*App)
-	u.key = ingress.UpstreamKey{Namespace: u.Namespace, Service: u.Service, PortName: u.PortName}
-	return nil
-}
+func (u *Upstreams) Provision(ctx caddy.Context) error { return u.provision(ctx) }
 
 // GetUpstreams returns the ready endpoints of the Service port, as the
 // ingress handler's request saw them. Each call gets its own Upstream

@@ -1,6 +1,7 @@
 package ingress
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -71,6 +72,16 @@ func runAnnotationCases(t *testing.T, cases []annotationCase, services ...*corev
 				}
 			}
 		})
+	}
+}
+
+// is returns a check that the part of the config get reads is want.
+func is[T comparable](get func(*ingressConfig) T, want T) func(*ingressConfig) string {
+	return func(c *ingressConfig) string {
+		if got := get(c); got != want {
+			return fmt.Sprintf("got %+v, want %+v", got, want)
+		}
+		return ""
 	}
 }
 

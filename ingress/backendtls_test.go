@@ -1,18 +1,10 @@
 package ingress
 
-import (
-	"fmt"
-	"testing"
-)
+import "testing"
 
 func TestBackendTLSAnnotations(t *testing.T) {
 	backend := func(want backendOptions) func(*ingressConfig) string {
-		return func(c *ingressConfig) string {
-			if c.backend != want {
-				return fmt.Sprintf("got %+v, want %+v", c.backend, want)
-			}
-			return ""
-		}
+		return is(func(c *ingressConfig) backendOptions { return c.backend }, want)
 	}
 	runAnnotationCases(t, []annotationCase{
 		{name: "grpc", annotations: nginx("backend-protocol", "grpc"), check: backend(backendOptions{protocol: "GRPC"})},

@@ -1,18 +1,10 @@
 package ingress
 
-import (
-	"fmt"
-	"testing"
-)
+import "testing"
 
 func TestProxyRewriteAnnotations(t *testing.T) {
-	want := func(w proxyRewriteConfig) func(*ingressConfig) string {
-		return func(c *ingressConfig) string {
-			if c.proxyRewrite != w {
-				return fmt.Sprintf("got %+v, want %+v", c.proxyRewrite, w)
-			}
-			return ""
-		}
+	want := func(want proxyRewriteConfig) func(*ingressConfig) string {
+		return is(func(c *ingressConfig) proxyRewriteConfig { return c.proxyRewrite }, want)
 	}
 	runAnnotationCases(t, []annotationCase{
 		{name: "redirect", annotations: nginx("proxy-redirect-from", "http://a/", "proxy-redirect-to", "https://b/"), check: want(proxyRewriteConfig{redirectFrom: "http://a/", redirectTo: "https://b/"})},

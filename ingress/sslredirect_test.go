@@ -1,18 +1,10 @@
 package ingress
 
-import (
-	"fmt"
-	"testing"
-)
+import "testing"
 
 func TestSSLRedirectAnnotations(t *testing.T) {
 	ssl := func(want sslRedirectConfig) func(*ingressConfig) string {
-		return func(c *ingressConfig) string {
-			if c.ssl != want {
-				return fmt.Sprintf("got %+v, want %+v", c.ssl, want)
-			}
-			return ""
-		}
+		return is(func(c *ingressConfig) sslRedirectConfig { return c.ssl }, want)
 	}
 	runAnnotationCases(t, []annotationCase{
 		{name: "default", annotations: nil, check: ssl(sslRedirectConfig{redirect: true})},
