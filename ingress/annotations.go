@@ -316,25 +316,25 @@ func readAnnotations(t *translation, ing *networkingv1.Ingress, report func(fiel
 	return c
 }
 
-// planFor makes the plan of one site.
-func planFor(c *ingressConfig, s *site) plan {
-	var p plan
+// planFor makes the plan of one site in *p. Translation passes the same
+// p and s for every site: neither is allocated per path.
+func planFor(c *ingressConfig, s *site, p *plan) {
+	*p = plan{}
 	for _, f := range families {
 		if f.plan != nil {
-			f.plan(c, s, &p)
+			f.plan(c, s, p)
 		}
 	}
 	p.proxy.upstream, p.proxy.resolved = s.target.key()
 	if c.denied != "" {
 		// Only the redirect to HTTPS and HSTS are kept: they protect
 		// rather than serve.
-		p = plan{
+		*p = plan{
 			redirect: redirectPhase{HTTPS: p.redirect.HTTPS, HTTPSPort: p.redirect.HTTPSPort, PreserveTrailingSlash: p.redirect.PreserveTrailingSlash},
 			access:   accessPhase{denied: c.denied},
 			headers:  headersPhase{hsts: p.headers.hsts},
 		}
 	}
-	return p
 }
 
 func reportUnsupported(r *reader) {

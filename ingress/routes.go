@@ -33,16 +33,59 @@ func (t target) key() (UpstreamKey, bool) {
 	return *t.upstream, true
 }
 
+// planKey identifies a plan cheaply: the parts that most paths set are
+// held by value, the rest (zero for most paths) by one pointer to an
+// interned value, equal pointers meaning equal parts. Hashing a whole plan
+// for each of 10,000s of paths costs more than the rest of its
+// translation.
+type planKey struct {
+	redirect Redirect
+	denied   string
+	hsts     string
+	upstream UpstreamKey
+	resolved bool
+	extras   *planExtras
+}
+
+// planExtras are the parts of a plan that annotations set.
+type planExtras struct {
+	rewrite  rewritePhase
+	headers  headersPhase // without hsts
+	dial     string
+	backend  backendOptions
+	fallback errorBackend
+	errors   errorPages
+}
+
+// key returns the key of p, interning its extras in t.
+func (t *translation) key(p *plan) planKey {
+	k := planKey{redirect: p.redirect, denied: p.access.denied, hsts: p.headers.hsts, upstream: p.proxy.upstream, resolved: p.proxy.resolved}
+	x := planExtras{rewrite: p.rewrite, headers: p.headers, dial: p.proxy.dial, backend: p.proxy.backend, fallback: p.proxy.fallback, errors: p.proxy.errors}
+	x.headers.hsts = ""
+	if x == (planExtras{}) {
+		return k
+	}
+	k.extras = t.extras[x]
+	if k.extras == nil {
+		if k.extras = t.prev.extras[x]; k.extras == nil {
+			k.extras = &x
+		}
+		t.extras[x] = k.extras
+	}
+	return k
+}
+
 // routesFor returns the routes of a plan, rendered once per distinct plan
 // and shared by every path (and translation) that has the same.
-func (t *translation) routesFor(p plan) json.RawMessage {
-	if r, ok := t.routes[p]; ok {
+func (t *translation) routesFor(p *plan) json.RawMessage {
+	k := t.key(p)
+	if r, ok := t.routes[k]; ok {
 		return r
 	}
-	r, ok := t.prev.routes[p]
+	r, ok := t.prev.routes[k]
 	if !ok {
-		r = render(&p)
+		r = render(p)
 	}
-	t.routes[p] = r
+	t.routes[k] = r
 	return r
 }

@@ -29,7 +29,8 @@ type Translator struct {
 	keyPairs    map[*corev1.Secret]*tls.Certificate
 	cas         map[*corev1.Secret]*secrets.CA
 	backendTLSs map[*corev1.Secret]*secrets.BackendTLS
-	routes      map[plan]json.RawMessage
+	routes      map[planKey]json.RawMessage
+	extras      map[planExtras]*planExtras
 }
 
 // translation is the state of one Translate call.
@@ -52,12 +53,16 @@ type translation struct {
 	keyPairs    map[*corev1.Secret]*tls.Certificate
 	cas         map[*corev1.Secret]*secrets.CA
 	backendTLSs map[*corev1.Secret]*secrets.BackendTLS
-	routes      map[plan]json.RawMessage
+	routes      map[planKey]json.RawMessage
+	extras      map[planExtras]*planExtras
 	prev        *Translator
 	// prefixes are the annotation prefixes, in order of precedence.
 	prefixes []string
 	// defaultUpstream is the app's default backend, if it resolves.
 	defaultUpstream *UpstreamKey
+	// site and plan are where the plan of each path is made.
+	site site
+	plan plan
 	// next is the earliest moment after opts.Now at which a certificate
 	// or revocation list that this translation read becomes valid or
 	// expires; zero when there is none.
@@ -81,9 +86,9 @@ type pathRule struct {
 	Path
 	// raw is the path as the Ingress gives it.
 	raw string
-	// report and field report a problem with it.
-	report func(field, reason string)
-	field  string
+	// report reports a problem with it, at spec.rules[rule].http.paths[index].
+	report      func(field, reason string)
+	rule, index int
 }
 
 type hostRules struct {
@@ -122,7 +127,8 @@ func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 		keyPairs:       make(map[*corev1.Secret]*tls.Certificate),
 		cas:            make(map[*corev1.Secret]*secrets.CA),
 		backendTLSs:    make(map[*corev1.Secret]*secrets.BackendTLS),
-		routes:         make(map[plan]json.RawMessage),
+		routes:         make(map[planKey]json.RawMessage),
+		extras:         make(map[planExtras]*planExtras),
 		prev:           tr,
 		prefixes:       annotationPrefixes(&opts),
 	}
@@ -156,7 +162,7 @@ func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 	t.addConfiguredDefault()
 	t.addDefaultCertificate()
 	tr.keyPairs, tr.cas, tr.backendTLSs = t.keyPairs, t.cas, t.backendTLSs
-	tr.routes = t.routes
+	tr.routes, tr.extras = t.routes, t.extras
 	res := t.result()
 	for _, ing := range ingresses {
 		res.Ingresses = append(res.Ingresses, ObjectRef{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name})
@@ -200,7 +206,9 @@ func (t *translation) addRules(ing *networkingv1.Ingress, c *ingressConfig) {
 	report := t.reporter(ing)
 	owner := key(ing)
 	routes := func(path string, hostTLS bool, tgt target) json.RawMessage {
-		return t.routesFor(planFor(c, &site{ing: ing, path: path, hostTLS: hostTLS, target: tgt, opts: &t.opts, defaultUpstream: t.defaultUpstream}))
+		t.site = site{ing: ing, path: path, hostTLS: hostTLS, target: tgt, opts: &t.opts, defaultUpstream: t.defaultUpstream}
+		planFor(c, &t.site, &t.plan)
+		return t.routesFor(&t.plan)
 	}
 
 	var ruleHosts []string
@@ -251,7 +259,8 @@ func (t *translation) addRules(ing *networkingv1.Ingress, c *ingressConfig) {
 				Path:   Path{Path: path, Type: typ, Action: Action{Ingress: owner, Routes: routes(raw, hostTLS, tgt)}},
 				raw:    raw,
 				report: report,
-				field:  pfield + ".path",
+				rule:   i,
+				index:  j,
 			}
 		}
 	}
@@ -296,8 +305,10 @@ func (t *translation) addRules(ing *networkingv1.Ingress, c *ingressConfig) {
 // them; any asks for the www redirect.
 func (t *translation) claimHost(hr *hostRules, owner, host string, hostTLS bool, c *ingressConfig) {
 	if hr.redirect == nil {
-		p := planFor(c, &site{path: "/", hostTLS: hostTLS, opts: &t.opts})
-		hr.redirect = &p.redirect
+		t.site = site{path: "/", hostTLS: hostTLS, opts: &t.opts}
+		planFor(c, &t.site, &t.plan)
+		redirect := t.plan.redirect
+		hr.redirect = &redirect
 	}
 	if c.redirect.appRoot != "" && hr.appRoot == nil {
 		hr.appRoot = &owned[string]{c.redirect.appRoot, owner}
@@ -334,7 +345,7 @@ func (t *translation) addConfiguredDefault() {
 	}
 	tgt := t.resolveService(ref.Namespace, ref.Name, ref.Port, report, "")
 	up, ok := tgt.key()
-	t.catchAll = &owned[*Action]{&Action{Routes: t.routesFor(plan{proxy: proxyPhase{upstream: up, resolved: ok}})}, ""}
+	t.catchAll = &owned[*Action]{&Action{Routes: t.routesFor(&plan{proxy: proxyPhase{upstream: up, resolved: ok}})}, ""}
 }
 
 // claimClientAuth sets the client certificate check of a host: the oldest
@@ -451,7 +462,7 @@ func hostPaths(host string, hr *hostRules) []Path {
 			continue // the same expression: the first one matches first
 		}
 		if _, err := CompilePathRegex(p.raw); err != nil {
-			p.report(p.field, fmt.Sprintf("path %q: paths of host %q are regular expressions (use-regex or rewrite-target), and this is not one: %v", p.raw, host, err))
+			p.report(fmt.Sprintf("spec.rules[%d].http.paths[%d].path", p.rule, p.index), fmt.Sprintf("path %q: paths of host %q are regular expressions (use-regex or rewrite-target), and this is not one: %v", p.raw, host, err))
 			continue
 		}
 		rp := p.Path
