@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${COUNT:-5}
 go test -run '^$' -bench 'BenchmarkTranslate10k' -benchmem -count "$count" ./ingress/
-go test -run '^$' -bench 'BenchmarkDispatch' -benchmem -count "$count" .
+go test -run '^$' -bench 'BenchmarkDispatch|BenchmarkPathDispatch' -benchmem -count "$count" .
 go test -run '^$' -bench 'BenchmarkApplyOneChange/one-of-10000' -benchmem -benchtime 20x -count "$count" .
 go test -run '^$' -bench 'BenchmarkApplyOneChange/initial' -benchmem -benchtime 1x -count 1 .
