@@ -35,6 +35,16 @@ func TestParseOption(t *testing.T) {
 				`"ingress_class":"public","controller":"example.com/ingress","default_backend":"default/web:http"}`,
 		},
 		{
+			name:     "annotation prefixes",
+			input:    "ingress {\n\tmanifests /m\n\tannotations_prefix example.com\n\tlegacy_annotations on\n}",
+			wantJSON: `{"source":{"source":"manifests","dir":"/m"},"annotations_prefix":"example.com","legacy_annotations":true}`,
+		},
+		{
+			name:    "legacy_annotations needs on or off",
+			input:   "ingress {\n\tmanifests /m\n\tlegacy_annotations yes\n}",
+			wantErr: "legacy_annotations: want on or off",
+		},
+		{
 			name:     "poll_interval in days",
 			input:    "ingress {\n\tmanifests /m {\n\t\tpoll_interval 1d\n\t}\n}",
 			wantJSON: `{"source":{"source":"manifests","dir":"/m","poll_interval":86400000000000}}`,

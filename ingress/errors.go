@@ -24,7 +24,8 @@ type errorsConfig struct {
 var errorsFamily = family{
 	annotations: []annotationSpec{
 		{name: "default-backend", fails: ignoreIngress, doc: "A Service of the Ingress's namespace (its first port) that serves the Ingress's requests (same path, after any rewrite) when their Service has no ready endpoints (with X-Code: 503 and the other X- headers of custom-http-errors but X-Original-URI), and the errors of custom-http-errors."},
-		{name: "custom-http-errors", fails: ignoreIngress, doc: "Comma-separated statuses (400-599): a backend response with one of them is replaced by the answer of the default backend (default-backend, else the app's default_backend) to / (the request's method and query kept) with X-Code, X-Format, X-Original-URI, X-Namespace, X-Ingress-Name, X-Service-Name, X-Service-Port and X-Request-ID."},
+		{name: "custom-http-errors", fails: ignoreIngress, doc: "Comma-separated statuses (400-599): a backend response with one of them is replaced by the answer of the default backend (default-backend, else the app's default_backend) to / (the request's method and query kept) with X-Code, X-Format, X-Original-URI, X-Namespace, X-Ingress-Name, X-Service-Name, X-Service-Port and X-Request-ID.",
+			differs: "Only backend responses are replaced; errors that Caddy answers itself (no ready endpoints, a backend that cannot be reached) are not (default-backend serves the first)."},
 		{name: "disable-proxy-intercept-errors", doc: "\"true\" passes the backend's error responses on unchanged even with custom-http-errors. Default false."},
 	},
 	parse: func(r *reader, c *ingressConfig) {
