@@ -36,7 +36,8 @@ var rewriteFamily = family{
 			differs: "$ must introduce a capture group $1…$9; ingress-nginx would also expand nginx variables such as $host."},
 		{name: "use-regex", doc: "Match the paths of the Ingress's hosts as regular expressions: case-insensitive, anchored at the start only, longest path first. Once one Ingress asks for it, all paths of the host match so. Default false.",
 			differs: "Regular expressions are RE2 (Go) rather than PCRE: no backreferences or lookaround; a path that does not compile is a problem and is not served."},
-		{name: "x-forwarded-prefix", fails: ignoreIngress, doc: "Send this value as X-Forwarded-Prefix to the backend, replacing the client's, when rewrite-target rewrites the request."},
+		{name: "x-forwarded-prefix", fails: ignoreIngress, doc: "Send this value as X-Forwarded-Prefix to the backend, replacing the client's, when rewrite-target rewrites the request.",
+			differs: "$ is not allowed (nginx would expand it as a variable)."},
 	},
 	parse: func(r *reader, c *ingressConfig) {
 		if v, ok := r.value("rewrite-target"); ok {

@@ -21,7 +21,8 @@ type sslRedirectConfig struct {
 
 var sslRedirectFamily = family{
 	annotations: []annotationSpec{
-		{name: "ssl-redirect", doc: "Redirect plain HTTP to HTTPS (308) on hosts listed under spec.tls. Default true. Paths and requests under /.well-known/acme-challenge are not redirected; X-Forwarded-Proto: https from a trusted proxy (Caddy's trusted_proxies) counts as HTTPS."},
+		{name: "ssl-redirect", doc: "Redirect plain HTTP to HTTPS (308) on hosts listed under spec.tls. Default true. Paths and requests under /.well-known/acme-challenge are not redirected; X-Forwarded-Proto: https from a trusted proxy (Caddy's trusted_proxies) counts as HTTPS.",
+			differs: "The Location carries the https_port when it is not 443 (ingress-nginx: only with use-port-in-redirects); X-Forwarded-Proto and X-Forwarded-Host count from Caddy's trusted_proxies (ingress-nginx: use-forwarded-headers)."},
 		{name: "force-ssl-redirect", doc: "Redirect plain HTTP to HTTPS (308) even on hosts without TLS. Default false."},
 		{name: "preserve-trailing-slash", doc: "Keep the trailing slash of the URI in the HTTPS redirect's Location (by default one is dropped). Default false."},
 	},
