@@ -180,6 +180,7 @@ func (a *App) options() ingress.Options {
 		HSTS:                       a.HSTS,
 		AnnotationPrefix:           a.AnnotationsPrefix,
 		LegacyAnnotations:          a.LegacyAnnotations == nil || *a.LegacyAnnotations,
+		Traffic:                    a.traffic,
 	}
 }
 

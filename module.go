@@ -99,7 +99,29 @@ type App struct {
 	// on; false turns it off.
 	LegacyAnnotations *bool `json:"legacy_annotations,omitempty"`
 
+	// ProxyBodySize is the largest request body of Ingresses without a
+	// proxy-body-size annotation, in nginx size syntax ("8m", "1g"; "0"
+	// for no limit). Default: no limit, as Caddy has (ingress-nginx:
+	// 1m, which breaks uploads that were never annotated).
+	ProxyBodySize string `json:"proxy_body_size,omitempty"`
+
+	// ProxyConnectTimeout, ProxySendTimeout and ProxyReadTimeout are the
+	// proxy timeouts, in seconds, of Ingresses without the annotations
+	// of those names. Defaults: 5 to connect (as ingress-nginx), no limit
+	// to write or read (ingress-nginx: 60 each, which also ends idle
+	// streams and WebSockets after a minute).
+	ProxyConnectTimeout int `json:"proxy_connect_timeout,omitempty"`
+	ProxySendTimeout    int `json:"proxy_send_timeout,omitempty"`
+	ProxyReadTimeout    int `json:"proxy_read_timeout,omitempty"`
+
+	// LoadBalance is how requests are spread over a Service's ready
+	// endpoints for Ingresses without a load-balance annotation:
+	// "round_robin" or "ewma" (Caddy's least_conn). Default:
+	// round_robin, as ingress-nginx.
+	LoadBalance string `json:"load_balance,omitempty"`
+
 	source         Source
+	traffic        ingress.Traffic
 	defaultBackend *ingress.ServiceRef
 	defaultCertRef *ingress.SecretRef
 	ctx            caddy.Context
@@ -193,6 +215,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("annotations_prefix %q: %s", a.AnnotationsPrefix, errs[0])
 		}
 		a.AnnotationsPrefix = p
+	}
+	if err := a.provisionTraffic(); err != nil {
+		return err
 	}
 	if a.SourceRaw == nil {
 		return fmt.Errorf("no source configured")

@@ -80,7 +80,14 @@ type Transport struct {
 	// be sent as one). Default: false.
 	SendSNI bool `json:"send_sni,omitempty"`
 
-	app  *App
+	app *App
+	// DialTimeout, ReadTimeout and WriteTimeout are as Caddy's http
+	// transport has them: how long connecting to the backend, and each
+	// read from and write to it, may take. Zero: Caddy's defaults.
+	DialTimeout  caddy.Duration `json:"dial_timeout,omitempty"`
+	ReadTimeout  caddy.Duration `json:"read_timeout,omitempty"`
+	WriteTimeout caddy.Duration `json:"write_timeout,omitempty"`
+
 	http *reverseproxy.HTTPTransport
 	// seen is the SHA-256 of the Secret's contents at the last round
 	// trip: when it changes, idle connections, made with the old CAs or
@@ -121,7 +128,10 @@ func (t *Transport) Provision(ctx caddy.Context) error {
 	}
 
 	t.seen = new(atomic.Pointer[string])
-	t.http = &reverseproxy.HTTPTransport{TLS: new(reverseproxy.TLSConfig), Versions: slices.Clone(t.Versions)}
+	t.http = &reverseproxy.HTTPTransport{
+		TLS: new(reverseproxy.TLSConfig), Versions: slices.Clone(t.Versions),
+		DialTimeout: t.DialTimeout, ReadTimeout: t.ReadTimeout, WriteTimeout: t.WriteTimeout,
+	}
 	if err := t.http.Provision(ctx); err != nil {
 		return fmt.Errorf("provisioning http transport: %v", err)
 	}

@@ -11,6 +11,7 @@ package caddyfile
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -38,6 +39,11 @@ type ingressApp struct {
 	HSTS                       string `json:"hsts,omitempty"`
 	AnnotationsPrefix          string `json:"annotations_prefix,omitempty"`
 	LegacyAnnotations          *bool  `json:"legacy_annotations,omitempty"`
+	ProxyBodySize              string `json:"proxy_body_size,omitempty"`
+	ProxyConnectTimeout        int    `json:"proxy_connect_timeout,omitempty"`
+	ProxySendTimeout           int    `json:"proxy_send_timeout,omitempty"`
+	ProxyReadTimeout           int    `json:"proxy_read_timeout,omitempty"`
+	LoadBalance                string `json:"load_balance,omitempty"`
 }
 
 // manifestsSource is the JSON of the ingress.sources.manifests module.
@@ -95,6 +101,11 @@ var sourceParsers = map[string]func(d *caddyfile.Dispenser) (any, error){
 //		hsts "<max-age=…; includeSubDomains; preload>"
 //		annotations_prefix <prefix>
 //		legacy_annotations on|off
+//		proxy_body_size <size>
+//		proxy_connect_timeout <seconds>
+//		proxy_send_timeout <seconds>
+//		proxy_read_timeout <seconds>
+//		load_balance round_robin|ewma
 //	}
 //
 // Exactly one source (manifests or kubernetes) is required; the other
@@ -102,8 +113,9 @@ var sourceParsers = map[string]func(d *caddyfile.Dispenser) (any, error){
 // checked by the app. automatic_certificates, a flag, has TLS hosts
 // without a Secret get certificates from Caddy's TLS automation, with the
 // issuers of the site's policy (local_certs, acme_ca, …).
-// default_certificate, hsts and annotations_prefix are checked by the
-// app.
+// default_certificate, hsts, annotations_prefix, proxy_body_size and
+// load_balance are checked by the app; the timeouts are whole seconds, as
+// ingress-nginx's.
 func parseOption(d *caddyfile.Dispenser, existing any) (any, error) {
 	d.Next() // consume option name
 	if existing != nil {
@@ -146,6 +158,16 @@ func parseOption(d *caddyfile.Dispenser, existing any) (any, error) {
 			app.HSTS, err = singleArg(d)
 		case name == "annotations_prefix":
 			app.AnnotationsPrefix, err = singleArg(d)
+		case name == "proxy_body_size":
+			app.ProxyBodySize, err = singleArg(d)
+		case name == "proxy_connect_timeout":
+			app.ProxyConnectTimeout, err = secondsArg(d)
+		case name == "proxy_send_timeout":
+			app.ProxySendTimeout, err = secondsArg(d)
+		case name == "proxy_read_timeout":
+			app.ProxyReadTimeout, err = secondsArg(d)
+		case name == "load_balance":
+			app.LoadBalance, err = singleArg(d)
 		case name == "legacy_annotations":
 			var v string
 			if v, err = singleArg(d); err == nil {
@@ -335,4 +357,18 @@ func durationArg(d *caddyfile.Dispenser) (caddy.Duration, error) {
 		return 0, d.Errf("%s '%s' must be positive", name, val)
 	}
 	return caddy.Duration(dur), nil
+}
+
+// secondsArg reads one argument, a whole number of seconds.
+func secondsArg(d *caddyfile.Dispenser) (int, error) {
+	name := d.Val()
+	v, err := singleArg(d)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, d.Errf("%s: want whole seconds such as 60, got '%s'", name, v)
+	}
+	return n, nil
 }

@@ -45,6 +45,11 @@ func TestParseOption(t *testing.T) {
 			wantErr: "legacy_annotations: want on or off",
 		},
 		{
+			name:    "timeouts are whole seconds",
+			input:   "ingress {\n\tmanifests /m\n\tproxy_read_timeout 60s\n}",
+			wantErr: "proxy_read_timeout: want whole seconds such as 60, got '60s'",
+		},
+		{
 			name:     "poll_interval in days",
 			input:    "ingress {\n\tmanifests /m {\n\t\tpoll_interval 1d\n\t}\n}",
 			wantJSON: `{"source":{"source":"manifests","dir":"/m","poll_interval":86400000000000}}`,

@@ -89,6 +89,10 @@ var families = []*family{
 	&upstreamFamily,
 	&proxyRewriteFamily,
 	&errorsFamily,
+	&bodySizeFamily,
+	&timeoutsFamily,
+	&bufferingFamily,
+	&loadBalanceFamily,
 	&backendTLSFamily,
 	&clientAuthFamily,
 }
@@ -150,6 +154,9 @@ type ingressConfig struct {
 	upstream     upstreamConfig
 	proxyRewrite proxyRewriteConfig
 	errors       errorsConfig
+	body         bodyConfig
+	timeouts     timeouts
+	balance      string
 	backend      backendOptions
 	clientAuth   clientAuthOptions
 	// auth is the client certificate check, once resolved.

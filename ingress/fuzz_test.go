@@ -60,6 +60,10 @@ func FuzzTranslateAnnotation(f *testing.F) {
 		{"a.example.com", "/", "default-backend", "web"},
 		{"a.example.com", "/", "service-upstream", "true"},
 		{"a.example.com", "/", "from-to-www-redirect", "true"},
+		{"a.example.com", "/", "proxy-body-size", "8m"},
+		{"a.example.com", "/", "proxy-read-timeout", "60"},
+		{"a.example.com", "/", "load-balance", "ewma"},
+		{"a.example.com", "/", "proxy-buffer-size", "16k"},
 	} {
 		f.Add(seed[0], seed[1], seed[2], seed[3], false)
 		f.Add(seed[0], seed[1], seed[2], seed[3], true)

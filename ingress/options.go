@@ -48,6 +48,22 @@ type Options struct {
 	// "ingress.kubernetes.io/", the prefix of early ingress-nginx
 	// versions, after the other two.
 	LegacyAnnotations bool
+	// Traffic are the defaults of the traffic annotations.
+	Traffic Traffic
+}
+
+// Traffic are the app-wide defaults of the traffic annotations, as
+// ingress-nginx's ConfigMap sets them.
+type Traffic struct {
+	// BodySize is the largest request body in bytes; 0 is no limit.
+	BodySize int64
+	// ConnectTimeout, SendTimeout and ReadTimeout are proxy timeouts in
+	// seconds; 0 is Caddy's default (3 s to connect, no limit to write or
+	// read).
+	ConnectTimeout, SendTimeout, ReadTimeout int
+	// LoadBalance is the Caddy selection policy among endpoints:
+	// "round_robin" (when empty too) or "least_conn".
+	LoadBalance string
 }
 
 // SecretRef names a Secret.

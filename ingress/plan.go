@@ -11,7 +11,14 @@ type plan struct {
 	access   accessPhase
 	rewrite  rewritePhase
 	headers  headersPhase
+	limits   limitsPhase
 	proxy    proxyPhase
+}
+
+// limitsPhase bounds what a request may use.
+type limitsPhase struct {
+	// bodySize is the largest request body in bytes; 0 is no limit.
+	bodySize int64
 }
 
 // redirectPhase answers a request with a redirect instead of proxying it:
@@ -63,6 +70,12 @@ type proxyPhase struct {
 	dial string
 	// backend is the TLS and protocol settings of the connection.
 	backend backendOptions
+	// timeouts bound connecting to, writing to and reading from the
+	// backend; zero leaves Caddy's default.
+	timeouts timeouts
+	// balance is the selection policy among endpoints: "round_robin"
+	// or "least_conn".
+	balance string
 	// fallback, when its upstream is set, is the Service that serves the
 	// request when upstream has no ready endpoints (default-backend).
 	fallback errorBackend
@@ -84,4 +97,10 @@ type errorPages struct {
 	// codes are the statuses, sorted and comma-separated.
 	codes   string
 	backend errorBackend
+}
+
+// timeouts are proxy timeouts, in seconds as ingress-nginx gives them; 0
+// is Caddy's default (3 s to connect, no limit to write or read).
+type timeouts struct {
+	connect, send, read int
 }

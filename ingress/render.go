@@ -65,6 +65,9 @@ func render(p *plan) json.RawMessage {
 		}
 		routes = append(routes, route{Handle: []map[string]any{h}})
 	}
+	if n := p.limits.bodySize; n > 0 {
+		routes = append(routes, route{Handle: []map[string]any{{"handler": "request_body", "max_size": n}}})
+	}
 	if h := responseHeadersHandler(&p.headers); h != nil {
 		routes = append(routes, route{Handle: []map[string]any{h}})
 	}
@@ -73,7 +76,7 @@ func render(p *plan) json.RawMessage {
 			Match: []map[string]any{{UnreadyMatcherModule: upstreamJSON(p.proxy.upstream)}},
 			Handle: []map[string]any{
 				errorHeaders(fb, "503", false),
-				{"handler": "reverse_proxy", "dynamic_upstreams": upstreamSource(fb.upstream)},
+				reverseProxy(fb.upstream, p.proxy.balance),
 			},
 			Terminal: true,
 		})
@@ -179,15 +182,28 @@ func upstreamSource(k UpstreamKey) map[string]any {
 	return up
 }
 
+// reverseProxy proxies to the ready endpoints of a Service port, chosen
+// by the selection policy balance ("" for round_robin).
+func reverseProxy(up UpstreamKey, balance string) handler {
+	if balance == "" {
+		balance = "round_robin"
+	}
+	return handler{
+		"handler":           "reverse_proxy",
+		"dynamic_upstreams": upstreamSource(up),
+		"load_balancing":    map[string]any{"selection_policy": map[string]any{"policy": balance}},
+	}
+}
+
 func proxyHandler(p *plan) handler {
 	px := &p.proxy
-	h := handler{"handler": "reverse_proxy"}
+	h := reverseProxy(px.upstream, px.balance)
 	if px.dial != "" {
+		delete(h, "dynamic_upstreams")
+		delete(h, "load_balancing")
 		h["upstreams"] = []map[string]any{{"dial": px.dial}}
-	} else {
-		h["dynamic_upstreams"] = upstreamSource(px.upstream)
 	}
-	if tr := transport(px.upstream, &px.backend); tr != nil {
+	if tr := transport(px.upstream, &px.backend, px.timeouts); tr != nil {
 		h["transport"] = tr
 	}
 	if host := p.headers.upstreamHost; host != "" {
@@ -204,16 +220,32 @@ func proxyHandler(p *plan) handler {
 			"routes": []route{{Handle: []map[string]any{
 				errorHeaders(&e.backend, "{http.reverse_proxy.status_code}", true),
 				{"handler": "rewrite", "uri": "/?{http.request.uri.query}"},
-				{"handler": "reverse_proxy", "dynamic_upstreams": upstreamSource(e.backend.upstream)},
+				reverseProxy(e.backend.upstream, px.balance),
 			}}},
 		}}
 	}
 	return h
 }
 
-// transport returns the reverse_proxy transport for the backend protocol,
-// nil for plain HTTP/1.1 (Caddy's default).
-func transport(up UpstreamKey, b *backendOptions) map[string]any {
+// transport returns the reverse_proxy transport for the backend protocol
+// and timeouts, nil for plain HTTP/1.1 with Caddy's default timeouts.
+func transport(up UpstreamKey, b *backendOptions, to timeouts) map[string]any {
+	tr := transportFor(up, b)
+	if to == (timeouts{}) {
+		return tr
+	}
+	if tr == nil {
+		tr = map[string]any{"protocol": "http"}
+	}
+	for key, secs := range map[string]int{"dial_timeout": to.connect, "write_timeout": to.send, "read_timeout": to.read} {
+		if secs != 0 {
+			tr[key] = strconv.Itoa(secs) + "s"
+		}
+	}
+	return tr
+}
+
+func transportFor(up UpstreamKey, b *backendOptions) map[string]any {
 	switch b.protocol {
 	case "GRPC", "H2C":
 		return map[string]any{"protocol": "http", "versions": []string{"h2c", "2"}}

@@ -44,6 +44,9 @@ type planKey struct {
 	hsts     string
 	upstream UpstreamKey
 	resolved bool
+	limits   limitsPhase
+	timeouts timeouts
+	balance  string
 	extras   *planExtras
 }
 
@@ -59,7 +62,8 @@ type planExtras struct {
 
 // key returns the key of p, interning its extras in t.
 func (t *translation) key(p *plan) planKey {
-	k := planKey{redirect: p.redirect, denied: p.access.denied, hsts: p.headers.hsts, upstream: p.proxy.upstream, resolved: p.proxy.resolved}
+	k := planKey{redirect: p.redirect, denied: p.access.denied, hsts: p.headers.hsts, upstream: p.proxy.upstream, resolved: p.proxy.resolved,
+		limits: p.limits, timeouts: p.proxy.timeouts, balance: p.proxy.balance}
 	x := planExtras{rewrite: p.rewrite, headers: p.headers, dial: p.proxy.dial, backend: p.proxy.backend, fallback: p.proxy.fallback, errors: p.proxy.errors}
 	x.headers.hsts = ""
 	if x == (planExtras{}) {

@@ -31,7 +31,9 @@ const chunkInterval = 50 * time.Millisecond
 // and X-Seen-Header-<Name> for each of seenHeaders the request has. Its
 // query can ask for more: ?status=NNN answers with that status (the body
 // is still the name), ?location=<url> sets Location, ?cookie=<value> adds
-// a Set-Cookie and ?refresh=<value> sets Refresh.
+// a Set-Cookie, ?refresh=<value> sets Refresh and ?sleep=<duration> waits
+// that long before answering. X-Seen-Body-Bytes is the size of the request
+// body it read.
 type backend struct {
 	name string
 	port int
@@ -93,6 +95,20 @@ func (b *backend) answer(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	q := r.URL.Query()
+	if v := q.Get("sleep"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			http.Error(w, "sleep: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	n, _ := io.Copy(io.Discard, r.Body)
+	h.Set("X-Seen-Body-Bytes", strconv.FormatInt(n, 10))
 	if v := q.Get("location"); v != "" {
 		h.Set("Location", v)
 	}

@@ -1,0 +1,95 @@
+package integration
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestTrafficAnnotations checks proxy-body-size, the proxy timeouts and
+// load balancing over real sockets.
+func TestTrafficAnnotations(t *testing.T) {
+	t.Parallel()
+	a := startBackend(t, "backend-a")
+	b := startBackend(t, "backend-b")
+	dir := t.TempDir()
+	writeIngresses(t, dir,
+		routingIngress{name: "limited", host: "limited.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "svc-a"}},
+			annotations: nginxAnnotations("proxy-body-size", "1k")},
+		routingIngress{name: "unlimited", host: "unlimited.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "svc-a"}}},
+		routingIngress{name: "timeout", host: "timeout.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "svc-a"}},
+			annotations: nginxAnnotations("proxy-read-timeout", "1")},
+		routingIngress{name: "balanced", host: "balanced.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "svc-ab"}}},
+	)
+	writeManifest(t, dir, "svc-a.yaml", serviceWithEndpoints("svc-a", a))
+	// Two EndpointSlices of one Service, one endpoint each.
+	writeManifest(t, dir, "svc-ab.yaml", serviceYAML("svc-ab")+"---\n"+endpointSliceYAML("svc-ab", a.port, true)+"---\n"+
+		strings.Replace(endpointSliceYAML("svc-ab", b.port, true), "name: svc-ab-1", "name: svc-ab-2", 1))
+	c := startCaddy(t, dir)
+	cl := newClient(nil)
+
+	post := func(t *testing.T, host string, body io.Reader) *http.Response {
+		t.Helper()
+		resp, err := cl.http.Post(httpURL(c, host, "/upload"), "application/octet-stream", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	// chunked hides the length of a body, so that it is sent chunked.
+	chunked := func(n int) io.Reader { return io.MultiReader(bytes.NewReader(make([]byte, n))) }
+
+	t.Run("body within the limit", func(t *testing.T) {
+		if resp := post(t, "limited.example.com", bytes.NewReader(make([]byte, 1024))); resp.StatusCode != 200 || resp.Header.Get("X-Seen-Body-Bytes") != "1024" {
+			t.Errorf("got %d, backend read %q bytes; want 200 and 1024", resp.StatusCode, resp.Header.Get("X-Seen-Body-Bytes"))
+		}
+	})
+	t.Run("declared length over the limit", func(t *testing.T) {
+		if resp := post(t, "limited.example.com", bytes.NewReader(make([]byte, 1025))); resp.StatusCode != http.StatusRequestEntityTooLarge || resp.Header.Get("X-Backend") != "" {
+			t.Errorf("got %d from %q, want 413 without the backend", resp.StatusCode, resp.Header.Get("X-Backend"))
+		}
+	})
+	t.Run("chunked body over the limit", func(t *testing.T) {
+		if resp := post(t, "limited.example.com", chunked(64<<10)); resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("got %d, want 413", resp.StatusCode)
+		}
+	})
+	t.Run("chunked body within the limit", func(t *testing.T) {
+		if resp := post(t, "limited.example.com", chunked(1000)); resp.StatusCode != 200 || resp.Header.Get("X-Seen-Body-Bytes") != "1000" {
+			t.Errorf("got %d, backend read %q bytes; want 200 and 1000", resp.StatusCode, resp.Header.Get("X-Seen-Body-Bytes"))
+		}
+	})
+	t.Run("no limit by default", func(t *testing.T) {
+		if resp := post(t, "unlimited.example.com", bytes.NewReader(make([]byte, 4<<20))); resp.StatusCode != 200 {
+			t.Errorf("got %d, want 200", resp.StatusCode)
+		}
+	})
+	t.Run("read timeout", func(t *testing.T) {
+		if err := cl.expect(httpURL(c, "timeout.example.com", "/?sleep=3s"), http.StatusGatewayTimeout, ""); err != nil {
+			t.Error(err)
+		}
+		if err := cl.expect(httpURL(c, "timeout.example.com", "/?sleep=100ms"), http.StatusOK, a.name); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Run("round robin", func(t *testing.T) {
+		// ingress-nginx's default: each endpoint in turn.
+		var got []string
+		for range 6 {
+			r, err := cl.get(httpURL(c, "balanced.example.com", "/"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, r.body)
+		}
+		for i := 2; i < len(got); i++ {
+			if got[i] != got[i-2] || got[i] == got[i-1] {
+				t.Fatalf("got backends %v, want them alternating", got)
+			}
+		}
+	})
+}
