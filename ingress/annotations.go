@@ -93,6 +93,7 @@ var families = []*family{
 	&timeoutsFamily,
 	&bufferingFamily,
 	&loadBalanceFamily,
+	&nextUpstreamFamily,
 	&backendTLSFamily,
 	&clientAuthFamily,
 }
@@ -157,6 +158,7 @@ type ingressConfig struct {
 	body         bodyConfig
 	timeouts     timeouts
 	balance      string
+	retry        retryPolicy
 	backend      backendOptions
 	clientAuth   clientAuthOptions
 	// auth is the client certificate check, once resolved.

@@ -76,6 +76,8 @@ type proxyPhase struct {
 	// balance is the selection policy among endpoints: "round_robin"
 	// or "least_conn".
 	balance string
+	// retry is when a failed request goes to the next endpoint.
+	retry retryPolicy
 	// fallback, when its upstream is set, is the Service that serves the
 	// request when upstream has no ready endpoints (default-backend).
 	fallback errorBackend

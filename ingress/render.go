@@ -195,9 +195,30 @@ func reverseProxy(up UpstreamKey, balance string) handler {
 	}
 }
 
+// idempotentMethods are retried after a connection to the backend was
+// made, as nginx retries them.
+var idempotentMethods = []string{"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"}
+
 func proxyHandler(p *plan) handler {
 	px := &p.proxy
 	h := reverseProxy(px.upstream, px.balance)
+	if n := px.retry.retries(); n > 0 && px.dial == "" {
+		lb := h["load_balancing"].(map[string]any)
+		lb["retries"] = n
+		if px.retry.timeout > 0 {
+			lb["try_duration"] = strconv.Itoa(px.retry.timeout) + "s"
+		}
+		switch {
+		case px.retry.noTransport:
+			// No request matches: only connections that could not be
+			// made are retried.
+			lb["retry_match"] = []map[string]any{{"method": []string{"NO-RETRY"}}}
+		case px.retry.nonIdempotent:
+			lb["retry_match"] = []map[string]any{{"path": []string{"*"}}}
+		default:
+			lb["retry_match"] = []map[string]any{{"method": idempotentMethods}}
+		}
+	}
 	if px.dial != "" {
 		delete(h, "dynamic_upstreams")
 		delete(h, "load_balancing")

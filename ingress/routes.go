@@ -47,6 +47,7 @@ type planKey struct {
 	limits   limitsPhase
 	timeouts timeouts
 	balance  string
+	retry    retryPolicy
 	extras   *planExtras
 }
 
@@ -63,7 +64,7 @@ type planExtras struct {
 // key returns the key of p, interning its extras in t.
 func (t *translation) key(p *plan) planKey {
 	k := planKey{redirect: p.redirect, denied: p.access.denied, hsts: p.headers.hsts, upstream: p.proxy.upstream, resolved: p.proxy.resolved,
-		limits: p.limits, timeouts: p.proxy.timeouts, balance: p.proxy.balance}
+		limits: p.limits, timeouts: p.proxy.timeouts, balance: p.proxy.balance, retry: p.proxy.retry}
 	x := planExtras{rewrite: p.rewrite, headers: p.headers, dial: p.proxy.dial, backend: p.proxy.backend, fallback: p.proxy.fallback, errors: p.proxy.errors}
 	x.headers.hsts = ""
 	if x == (planExtras{}) {

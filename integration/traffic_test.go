@@ -93,3 +93,54 @@ func TestTrafficAnnotations(t *testing.T) {
 		}
 	})
 }
+
+// TestRetryNextEndpoint: with ingress-nginx's default (error timeout, 3
+// tries) a request that cannot connect to one endpoint goes to the next;
+// with proxy-next-upstream off it fails.
+func TestRetryNextEndpoint(t *testing.T) {
+	t.Parallel()
+	live := startBackend(t, "live")
+	// A port that refuses connections: reserved, never listening.
+	dead := freePort(t)
+	dir := t.TempDir()
+	writeIngresses(t, dir,
+		routingIngress{name: "retried", host: "retried.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "svc"}}},
+		routingIngress{name: "not-retried", host: "not-retried.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "svc"}},
+			annotations: nginxAnnotations("proxy-next-upstream", "off")},
+	)
+	writeManifest(t, dir, "svc.yaml", serviceYAML("svc")+"---\n"+endpointSliceYAML("svc", live.port, true)+"---\n"+
+		strings.Replace(endpointSliceYAML("svc", dead, true), "name: svc-1", "name: svc-2", 1))
+	c := startCaddy(t, dir)
+	cl := newClient(nil)
+	count := func(host string, method string) (ok, failed int) {
+		for range 6 {
+			req, err := http.NewRequest(method, httpURL(c, host, "/"), strings.NewReader("body"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := cl.http.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				ok++
+			} else {
+				failed++
+			}
+		}
+		return ok, failed
+	}
+	if ok, failed := count("retried.example.com", "GET"); failed != 0 {
+		t.Errorf("retried GET: %d answered, %d failed; want none failed", ok, failed)
+	}
+	// A connection that was never made is retried whatever the method.
+	if ok, failed := count("retried.example.com", "POST"); failed != 0 {
+		t.Errorf("retried POST: %d answered, %d failed; want none failed", ok, failed)
+	}
+	// Round robin over two endpoints: every other request meets the dead one.
+	if ok, failed := count("not-retried.example.com", "GET"); ok != 3 || failed != 3 {
+		t.Errorf("not retried: %d answered, %d failed; want 3 and 3", ok, failed)
+	}
+}
