@@ -109,8 +109,9 @@ func FuzzTranslateAnnotation(f *testing.F) {
 // renderedPlaceholders are the only placeholders that routes may hold in
 // the settings of Caddy's own handlers: render writes them itself.
 var renderedPlaceholders = []string{
-	"{http.request.header.Accept}", "{http.request.orig_uri}", "{http.request.uuid}",
-	"{http.reverse_proxy.status_code}", "{http.request.uri.query}",
+	"{http.request.header.Accept}", "{http.request.orig_uri}", "{http.request.header.X-Request-Id}",
+	"{http.reverse_proxy.status_code}", "{http.request.uri.query}", "{http.vars.client_ip}",
+	"{http.request.scheme}",
 }
 
 // checkPlaceholders fails t if a string in the settings of one of Caddy's

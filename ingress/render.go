@@ -160,7 +160,7 @@ func errorHeaders(b *errorBackend, code string, originalURI bool) handler {
 		"X-Ingress-Name": {b.ingress},
 		"X-Service-Name": {b.service},
 		"X-Service-Port": {b.port},
-		"X-Request-Id":   {"{http.request.uuid}"},
+		"X-Request-Id":   {"{http.request.header.X-Request-Id}"},
 	}
 	if originalURI {
 		set["X-Original-Uri"] = []string{"{http.request.orig_uri}"}
@@ -183,7 +183,8 @@ func upstreamSource(k UpstreamKey) map[string]any {
 }
 
 // reverseProxy proxies to the ready endpoints of a Service port, chosen
-// by the selection policy balance ("" for round_robin).
+// by the selection policy balance ("" for round_robin), with the request
+// headers ingress-nginx sends (upstreamRequestHeaders).
 func reverseProxy(up UpstreamKey, balance string) handler {
 	if balance == "" {
 		balance = "round_robin"
@@ -192,6 +193,25 @@ func reverseProxy(up UpstreamKey, balance string) handler {
 		"handler":           "reverse_proxy",
 		"dynamic_upstreams": upstreamSource(up),
 		"load_balancing":    map[string]any{"selection_policy": map[string]any{"policy": balance}},
+		"headers":           map[string]any{"request": upstreamRequestHeaders()},
+	}
+}
+
+// upstreamRequestHeaders are the headers ingress-nginx sets on requests
+// to backends besides Caddy's own X-Forwarded-For, -Proto and -Host:
+// the client's address (after Caddy's trusted_proxies), the scheme it
+// came in on, and the request ID (the client's, else one the ingress
+// handler made, as it sets X-Forwarded-Port); the Proxy header goes
+// (httpoxy).
+func upstreamRequestHeaders() map[string]any {
+	return map[string]any{
+		"set": map[string][]string{
+			"X-Real-Ip":          {"{http.vars.client_ip}"},
+			"X-Forwarded-Scheme": {"{http.request.scheme}"},
+			"X-Scheme":           {"{http.request.scheme}"},
+			"X-Request-Id":       {"{http.request.header.X-Request-Id}"},
+		},
+		"delete": []string{"Proxy"},
 	}
 }
 
@@ -228,7 +248,9 @@ func proxyHandler(p *plan) handler {
 		h["transport"] = tr
 	}
 	if host := p.headers.upstreamHost; host != "" {
-		h["headers"] = map[string]any{"request": map[string]any{"set": map[string][]string{"Host": {host}}}}
+		req := upstreamRequestHeaders()
+		req["set"].(map[string][]string)["Host"] = []string{host}
+		h["headers"] = map[string]any{"request": req}
 	}
 	if e := &px.errors; e.codes != "" {
 		var codes []int

@@ -70,6 +70,14 @@ func startBackend(t *testing.T, name string) *backend {
 // seenHeaders are the request headers a backend echoes as
 // X-Seen-Header-<Name>: those that proxies and error pages set.
 var seenHeaders = []string{
+	"X-Real-Ip",
+	"X-Forwarded-For",
+	"X-Forwarded-Host",
+	"X-Forwarded-Port",
+	"X-Forwarded-Proto",
+	"X-Forwarded-Scheme",
+	"X-Scheme",
+	"Proxy",
 	"X-Forwarded-Prefix",
 	"X-Code",
 	"X-Format",

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -142,5 +143,50 @@ func TestRetryNextEndpoint(t *testing.T) {
 	// Round robin over two endpoints: every other request meets the dead one.
 	if ok, failed := count("not-retried.example.com", "GET"); ok != 3 || failed != 3 {
 		t.Errorf("not retried: %d answered, %d failed; want 3 and 3", ok, failed)
+	}
+}
+
+// TestForwardingHeaders: backends get the headers ingress-nginx sends, a
+// client's request ID is kept and one is made when it has none; a client
+// cannot set the others, nor Proxy.
+func TestForwardingHeaders(t *testing.T) {
+	t.Parallel()
+	be := startBackend(t, "web")
+	dir := t.TempDir()
+	writeIngresses(t, dir, routingIngress{name: "web", host: "web.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "web"}}})
+	writeManifest(t, dir, "web.yaml", serviceWithEndpoints("web", be))
+	c := startCaddy(t, dir)
+	cl := newClient(nil)
+	spoofed := http.Header{
+		"X-Real-Ip": {"203.0.113.9"}, "X-Forwarded-Port": {"1"}, "X-Forwarded-Proto": {"https"}, "Proxy": {"http://evil"},
+	}
+	r, err := cl.getWithHeader(httpURL(c, "web.example.com", "/"), spoofed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"X-Real-Ip":          "127.0.0.1",
+		"X-Forwarded-For":    "127.0.0.1",
+		"X-Forwarded-Host":   fmt.Sprintf("web.example.com:%d", c.httpPort),
+		"X-Forwarded-Port":   fmt.Sprint(c.httpPort),
+		"X-Forwarded-Proto":  "http",
+		"X-Forwarded-Scheme": "http",
+		"X-Scheme":           "http",
+		"Proxy":              "",
+	}
+	for name, v := range want {
+		if got := r.header.Get("X-Seen-Header-" + name); got != v {
+			t.Errorf("%s: got %q, want %q", name, got, v)
+		}
+	}
+	if id := r.header.Get("X-Seen-Header-X-Request-Id"); len(id) != 32 {
+		t.Errorf("X-Request-Id: got %q, want 32 hex digits", id)
+	}
+	r, err = cl.getWithHeader(httpURL(c, "web.example.com", "/"), http.Header{"X-Request-Id": {"abc-123"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := r.header.Get("X-Seen-Header-X-Request-Id"); id != "abc-123" {
+		t.Errorf("X-Request-Id: got %q, want the client's abc-123", id)
 	}
 }
