@@ -94,6 +94,7 @@ var families = []*family{
 	&bufferingFamily,
 	&loadBalanceFamily,
 	&nextUpstreamFamily,
+	&affinityFamily,
 	&backendTLSFamily,
 	&clientAuthFamily,
 }
@@ -159,6 +160,7 @@ type ingressConfig struct {
 	timeouts     timeouts
 	balance      string
 	retry        retryPolicy
+	affinity     affinityConfig
 	backend      backendOptions
 	clientAuth   clientAuthOptions
 	// auth is the client certificate check, once resolved.

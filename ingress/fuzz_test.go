@@ -65,6 +65,8 @@ func FuzzTranslateAnnotation(f *testing.F) {
 		{"a.example.com", "/", "load-balance", "ewma"},
 		{"a.example.com", "/", "proxy-buffer-size", "16k"},
 		{"a.example.com", "/", "proxy-next-upstream", "error timeout non_idempotent"},
+		{"a.example.com", "/", "affinity", "cookie"},
+		{"a.example.com", "/", "session-cookie-path", "/{env.HOME}"},
 	} {
 		f.Add(seed[0], seed[1], seed[2], seed[3], false)
 		f.Add(seed[0], seed[1], seed[2], seed[3], true)

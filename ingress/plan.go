@@ -78,6 +78,8 @@ type proxyPhase struct {
 	balance string
 	// retry is when a failed request goes to the next endpoint.
 	retry retryPolicy
+	// affinity, when it has a Name, keeps sessions on one endpoint.
+	affinity Affinity
 	// fallback, when its upstream is set, is the Service that serves the
 	// request when upstream has no ready endpoints (default-backend).
 	fallback errorBackend

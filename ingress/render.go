@@ -222,6 +222,25 @@ var idempotentMethods = []string{"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRA
 func proxyHandler(p *plan) handler {
 	px := &p.proxy
 	h := reverseProxy(px.upstream, px.balance)
+	if a := px.affinity; a.Name != "" {
+		policy := map[string]any{"policy": AffinityPolicy, "name": a.Name, "path": a.Path}
+		for k, v := range map[string]any{"domain": a.Domain, "samesite": a.SameSite} {
+			if v != "" {
+				policy[k] = v
+			}
+		}
+		for k, v := range map[string]int{"max_age": a.MaxAge, "expires": a.Expires} {
+			if v != 0 {
+				policy[k] = v
+			}
+		}
+		for k, v := range map[string]bool{"conditional_samesite_none": a.ConditionalSameSiteNone, "secure": a.Secure, "change_on_failure": a.ChangeOnFailure} {
+			if v {
+				policy[k] = true
+			}
+		}
+		h["load_balancing"].(map[string]any)["selection_policy"] = policy
+	}
 	if n := px.retry.retries(); n > 0 && px.dial == "" {
 		lb := h["load_balancing"].(map[string]any)
 		lb["retries"] = n

@@ -190,3 +190,72 @@ func TestForwardingHeaders(t *testing.T) {
 		t.Errorf("X-Request-Id: got %q, want the client's abc-123", id)
 	}
 }
+
+// TestAffinityCookie: with affinity: cookie a client with the cookie stays
+// on its endpoint, clients without it are spread, and when its endpoint
+// goes away the client moves and gets a new cookie.
+func TestAffinityCookie(t *testing.T) {
+	t.Parallel()
+	a := startBackend(t, "backend-a")
+	b := startBackend(t, "backend-b")
+	dir := t.TempDir()
+	writeIngresses(t, dir, routingIngress{name: "sticky", host: "sticky.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "svc"}},
+		annotations: nginxAnnotations("affinity", "cookie", "session-cookie-name", "route", "session-cookie-max-age", "3600")})
+	sliceB := strings.Replace(endpointSliceYAML("svc", b.port, true), "name: svc-1", "name: svc-2", 1)
+	writeManifest(t, dir, "svc.yaml", serviceYAML("svc")+"---\n"+endpointSliceYAML("svc", a.port, true)+"---\n"+sliceB)
+	c := startCaddy(t, dir)
+	cl := newClient(nil)
+	url := httpURL(c, "sticky.example.com", "/")
+
+	get := func(cookie string) (backend, setCookie string) {
+		t.Helper()
+		h := http.Header{}
+		if cookie != "" {
+			h.Set("Cookie", "route="+cookie)
+		}
+		r, err := cl.getWithHeader(url, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.status != http.StatusOK {
+			t.Fatalf("got %d, want 200", r.status)
+		}
+		for _, sc := range r.header.Values("Set-Cookie") {
+			if v, ok := strings.CutPrefix(sc, "route="); ok {
+				value, attrs, _ := strings.Cut(v, ";")
+				if !strings.Contains(attrs, "Max-Age=3600") || !strings.Contains(attrs, "HttpOnly") || !strings.Contains(attrs, "Path=/") {
+					t.Errorf("Set-Cookie %q: want Path=/, Max-Age=3600 and HttpOnly", sc)
+				}
+				setCookie = value
+			}
+		}
+		return r.body, setCookie
+	}
+	first, cookie := get("")
+	if cookie == "" {
+		t.Fatal("got no affinity cookie")
+	}
+	second, _ := get("")
+	if second == first {
+		t.Errorf("two clients without a cookie both went to %s, want them spread", first)
+	}
+	for range 6 {
+		if got, set := get(cookie); got != first || set != "" {
+			t.Fatalf("with the cookie: got %s (Set-Cookie %q), want %s and no new cookie", got, set, first)
+		}
+	}
+
+	// The sticky endpoint goes away.
+	remaining := b
+	if first == b.name {
+		remaining = a
+	}
+	writeManifest(t, dir, "svc.yaml", serviceYAML("svc")+"---\n"+endpointSliceYAML("svc", remaining.port, true))
+	eventually(t, "the client moves to the remaining endpoint", func() error {
+		got, set := get(cookie)
+		if got != remaining.name || set == "" || set == cookie {
+			return fmt.Errorf("got %s with Set-Cookie %q, want %s and a new cookie", got, set, remaining.name)
+		}
+		return nil
+	})
+}
