@@ -95,6 +95,7 @@ var families = []*family{
 	&loadBalanceFamily,
 	&nextUpstreamFamily,
 	&affinityFamily,
+	&hashByFamily,
 	&backendTLSFamily,
 	&clientAuthFamily,
 }
@@ -161,6 +162,7 @@ type ingressConfig struct {
 	balance      string
 	retry        retryPolicy
 	affinity     affinityConfig
+	hash         hashConfig
 	backend      backendOptions
 	clientAuth   clientAuthOptions
 	// auth is the client certificate check, once resolved.

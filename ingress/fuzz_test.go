@@ -66,6 +66,7 @@ func FuzzTranslateAnnotation(f *testing.F) {
 		{"a.example.com", "/", "proxy-buffer-size", "16k"},
 		{"a.example.com", "/", "proxy-next-upstream", "error timeout non_idempotent"},
 		{"a.example.com", "/", "affinity", "cookie"},
+		{"a.example.com", "/", "upstream-hash-by", "${request_uri}$http_x_user"},
 		{"a.example.com", "/", "session-cookie-path", "/{env.HOME}"},
 	} {
 		f.Add(seed[0], seed[1], seed[2], seed[3], false)
@@ -119,7 +120,7 @@ var renderedPlaceholders = []string{
 // checkPlaceholders fails t if a string in the settings of one of Caddy's
 // own handlers in routes has a brace that is not one of
 // renderedPlaceholders: user text would be expanded there. Our handlers
-// (ingress_*) take their settings as data.
+// and selection policies (ingress_*) take their settings as data.
 func checkPlaceholders(t *testing.T, routes json.RawMessage) {
 	t.Helper()
 	var v any
@@ -131,6 +132,9 @@ func checkPlaceholders(t *testing.T, routes json.RawMessage) {
 		switch v := v.(type) {
 		case map[string]any:
 			if h, _ := v["handler"].(string); strings.HasPrefix(h, "ingress_") {
+				return
+			}
+			if p, _ := v["policy"].(string); strings.HasPrefix(p, "ingress_") {
 				return
 			}
 			for _, x := range v {

@@ -80,6 +80,8 @@ type proxyPhase struct {
 	retry retryPolicy
 	// affinity, when it has a Name, keeps sessions on one endpoint.
 	affinity Affinity
+	// hash, when it has a key, picks endpoints by a hash of it.
+	hash hashConfig
 	// fallback, when its upstream is set, is the Service that serves the
 	// request when upstream has no ready endpoints (default-backend).
 	fallback errorBackend

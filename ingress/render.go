@@ -222,6 +222,13 @@ var idempotentMethods = []string{"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRA
 func proxyHandler(p *plan) handler {
 	px := &p.proxy
 	h := reverseProxy(px.upstream, px.balance)
+	if hb := px.hash; hb.by != "" && px.affinity.Name == "" {
+		policy := map[string]any{"policy": HashPolicy, "by": hb.by}
+		if hb.subsetSize > 0 {
+			policy["subset_size"] = hb.subsetSize
+		}
+		h["load_balancing"].(map[string]any)["selection_policy"] = policy
+	}
 	if a := px.affinity; a.Name != "" {
 		policy := map[string]any{"policy": AffinityPolicy, "name": a.Name, "path": a.Path}
 		for k, v := range map[string]any{"domain": a.Domain, "samesite": a.SameSite} {

@@ -259,3 +259,38 @@ func TestAffinityCookie(t *testing.T) {
 		return nil
 	})
 }
+
+// TestUpstreamHashBy: with upstream-hash-by $request_uri, a URI always
+// reaches the same endpoint, and different URIs reach both.
+func TestUpstreamHashBy(t *testing.T) {
+	t.Parallel()
+	a := startBackend(t, "backend-a")
+	b := startBackend(t, "backend-b")
+	dir := t.TempDir()
+	writeIngresses(t, dir, routingIngress{name: "hashed", host: "hashed.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "svc"}},
+		annotations: nginxAnnotations("upstream-hash-by", "$request_uri")})
+	sliceB := strings.Replace(endpointSliceYAML("svc", b.port, true), "name: svc-1", "name: svc-2", 1)
+	writeManifest(t, dir, "svc.yaml", serviceYAML("svc")+"---\n"+endpointSliceYAML("svc", a.port, true)+"---\n"+sliceB)
+	c := startCaddy(t, dir)
+	cl := newClient(nil)
+	seen := make(map[string]bool)
+	for i := range 20 {
+		url := httpURL(c, "hashed.example.com", fmt.Sprintf("/item/%d", i))
+		var first string
+		for j := range 3 {
+			r, err := cl.get(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j == 0 {
+				first = r.body
+			} else if r.body != first {
+				t.Fatalf("%s: got %s, then %s", url, first, r.body)
+			}
+		}
+		seen[first] = true
+	}
+	if !seen[a.name] || !seen[b.name] {
+		t.Errorf("20 URIs reached %v, want both backends", seen)
+	}
+}
