@@ -229,6 +229,11 @@ func (a *App) apply(res *ingress.Result, next *served) *table {
 		backendSecrets[res.BackendSecrets[i].Secret] = &res.BackendSecrets[i]
 	}
 	next.backendSecrets = backendSecrets
+	weights := make(map[string]ingress.CanaryWeight, len(res.CanaryWeights))
+	for _, w := range res.CanaryWeights {
+		weights[w.Ingress] = w
+	}
+	next.canaryWeights = weights
 	if next.routes != nil && a.lastResult != nil && sameRoutes(res, a.lastResult) {
 		return nil
 	}

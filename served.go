@@ -21,6 +21,9 @@ type served struct {
 	certs     *secrets.Store
 	// backendSecrets are the proxy-ssl-secret contents, by namespace/name.
 	backendSecrets map[string]*ingress.BackendSecret
+	// canaryWeights are the weights of canary Ingresses, by
+	// namespace/name.
+	canaryWeights map[string]ingress.CanaryWeight
 }
 
 // servedVar is the request variable (caddyhttp.SetVar) under which the

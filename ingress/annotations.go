@@ -96,6 +96,7 @@ var families = []*family{
 	&nextUpstreamFamily,
 	&affinityFamily,
 	&hashByFamily,
+	&canaryFamily,
 	&backendTLSFamily,
 	&clientAuthFamily,
 }
@@ -163,6 +164,7 @@ type ingressConfig struct {
 	retry        retryPolicy
 	affinity     affinityConfig
 	hash         hashConfig
+	canary       canaryConfig
 	backend      backendOptions
 	clientAuth   clientAuthOptions
 	// auth is the client certificate check, once resolved.

@@ -82,6 +82,8 @@ type proxyPhase struct {
 	affinity Affinity
 	// hash, when it has a key, picks endpoints by a hash of it.
 	hash hashConfig
+	// canary, when it names an Ingress, sends some requests elsewhere.
+	canary canaryPlan
 	// fallback, when its upstream is set, is the Service that serves the
 	// request when upstream has no ready endpoints (default-backend).
 	fallback errorBackend

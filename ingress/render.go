@@ -81,6 +81,20 @@ func render(p *plan) json.RawMessage {
 			Terminal: true,
 		})
 	}
+	if k := &p.proxy.canary; k.match.Ingress != "" {
+		m := map[string]any{"ingress": k.match.Ingress}
+		for key, v := range map[string]string{"header": k.match.Header, "header_value": k.match.HeaderValue,
+			"header_pattern": k.match.HeaderPattern, "cookie": k.match.Cookie} {
+			if v != "" {
+				m[key] = v
+			}
+		}
+		routes = append(routes, route{
+			Match:    []map[string]any{{CanaryMatcherModule: m}},
+			Handle:   []map[string]any{reverseProxy(k.upstream, "")},
+			Terminal: true,
+		})
+	}
 	routes = append(routes, route{Handle: []map[string]any{proxyHandler(p)}})
 	return marshal(routes)
 }

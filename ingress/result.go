@@ -31,6 +31,9 @@ type Result struct {
 	// connections to backends, sorted by Secret. Routes name them by
 	// Secret, so that a rotation needs no new routes.
 	BackendSecrets []BackendSecret `json:"backend_secrets,omitempty"`
+	// CanaryWeights are the weights of the canary Ingresses, sorted by
+	// Ingress; the canary matchers read them at request time.
+	CanaryWeights []CanaryWeight `json:"canary_weights,omitempty"`
 	// Problems are sorted by object; each object's in the order its
 	// fields were read.
 	Problems []Problem `json:"-"`

@@ -56,6 +56,7 @@ type planExtras struct {
 	rewrite  rewritePhase
 	affinity Affinity
 	hash     hashConfig
+	canary   canaryPlan
 	headers  headersPhase // without hsts
 	dial     string
 	backend  backendOptions
@@ -67,7 +68,7 @@ type planExtras struct {
 func (t *translation) key(p *plan) planKey {
 	k := planKey{redirect: p.redirect, denied: p.access.denied, hsts: p.headers.hsts, upstream: p.proxy.upstream, resolved: p.proxy.resolved,
 		limits: p.limits, timeouts: p.proxy.timeouts, balance: p.proxy.balance, retry: p.proxy.retry}
-	x := planExtras{rewrite: p.rewrite, affinity: p.proxy.affinity, hash: p.proxy.hash, headers: p.headers, dial: p.proxy.dial, backend: p.proxy.backend, fallback: p.proxy.fallback, errors: p.proxy.errors}
+	x := planExtras{rewrite: p.rewrite, affinity: p.proxy.affinity, hash: p.proxy.hash, canary: p.proxy.canary, headers: p.headers, dial: p.proxy.dial, backend: p.proxy.backend, fallback: p.proxy.fallback, errors: p.proxy.errors}
 	x.headers.hsts = ""
 	if x == (planExtras{}) {
 		return k

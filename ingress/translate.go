@@ -63,6 +63,8 @@ type translation struct {
 	// site and plan are where the plan of each path is made.
 	site site
 	plan plan
+	// canaryWeights are the weights of the canary Ingresses.
+	canaryWeights []CanaryWeight
 	// next is the earliest moment after opts.Now at which a certificate
 	// or revocation list that this translation read becomes valid or
 	// expires; zero when there is none.
@@ -89,6 +91,11 @@ type pathRule struct {
 	// report reports a problem with it, at spec.rules[rule].http.paths[index].
 	report      func(field, reason string)
 	rule, index int
+	// cfg and site are what its routes were made from; canary is the
+	// canary Ingress that shares it, if any.
+	cfg    *ingressConfig
+	site   site
+	canary string
 }
 
 type hostRules struct {
@@ -155,8 +162,13 @@ func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 		}
 	}
 	for i, ing := range ingresses {
-		if all[i].ignored == "" {
+		if all[i].ignored == "" && !all[i].canary.on {
 			t.addRules(ing, all[i])
+		}
+	}
+	for i, ing := range ingresses {
+		if all[i].ignored == "" && all[i].canary.on {
+			t.addCanary(ing, all[i])
 		}
 	}
 	t.addConfiguredDefault()
@@ -255,12 +267,15 @@ func (t *translation) addRules(ing *networkingv1.Ingress, c *ingressConfig) {
 			}
 			tgt := t.resolveBackend(ing.Namespace, &p.Backend, report, pfield+".backend")
 			t.checkServiceUpstream(c, tgt, report, pfield+".backend")
+			rendered := routes(raw, hostTLS, tgt)
 			hr.paths[k] = &pathRule{
-				Path:   Path{Path: path, Type: typ, Action: Action{Ingress: owner, Routes: routes(raw, hostTLS, tgt)}},
+				Path:   Path{Path: path, Type: typ, Action: Action{Ingress: owner, Routes: rendered}},
 				raw:    raw,
 				report: report,
 				rule:   i,
 				index:  j,
+				cfg:    c,
+				site:   t.site,
 			}
 		}
 	}
@@ -405,7 +420,9 @@ func (t *translation) result() *Result {
 		Managed:            t.managedHosts(),
 		BackendSecrets:     t.backendSecretList(),
 		NextChange:         t.next,
+		CanaryWeights:      t.canaryWeights,
 	}
+	slices.SortFunc(res.CanaryWeights, func(a, b CanaryWeight) int { return strings.Compare(a.Ingress, b.Ingress) })
 	for _, name := range names {
 		hr := t.hosts[name]
 		h := Host{Host: name, TLS: t.hostHasTLS(name)}

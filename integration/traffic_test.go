@@ -294,3 +294,41 @@ func TestUpstreamHashBy(t *testing.T) {
 		t.Errorf("20 URIs reached %v, want both backends", seen)
 	}
 }
+
+// TestCanary: a canary Ingress takes the requests its header, cookie or
+// weight selects on the mainline's host and path; a new weight applies.
+func TestCanary(t *testing.T) {
+	t.Parallel()
+	main := startBackend(t, "main")
+	canary := startBackend(t, "canary")
+	dir := t.TempDir()
+	mainline := routingIngress{name: "main", host: "app.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "main"}}}
+	canaryIngress := func(weight string) routingIngress {
+		return routingIngress{name: "canary", host: "app.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "canary"}},
+			annotations: nginxAnnotations("canary", "true", "canary-by-header", "X-Canary", "canary-by-cookie", "beta", "canary-weight", weight)}
+	}
+	writeIngresses(t, dir, mainline, canaryIngress("0"))
+	writeManifest(t, dir, "main.yaml", serviceWithEndpoints("main", main))
+	writeManifest(t, dir, "canary.yaml", serviceWithEndpoints("canary", canary))
+	c := startCaddy(t, dir)
+	cl := newClient(nil)
+	url := httpURL(c, "app.example.com", "/")
+	runChecks(t, cl, []check{
+		{name: "no header, weight 0", url: url, status: 200, body: main.name},
+		{name: "header always", url: url, header: http.Header{"X-Canary": {"always"}}, status: 200, body: canary.name},
+		{name: "header never beats the cookie", url: url, header: http.Header{"X-Canary": {"never"}, "Cookie": {"beta=always"}}, status: 200, body: main.name},
+		{name: "cookie always", url: url, header: http.Header{"Cookie": {"beta=always"}}, status: 200, body: canary.name},
+	})
+	writeIngresses(t, dir, canaryIngress("100"))
+	eventually(t, "weight 100 sends everything to the canary", func() error { return cl.expect(url, 200, canary.name) })
+	for range 5 {
+		if err := cl.expect(url, 200, canary.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Header never still goes to the mainline.
+	r, err := cl.getWithHeader(url, http.Header{"X-Canary": {"never"}})
+	if err != nil || r.body != main.name {
+		t.Errorf("header never at weight 100: got %v %v, want %s", r, err, main.name)
+	}
+}
