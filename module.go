@@ -114,14 +114,22 @@ type App struct {
 	ProxySendTimeout    int `json:"proxy_send_timeout,omitempty"`
 	ProxyReadTimeout    int `json:"proxy_read_timeout,omitempty"`
 
+	// LimitStatusCode answers requests over the limits of limit-rps,
+	// limit-rpm and limit-connections. Default: 503, as ingress-nginx's
+	// limit-req-status-code and limit-conn-status-code.
+	LimitStatusCode int `json:"limit_status_code,omitempty"`
+
 	// LoadBalance is how requests are spread over a Service's ready
 	// endpoints for Ingresses without a load-balance annotation:
 	// "round_robin" or "ewma" (Caddy's least_conn). Default:
 	// round_robin, as ingress-nginx.
 	LoadBalance string `json:"load_balance,omitempty"`
 
-	source         Source
-	traffic        ingress.Traffic
+	source  Source
+	traffic ingress.Traffic
+	// limitZones are the rate-limit counters, by Ingress (see Limit).
+	limitsMu       sync.Mutex
+	limitZones     map[string]*limitZone
 	defaultBackend *ingress.ServiceRef
 	defaultCertRef *ingress.SecretRef
 	ctx            caddy.Context

@@ -43,6 +43,12 @@ func (a *App) provisionTraffic() error {
 		}
 		t.LoadBalance = policy
 	}
+	if c := a.LimitStatusCode; c != 0 {
+		if c < 400 || c > 599 {
+			return fmt.Errorf("limit_status_code: %d: want a status from 400 to 599", c)
+		}
+		t.LimitStatus = c
+	}
 	a.traffic = t
 	return nil
 }

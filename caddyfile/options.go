@@ -44,6 +44,7 @@ type ingressApp struct {
 	ProxySendTimeout           int    `json:"proxy_send_timeout,omitempty"`
 	ProxyReadTimeout           int    `json:"proxy_read_timeout,omitempty"`
 	LoadBalance                string `json:"load_balance,omitempty"`
+	LimitStatusCode            int    `json:"limit_status_code,omitempty"`
 }
 
 // manifestsSource is the JSON of the ingress.sources.manifests module.
@@ -106,6 +107,7 @@ var sourceParsers = map[string]func(d *caddyfile.Dispenser) (any, error){
 //		proxy_send_timeout <seconds>
 //		proxy_read_timeout <seconds>
 //		load_balance round_robin|ewma
+//		limit_status_code <status>
 //	}
 //
 // Exactly one source (manifests or kubernetes) is required; the other
@@ -168,6 +170,8 @@ func parseOption(d *caddyfile.Dispenser, existing any) (any, error) {
 			app.ProxyReadTimeout, err = secondsArg(d)
 		case name == "load_balance":
 			app.LoadBalance, err = singleArg(d)
+		case name == "limit_status_code":
+			app.LimitStatusCode, err = secondsArg(d)
 		case name == "legacy_annotations":
 			var v string
 			if v, err = singleArg(d); err == nil {
@@ -359,7 +363,8 @@ func durationArg(d *caddyfile.Dispenser) (caddy.Duration, error) {
 	return caddy.Duration(dur), nil
 }
 
-// secondsArg reads one argument, a whole number of seconds.
+// secondsArg reads one argument, a whole number (of seconds, or a
+// status).
 func secondsArg(d *caddyfile.Dispenser) (int, error) {
 	name := d.Val()
 	v, err := singleArg(d)
@@ -368,7 +373,7 @@ func secondsArg(d *caddyfile.Dispenser) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
-		return 0, d.Errf("%s: want whole seconds such as 60, got '%s'", name, v)
+		return 0, d.Errf("%s: want a whole number such as 60, got '%s'", name, v)
 	}
 	return n, nil
 }

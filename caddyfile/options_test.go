@@ -47,7 +47,7 @@ func TestParseOption(t *testing.T) {
 		{
 			name:    "timeouts are whole seconds",
 			input:   "ingress {\n\tmanifests /m\n\tproxy_read_timeout 60s\n}",
-			wantErr: "proxy_read_timeout: want whole seconds such as 60, got '60s'",
+			wantErr: "proxy_read_timeout: want a whole number such as 60, got '60s'",
 		},
 		{
 			name:     "poll_interval in days",

@@ -97,6 +97,7 @@ var families = []*family{
 	&affinityFamily,
 	&hashByFamily,
 	&canaryFamily,
+	&rateLimitFamily,
 	&backendTLSFamily,
 	&clientAuthFamily,
 }
@@ -165,6 +166,7 @@ type ingressConfig struct {
 	affinity     affinityConfig
 	hash         hashConfig
 	canary       canaryConfig
+	rateLimit    rateLimitConfig
 	backend      backendOptions
 	clientAuth   clientAuthOptions
 	// auth is the client certificate check, once resolved.

@@ -68,6 +68,7 @@ func FuzzTranslateAnnotation(f *testing.F) {
 		{"a.example.com", "/", "affinity", "cookie"},
 		{"a.example.com", "/", "upstream-hash-by", "${request_uri}$http_x_user"},
 		{"a.example.com", "/", "canary-by-header-pattern", "a{2}"},
+		{"a.example.com", "/", "limit-whitelist", "10.0.0.0/8, ::1"},
 		{"a.example.com", "/", "session-cookie-path", "/{env.HOME}"},
 	} {
 		f.Add(seed[0], seed[1], seed[2], seed[3], false)

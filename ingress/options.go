@@ -64,6 +64,9 @@ type Traffic struct {
 	// LoadBalance is the Caddy selection policy among endpoints:
 	// "round_robin" (when empty too) or "least_conn".
 	LoadBalance string
+	// LimitStatus answers requests over a rate or connection limit; 0 is
+	// 503.
+	LimitStatus int
 }
 
 // SecretRef names a Secret.

@@ -19,6 +19,8 @@ type plan struct {
 type limitsPhase struct {
 	// bodySize is the largest request body in bytes; 0 is no limit.
 	bodySize int64
+	// rate, when it has a zone, limits each client address.
+	rate rateLimit
 }
 
 // redirectPhase answers a request with a redirect instead of proxying it:

@@ -65,6 +65,18 @@ func render(p *plan) json.RawMessage {
 		}
 		routes = append(routes, route{Handle: []map[string]any{h}})
 	}
+	if l := &p.limits.rate; l.zone != "" {
+		h := handler{"handler": LimitModule, "zone": l.zone, "burst_multiplier": l.burstMultiplier}
+		for k, v := range map[string]int{"rps": l.rps, "rpm": l.rpm, "connections": l.connections, "status_code": l.status} {
+			if v != 0 {
+				h[k] = v
+			}
+		}
+		if l.allow != "" {
+			h["allow"] = strings.Split(l.allow, ",")
+		}
+		routes = append(routes, route{Handle: []map[string]any{h}})
+	}
 	if n := p.limits.bodySize; n > 0 {
 		routes = append(routes, route{Handle: []map[string]any{{"handler": "request_body", "max_size": n}}})
 	}

@@ -332,3 +332,42 @@ func TestCanary(t *testing.T) {
 		t.Errorf("header never at weight 100: got %v %v, want %s", r, err, main.name)
 	}
 }
+
+// TestRateLimit: limit-rps with a burst lets 1+rps*multiplier requests
+// through back to back and answers the next 503, counted across the
+// Ingress's hosts.
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	be := startBackend(t, "web")
+	dir := t.TempDir()
+	limited := routingIngress{name: "limited", host: "limited.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "web"}},
+		annotations: nginxAnnotations("limit-rps", "1", "limit-burst-multiplier", "2")}
+	writeIngresses(t, dir, limited, routingIngress{name: "free", host: "free.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "web"}}})
+	writeManifest(t, dir, "web.yaml", serviceWithEndpoints("web", be))
+	c := startCaddy(t, dir)
+	cl := newClient(nil)
+	var got []int
+	for range 4 {
+		r, err := cl.get(httpURL(c, "limited.example.com", "/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r.status)
+	}
+	// 1 + 1*2 pass at once; the 4th is over (a token comes back each
+	// second, so at most one more could pass on a very slow machine).
+	if got[0] != 200 || got[1] != 200 || got[2] != 200 || got[3] != http.StatusServiceUnavailable && got[3] != 200 {
+		t.Errorf("got %v, want 200 200 200 then 503", got)
+	}
+	if got[3] == 200 {
+		r, err := cl.get(httpURL(c, "limited.example.com", "/"))
+		if err != nil || r.status != http.StatusServiceUnavailable {
+			t.Errorf("5th request: got %v %v, want 503", r, err)
+		}
+	}
+	for range 5 {
+		if err := cl.expect(httpURL(c, "free.example.com", "/"), 200, be.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
