@@ -9,6 +9,13 @@ import (
 	"testing"
 )
 
+// serviceWithTwoEndpoints is a Service with two EndpointSlices, one
+// endpoint on loopback each, at ports a and b.
+func serviceWithTwoEndpoints(service string, a, b int) string {
+	second := strings.Replace(endpointSliceYAML(service, b, true), "name: "+service+"-1", "name: "+service+"-2", 1)
+	return serviceYAML(service) + "---\n" + endpointSliceYAML(service, a, true) + "---\n" + second
+}
+
 // TestTrafficAnnotations checks proxy-body-size, the proxy timeouts and
 // load balancing over real sockets.
 func TestTrafficAnnotations(t *testing.T) {
@@ -25,9 +32,7 @@ func TestTrafficAnnotations(t *testing.T) {
 		routingIngress{name: "balanced", host: "balanced.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "svc-ab"}}},
 	)
 	writeManifest(t, dir, "svc-a.yaml", serviceWithEndpoints("svc-a", a))
-	// Two EndpointSlices of one Service, one endpoint each.
-	writeManifest(t, dir, "svc-ab.yaml", serviceYAML("svc-ab")+"---\n"+endpointSliceYAML("svc-ab", a.port, true)+"---\n"+
-		strings.Replace(endpointSliceYAML("svc-ab", b.port, true), "name: svc-ab-1", "name: svc-ab-2", 1))
+	writeManifest(t, dir, "svc-ab.yaml", serviceWithTwoEndpoints("svc-ab", a.port, b.port))
 	c := startCaddy(t, dir)
 	cl := newClient(nil)
 
@@ -109,8 +114,7 @@ func TestRetryNextEndpoint(t *testing.T) {
 		routingIngress{name: "not-retried", host: "not-retried.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "svc"}},
 			annotations: nginxAnnotations("proxy-next-upstream", "off")},
 	)
-	writeManifest(t, dir, "svc.yaml", serviceYAML("svc")+"---\n"+endpointSliceYAML("svc", live.port, true)+"---\n"+
-		strings.Replace(endpointSliceYAML("svc", dead, true), "name: svc-1", "name: svc-2", 1))
+	writeManifest(t, dir, "svc.yaml", serviceWithTwoEndpoints("svc", live.port, dead))
 	c := startCaddy(t, dir)
 	cl := newClient(nil)
 	count := func(host string, method string) (ok, failed int) {
@@ -201,8 +205,7 @@ func TestAffinityCookie(t *testing.T) {
 	dir := t.TempDir()
 	writeIngresses(t, dir, routingIngress{name: "sticky", host: "sticky.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "svc"}},
 		annotations: nginxAnnotations("affinity", "cookie", "session-cookie-name", "route", "session-cookie-max-age", "3600")})
-	sliceB := strings.Replace(endpointSliceYAML("svc", b.port, true), "name: svc-1", "name: svc-2", 1)
-	writeManifest(t, dir, "svc.yaml", serviceYAML("svc")+"---\n"+endpointSliceYAML("svc", a.port, true)+"---\n"+sliceB)
+	writeManifest(t, dir, "svc.yaml", serviceWithTwoEndpoints("svc", a.port, b.port))
 	c := startCaddy(t, dir)
 	cl := newClient(nil)
 	url := httpURL(c, "sticky.example.com", "/")
@@ -269,8 +272,7 @@ func TestUpstreamHashBy(t *testing.T) {
 	dir := t.TempDir()
 	writeIngresses(t, dir, routingIngress{name: "hashed", host: "hashed.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "svc"}},
 		annotations: nginxAnnotations("upstream-hash-by", "$request_uri")})
-	sliceB := strings.Replace(endpointSliceYAML("svc", b.port, true), "name: svc-1", "name: svc-2", 1)
-	writeManifest(t, dir, "svc.yaml", serviceYAML("svc")+"---\n"+endpointSliceYAML("svc", a.port, true)+"---\n"+sliceB)
+	writeManifest(t, dir, "svc.yaml", serviceWithTwoEndpoints("svc", a.port, b.port))
 	c := startCaddy(t, dir)
 	cl := newClient(nil)
 	seen := make(map[string]bool)
