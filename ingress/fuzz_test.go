@@ -116,7 +116,7 @@ func FuzzTranslateAnnotation(f *testing.F) {
 var renderedPlaceholders = []string{
 	"{http.request.header.Accept}", "{http.request.orig_uri}", "{http.request.header.X-Request-Id}",
 	"{http.reverse_proxy.status_code}", "{http.request.uri.query}", "{http.vars.client_ip}",
-	"{http.request.scheme}",
+	"{http.request.scheme}", "{http.request.method}",
 }
 
 // checkPlaceholders fails t if a string in the settings of one of Caddy's

@@ -23,6 +23,8 @@ type retryPolicy struct {
 	noTransport bool
 	// nonIdempotent retries POST, PATCH and LOCK requests too.
 	nonIdempotent bool
+	// statuses are the backend statuses retried, such as "502,503".
+	statuses string
 }
 
 // nextUpstreamTokens are what proxy-next-upstream may list.
@@ -31,8 +33,8 @@ var nextUpstreamTokens = []string{"error", "timeout", "invalid_header", "http_50
 
 var nextUpstreamFamily = family{
 	annotations: []annotationSpec{
-		{name: "proxy-next-upstream", doc: "When a failed request goes to the next endpoint, space-separated: error and timeout (a connection that fails, or a backend that fails or times out before answering), non_idempotent (POST, PATCH and LOCK requests too, which are otherwise retried only when no connection was made), or off. Default: error timeout.",
-			differs: "http_500 and the other http_ statuses, and invalid_header, are accepted but responses are not retried on them; a connection that cannot be made is always retried unless off."},
+		{name: "proxy-next-upstream", doc: "When a failed request goes to the next endpoint, space-separated: error and timeout (a connection that fails, or a backend that fails or times out before answering), http_500, http_502, http_503, http_504, http_403, http_404, http_429 (a backend answering that status), non_idempotent (POST, PATCH and LOCK requests too, which are otherwise retried only when no connection was made), or off. Default: error timeout.",
+			differs: "invalid_header is accepted and has no effect of its own; a connection that cannot be made is always retried unless off."},
 		{name: "proxy-next-upstream-tries", doc: "How many endpoints a request may be tried on in all, 1 to 100; 0 means up to 5. Default 3."},
 		{name: "proxy-next-upstream-timeout", doc: "Seconds that trying endpoints may take in all; 0 is no limit. Default 0."},
 	},
@@ -51,6 +53,14 @@ var nextUpstreamFamily = family{
 				rp.off = slices.Contains(tokens, "off")
 				rp.noTransport = !slices.Contains(tokens, "error") && !slices.Contains(tokens, "timeout")
 				rp.nonIdempotent = slices.Contains(tokens, "non_idempotent")
+				var statuses []string
+				for _, tok := range tokens {
+					if code, ok := strings.CutPrefix(tok, "http_"); ok {
+						statuses = append(statuses, code)
+					}
+				}
+				slices.Sort(statuses)
+				rp.statuses = strings.Join(slices.Compact(statuses), ",")
 			}
 		}
 		if v, ok := r.value("proxy-next-upstream-tries"); ok {

@@ -8,9 +8,9 @@ func TestNextUpstreamAnnotations(t *testing.T) {
 	}
 	runAnnotationCases(t, []annotationCase{
 		{name: "default", check: retry(retryPolicy{})},
-		{name: "error timeout", annotations: nginx("proxy-next-upstream", "error timeout http_502"), check: retry(retryPolicy{})},
+		{name: "error timeout", annotations: nginx("proxy-next-upstream", "error timeout http_503 http_502 http_502"), check: retry(retryPolicy{statuses: "502,503"})},
 		{name: "non idempotent", annotations: nginx("proxy-next-upstream", "error non_idempotent"), check: retry(retryPolicy{nonIdempotent: true})},
-		{name: "statuses only", annotations: nginx("proxy-next-upstream", "http_503"), check: retry(retryPolicy{noTransport: true})},
+		{name: "statuses only", annotations: nginx("proxy-next-upstream", "http_503"), check: retry(retryPolicy{noTransport: true, statuses: "503"})},
 		{name: "off", annotations: nginx("proxy-next-upstream", "off"), check: retry(retryPolicy{off: true, noTransport: true})},
 		{name: "unknown token", annotations: nginx("proxy-next-upstream", "error sometimes"), check: retry(retryPolicy{}), wantProblem: "invalid value"},
 		{name: "tries and timeout", annotations: nginx("proxy-next-upstream-tries", "5", "proxy-next-upstream-timeout", "10"), check: retry(retryPolicy{tries: 5, timeout: 10})},

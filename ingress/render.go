@@ -280,16 +280,27 @@ func proxyHandler(p *plan) handler {
 		if px.retry.timeout > 0 {
 			lb["try_duration"] = strconv.Itoa(px.retry.timeout) + "s"
 		}
+		var match []map[string]any
 		switch {
 		case px.retry.noTransport:
 			// No request matches: only connections that could not be
 			// made are retried.
-			lb["retry_match"] = []map[string]any{{"method": []string{"NO-RETRY"}}}
+			match = append(match, map[string]any{"method": []string{"NO-RETRY"}})
 		case px.retry.nonIdempotent:
-			lb["retry_match"] = []map[string]any{{"path": []string{"*"}}}
+			match = append(match, map[string]any{"path": []string{"*"}})
 		default:
-			lb["retry_match"] = []map[string]any{{"method": idempotentMethods}}
+			match = append(match, map[string]any{"method": idempotentMethods})
 		}
+		if codes := px.retry.statuses; codes != "" {
+			// Caddy evaluates an expression on the response's status;
+			// without one (a transport error) it is false.
+			expr := "{http.reverse_proxy.status_code} in [" + strings.ReplaceAll(codes, ",", ", ") + "]"
+			if !px.retry.nonIdempotent {
+				expr += ` && {http.request.method} in ["` + strings.Join(idempotentMethods, `", "`) + `"]`
+			}
+			match = append(match, map[string]any{"expression": expr})
+		}
+		lb["retry_match"] = match
 	}
 	if px.dial != "" {
 		delete(h, "dynamic_upstreams")

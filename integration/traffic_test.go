@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -371,5 +373,48 @@ func TestRateLimit(t *testing.T) {
 		if err := cl.expect(httpURL(c, "free.example.com", "/"), 200, be.name); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestRetryOnStatus: proxy-next-upstream http_502 sends a request that an
+// endpoint answered 502 to the next one; without it the 502 goes to the
+// client.
+func TestRetryOnStatus(t *testing.T) {
+	t.Parallel()
+	good := startBackend(t, "good")
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusBadGateway) }))
+	t.Cleanup(bad.Close)
+	badPort := bad.Listener.Addr().(*net.TCPAddr).Port
+	dir := t.TempDir()
+	writeIngresses(t, dir,
+		routingIngress{name: "retried", host: "retried.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "svc"}},
+			annotations: nginxAnnotations("proxy-next-upstream", "error timeout http_502")},
+		routingIngress{name: "default", host: "default.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "svc"}}},
+	)
+	writeManifest(t, dir, "svc.yaml", serviceWithTwoEndpoints("svc", good.port, badPort))
+	c := startCaddy(t, dir)
+	cl := newClient(nil)
+	count := func(host string) (ok, bad int) {
+		for range 6 {
+			r, err := cl.get(httpURL(c, host, "/"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch r.status {
+			case http.StatusOK:
+				ok++
+			case http.StatusBadGateway:
+				bad++
+			default:
+				t.Fatalf("got %d", r.status)
+			}
+		}
+		return ok, bad
+	}
+	if ok, bad := count("retried.example.com"); bad != 0 {
+		t.Errorf("http_502: %d answered, %d got 502; want none", ok, bad)
+	}
+	if ok, bad := count("default.example.com"); ok != 3 || bad != 3 {
+		t.Errorf("default: %d answered, %d got 502; want 3 and 3", ok, bad)
 	}
 }
