@@ -55,6 +55,18 @@ func (m *CanaryMatcher) Provision(ctx caddy.Context) error {
 
 // MatchWithError implements caddyhttp.RequestMatcherWithError.
 func (m *CanaryMatcher) MatchWithError(r *http.Request) (bool, error) {
+	s := m.app.servedFor(r.Context())
+	if m.AffinityCookie != "" && m.Upstream != nil && s != nil && s.endpoints != nil {
+		// A session that the canary's cookie ties to one of its
+		// endpoints stays on the canary.
+		if c, err := r.Cookie(m.AffinityCookie); err == nil {
+			for _, dial := range s.endpoints.byKey[*m.Upstream] {
+				if endpointHash(dial) == c.Value {
+					return true, nil
+				}
+			}
+		}
+	}
 	if m.Header != "" {
 		if v := r.Header.Get(m.Header); v != "" {
 			switch {
@@ -83,7 +95,6 @@ func (m *CanaryMatcher) MatchWithError(r *http.Request) (bool, error) {
 			}
 		}
 	}
-	s := m.app.servedFor(r.Context())
 	if s == nil {
 		return false, nil
 	}

@@ -87,3 +87,25 @@ func TestCanaryWeightNoRebuild(t *testing.T) {
 		t.Errorf("got weight %d, want 90", got)
 	}
 }
+
+// TestCanaryStickySession: a session cookie that names an endpoint of the
+// canary keeps the request on the canary at weight 0; one for another
+// endpoint does not.
+func TestCanaryStickySession(t *testing.T) {
+	app := new(App)
+	key := ingress.UpstreamKey{Namespace: "default", Service: "web-canary"}
+	app.setServed(func(s *served) {
+		s.endpoints = newEndpointIndex(map[ingress.UpstreamKey][]string{key: {"10.0.0.9:80"}})
+	})
+	m := &CanaryMatcher{Canary: ingress.Canary{Ingress: "default/canary", AffinityCookie: "INGRESSCOOKIE", Upstream: &key}, app: app}
+	for value, want := range map[string]bool{endpointHash("10.0.0.9:80"): true, endpointHash("10.0.0.1:80"): false} {
+		r := httptest.NewRequest("GET", "http://a.example.com/", nil)
+		r.AddCookie(&http.Cookie{Name: "INGRESSCOOKIE", Value: value})
+		ctx := context.WithValue(r.Context(), caddyhttp.VarsCtxKey, map[string]any{})
+		r = r.WithContext(ctx)
+		caddyhttp.SetVar(ctx, servedVar, app.current())
+		if got, _ := m.MatchWithError(r); got != want {
+			t.Errorf("cookie %s: got %v, want %v", value, got, want)
+		}
+	}
+}

@@ -16,6 +16,9 @@ type canaryConfig struct {
 	header, headerValue, headerPattern string
 	cookie                             string
 	weight, total                      int
+	// legacy is affinity-canary-behavior: legacy, which leaves the
+	// canary without affinity.
+	legacy bool
 }
 
 // Canary is how a request chooses between a path's backend and its
@@ -34,6 +37,12 @@ type Canary struct {
 	// Cookie, when set, sends requests whose cookie of this name is
 	// "always" to the canary and "never" to the main backend.
 	Cookie string `json:"cookie,omitempty"`
+	// AffinityCookie, when set, is the canary's session cookie: a
+	// request whose cookie names an endpoint of the canary's Service
+	// (Namespace, Service, PortName) stays on the canary, whatever the
+	// weight (affinity-canary-behavior: sticky).
+	AffinityCookie string       `json:"affinity_cookie,omitempty"`
+	Upstream       *UpstreamKey `json:"upstream,omitempty"`
 }
 
 // CanaryWeight is the share of requests a canary Ingress gets by weight.
@@ -62,6 +71,7 @@ var canaryFamily = family{
 		{name: "canary-by-cookie", doc: "A cookie: \"always\" sends the request to the canary, \"never\" to the mainline; other values go on to the weight."},
 		{name: "canary-weight", doc: "The share of the remaining requests that go to the canary, out of canary-weight-total. Default 0. A change takes effect without rebuilding routes."},
 		{name: "canary-weight-total", doc: "What canary-weight counts out of. Default 100."},
+		{name: "affinity-canary-behavior", doc: "With affinity on the canary: sticky (default) keeps a session that the canary's cookie ties to one of its endpoints on the canary whatever the weight; legacy gives the canary no affinity (and no cookie)."},
 	},
 	parse: func(r *reader, c *ingressConfig) {
 		k := &c.canary
@@ -76,6 +86,15 @@ var canaryFamily = family{
 			}
 		}
 		k.cookie = matchOr(r, "canary-by-cookie", cookieNameValue, "", "a cookie name of letters, digits, _ . -")
+		if v, ok := r.value("affinity-canary-behavior"); ok && v != "" {
+			switch v {
+			case "sticky":
+			case "legacy":
+				k.legacy = true
+			default:
+				r.invalid("affinity-canary-behavior", fmt.Errorf("invalid value %s: want sticky or legacy", quoted(v)))
+			}
+		}
 		k.total = 100
 		if v, ok := r.value("canary-weight-total"); ok {
 			if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 1000000 {
@@ -135,18 +154,28 @@ func (t *translation) addCanary(ing *networkingv1.Ingress, c *ingressConfig) {
 			main.canary = owner
 			t.site = main.site
 			planFor(main.cfg, &t.site, &t.plan)
-			t.plan.proxy.canary = canaryPlan{
+			k := canaryPlan{
 				match: Canary{Ingress: owner, Header: c.canary.header, HeaderValue: c.canary.headerValue,
 					HeaderPattern: c.canary.headerPattern, Cookie: c.canary.cookie},
 				upstream: up,
 			}
+			if c.affinity.on && !c.canary.legacy {
+				var p plan
+				affinityFamily.plan(c, &site{path: main.site.path, opts: &t.opts}, &p)
+				k.affinity = p.proxy.affinity
+				k.match.AffinityCookie = k.affinity.Name
+			}
+			t.plan.proxy.canary = k
 			main.Routes = t.routesFor(&t.plan)
 		}
 	}
 }
 
-// canaryPlan is the canary of a path.
+// canaryPlan is the canary of a path; match.Upstream is left nil (render
+// sets it from upstream), so that equal plans compare equal.
 type canaryPlan struct {
 	match    Canary
 	upstream UpstreamKey
+	// affinity is the canary's session cookie, when it has one.
+	affinity Affinity
 }

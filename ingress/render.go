@@ -96,14 +96,19 @@ func render(p *plan) json.RawMessage {
 	if k := &p.proxy.canary; k.match.Ingress != "" {
 		m := map[string]any{"ingress": k.match.Ingress}
 		for key, v := range map[string]string{"header": k.match.Header, "header_value": k.match.HeaderValue,
-			"header_pattern": k.match.HeaderPattern, "cookie": k.match.Cookie} {
+			"header_pattern": k.match.HeaderPattern, "cookie": k.match.Cookie, "affinity_cookie": k.match.AffinityCookie} {
 			if v != "" {
 				m[key] = v
 			}
 		}
+		proxy := reverseProxy(k.upstream, "")
+		if k.affinity.Name != "" {
+			m["upstream"] = upstreamJSON(k.upstream)
+			proxy["load_balancing"].(map[string]any)["selection_policy"] = affinityPolicy(&k.affinity)
+		}
 		routes = append(routes, route{
 			Match:    []map[string]any{{CanaryMatcherModule: m}},
-			Handle:   []map[string]any{reverseProxy(k.upstream, "")},
+			Handle:   []map[string]any{proxy},
 			Terminal: true,
 		})
 	}
@@ -255,24 +260,8 @@ func proxyHandler(p *plan) handler {
 		}
 		h["load_balancing"].(map[string]any)["selection_policy"] = policy
 	}
-	if a := px.affinity; a.Name != "" {
-		policy := map[string]any{"policy": AffinityPolicy, "name": a.Name, "path": a.Path}
-		for k, v := range map[string]any{"domain": a.Domain, "samesite": a.SameSite} {
-			if v != "" {
-				policy[k] = v
-			}
-		}
-		for k, v := range map[string]int{"max_age": a.MaxAge, "expires": a.Expires} {
-			if v != 0 {
-				policy[k] = v
-			}
-		}
-		for k, v := range map[string]bool{"conditional_samesite_none": a.ConditionalSameSiteNone, "secure": a.Secure, "change_on_failure": a.ChangeOnFailure} {
-			if v {
-				policy[k] = true
-			}
-		}
-		h["load_balancing"].(map[string]any)["selection_policy"] = policy
+	if a := &px.affinity; a.Name != "" {
+		h["load_balancing"].(map[string]any)["selection_policy"] = affinityPolicy(a)
 	}
 	if n := px.retry.retries(); n > 0 && px.dial == "" {
 		lb := h["load_balancing"].(map[string]any)
@@ -381,4 +370,25 @@ func transportFor(up UpstreamKey, b *backendOptions) map[string]any {
 		return tr
 	}
 	return nil
+}
+
+// affinityPolicy is the selection policy of a session cookie.
+func affinityPolicy(a *Affinity) map[string]any {
+	policy := map[string]any{"policy": AffinityPolicy, "name": a.Name, "path": a.Path}
+	for k, v := range map[string]string{"domain": a.Domain, "samesite": a.SameSite} {
+		if v != "" {
+			policy[k] = v
+		}
+	}
+	for k, v := range map[string]int{"max_age": a.MaxAge, "expires": a.Expires} {
+		if v != 0 {
+			policy[k] = v
+		}
+	}
+	for k, v := range map[string]bool{"conditional_samesite_none": a.ConditionalSameSiteNone, "secure": a.Secure, "change_on_failure": a.ChangeOnFailure} {
+		if v {
+			policy[k] = true
+		}
+	}
+	return policy
 }
