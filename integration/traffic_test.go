@@ -418,3 +418,46 @@ func TestRetryOnStatus(t *testing.T) {
 		t.Errorf("default: %d answered, %d got 502; want 3 and 3", ok, bad)
 	}
 }
+
+// TestCanaryStickySessions: a session that the canary's affinity cookie
+// ties to the canary stays there when its weight drops to 0.
+func TestCanaryStickySessions(t *testing.T) {
+	t.Parallel()
+	main := startBackend(t, "main")
+	canary := startBackend(t, "canary")
+	dir := t.TempDir()
+	canaryIngress := func(weight string) routingIngress {
+		return routingIngress{name: "canary", host: "app.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "canary"}},
+			annotations: nginxAnnotations("canary", "true", "canary-weight", weight, "affinity", "cookie")}
+	}
+	writeIngresses(t, dir, routingIngress{name: "main", host: "app.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "main"}}}, canaryIngress("100"))
+	writeManifest(t, dir, "main.yaml", serviceWithEndpoints("main", main))
+	writeManifest(t, dir, "canary.yaml", serviceWithEndpoints("canary", canary))
+	c := startCaddy(t, dir)
+	cl := newClient(nil)
+	url := httpURL(c, "app.example.com", "/")
+	r, err := cl.get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cookie string
+	for _, sc := range r.header.Values("Set-Cookie") {
+		if v, ok := strings.CutPrefix(sc, "INGRESSCOOKIE="); ok {
+			cookie, _, _ = strings.Cut(v, ";")
+		}
+	}
+	if r.body != canary.name || cookie == "" {
+		t.Fatalf("weight 100: got %s with cookie %q, want %s and a session cookie", r.body, cookie, canary.name)
+	}
+	writeIngresses(t, dir, canaryIngress("0"))
+	eventually(t, "weight 0 sends new sessions to the mainline", func() error { return cl.expect(url, 200, main.name) })
+	for range 5 {
+		r, err := cl.getWithHeader(url, http.Header{"Cookie": {"INGRESSCOOKIE=" + cookie}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.body != canary.name {
+			t.Fatalf("with the canary's session cookie at weight 0: got %s, want %s", r.body, canary.name)
+		}
+	}
+}
