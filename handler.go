@@ -55,6 +55,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	defer s.routes.release()
 	caddyhttp.SetVar(r.Context(), servedVar, s)
 	t := s.routes
+	h.app.realIP.apply(r)
 	stripClientCertHeaders(r.Header)
 	setForwardingHeaders(r)
 	host := requestHost(r.Host)

@@ -119,6 +119,34 @@ type App struct {
 	// limit-req-status-code and limit-conn-status-code.
 	LimitStatusCode int `json:"limit_status_code,omitempty"`
 
+	// UseForwardedHeaders believes the X-Forwarded-For, -Proto, -Host
+	// and -Port headers of peers in ProxyRealIPCIDR, as ingress-nginx's
+	// use-forwarded-headers: the client's address (for rate limits,
+	// X-Real-IP and logs) and the scheme of the HTTPS redirect come from
+	// them. Default off. Caddy's own trusted_proxies (servers option)
+	// does the same for all sites.
+	UseForwardedHeaders bool `json:"use_forwarded_headers,omitempty"`
+
+	// EnableRealIP reads only the client's address from
+	// ForwardedForHeader of peers in ProxyRealIPCIDR, as ingress-nginx's
+	// enable-real-ip. Default off.
+	EnableRealIP bool `json:"enable_real_ip,omitempty"`
+
+	// ForwardedForHeader is the header the client's address is read
+	// from. Default X-Forwarded-For.
+	ForwardedForHeader string `json:"forwarded_for_header,omitempty"`
+
+	// ProxyRealIPCIDR are the networks of the proxies whose forwarded
+	// headers are believed. Default: every address, as ingress-nginx's
+	// proxy-real-ip-cidr (0.0.0.0/0); set it to your load balancer's.
+	ProxyRealIPCIDR []string `json:"proxy_real_ip_cidr,omitempty"`
+
+	// ComputeFullForwardedFor sends backends the X-Forwarded-For list of
+	// trusted proxies with the peer appended, as ingress-nginx's
+	// compute-full-forwarded-for; otherwise X-Forwarded-For is the
+	// client's address alone. Default off.
+	ComputeFullForwardedFor bool `json:"compute_full_forwarded_for,omitempty"`
+
 	// LoadBalance is how requests are spread over a Service's ready
 	// endpoints for Ingresses without a load-balance annotation:
 	// "round_robin" or "ewma" (Caddy's least_conn). Default:
@@ -127,6 +155,7 @@ type App struct {
 
 	source  Source
 	traffic ingress.Traffic
+	realIP  realIP
 	// limitZones are the rate-limit counters, by Ingress (see Limit).
 	limitsMu       sync.Mutex
 	limitZones     map[string]*limitZone
@@ -225,6 +254,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		a.AnnotationsPrefix = p
 	}
 	if err := a.provisionTraffic(); err != nil {
+		return err
+	}
+	if err := a.provisionRealIP(); err != nil {
 		return err
 	}
 	if a.SourceRaw == nil {

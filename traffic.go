@@ -49,6 +49,7 @@ func (a *App) provisionTraffic() error {
 		}
 		t.LimitStatus = c
 	}
+	t.ComputeFullForwardedFor = a.ComputeFullForwardedFor
 	a.traffic = t
 	return nil
 }

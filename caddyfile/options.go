@@ -33,18 +33,23 @@ type ingressApp struct {
 	Controller     string `json:"controller,omitempty"`
 	DefaultBackend string `json:"default_backend,omitempty"`
 
-	AutomaticCertificates      bool   `json:"automatic_certificates,omitempty"`
-	DefaultCertificate         string `json:"default_certificate,omitempty"`
-	AllowCrossNamespaceSecrets bool   `json:"allow_cross_namespace_secrets,omitempty"`
-	HSTS                       string `json:"hsts,omitempty"`
-	AnnotationsPrefix          string `json:"annotations_prefix,omitempty"`
-	LegacyAnnotations          *bool  `json:"legacy_annotations,omitempty"`
-	ProxyBodySize              string `json:"proxy_body_size,omitempty"`
-	ProxyConnectTimeout        int    `json:"proxy_connect_timeout,omitempty"`
-	ProxySendTimeout           int    `json:"proxy_send_timeout,omitempty"`
-	ProxyReadTimeout           int    `json:"proxy_read_timeout,omitempty"`
-	LoadBalance                string `json:"load_balance,omitempty"`
-	LimitStatusCode            int    `json:"limit_status_code,omitempty"`
+	AutomaticCertificates      bool     `json:"automatic_certificates,omitempty"`
+	DefaultCertificate         string   `json:"default_certificate,omitempty"`
+	AllowCrossNamespaceSecrets bool     `json:"allow_cross_namespace_secrets,omitempty"`
+	HSTS                       string   `json:"hsts,omitempty"`
+	AnnotationsPrefix          string   `json:"annotations_prefix,omitempty"`
+	LegacyAnnotations          *bool    `json:"legacy_annotations,omitempty"`
+	ProxyBodySize              string   `json:"proxy_body_size,omitempty"`
+	ProxyConnectTimeout        int      `json:"proxy_connect_timeout,omitempty"`
+	ProxySendTimeout           int      `json:"proxy_send_timeout,omitempty"`
+	ProxyReadTimeout           int      `json:"proxy_read_timeout,omitempty"`
+	LoadBalance                string   `json:"load_balance,omitempty"`
+	LimitStatusCode            int      `json:"limit_status_code,omitempty"`
+	UseForwardedHeaders        bool     `json:"use_forwarded_headers,omitempty"`
+	EnableRealIP               bool     `json:"enable_real_ip,omitempty"`
+	ForwardedForHeader         string   `json:"forwarded_for_header,omitempty"`
+	ProxyRealIPCIDR            []string `json:"proxy_real_ip_cidr,omitempty"`
+	ComputeFullForwardedFor    bool     `json:"compute_full_forwarded_for,omitempty"`
 }
 
 // manifestsSource is the JSON of the ingress.sources.manifests module.
@@ -108,6 +113,11 @@ var sourceParsers = map[string]func(d *caddyfile.Dispenser) (any, error){
 //		proxy_read_timeout <seconds>
 //		load_balance round_robin|ewma
 //		limit_status_code <status>
+//		use_forwarded_headers
+//		enable_real_ip
+//		forwarded_for_header <header>
+//		proxy_real_ip_cidr <cidr...>
+//		compute_full_forwarded_for
 //	}
 //
 // Exactly one source (manifests or kubernetes) is required; the other
@@ -172,6 +182,19 @@ func parseOption(d *caddyfile.Dispenser, existing any) (any, error) {
 			app.LoadBalance, err = singleArg(d)
 		case name == "limit_status_code":
 			app.LimitStatusCode, err = secondsArg(d)
+		case name == "use_forwarded_headers":
+			app.UseForwardedHeaders, err = true, noArgs(d)
+		case name == "enable_real_ip":
+			app.EnableRealIP, err = true, noArgs(d)
+		case name == "compute_full_forwarded_for":
+			app.ComputeFullForwardedFor, err = true, noArgs(d)
+		case name == "forwarded_for_header":
+			app.ForwardedForHeader, err = singleArg(d)
+		case name == "proxy_real_ip_cidr":
+			app.ProxyRealIPCIDR = d.RemainingArgs()
+			if len(app.ProxyRealIPCIDR) == 0 {
+				err = d.ArgErr()
+			}
 		case name == "legacy_annotations":
 			var v string
 			if v, err = singleArg(d); err == nil {

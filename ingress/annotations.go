@@ -343,6 +343,7 @@ func planFor(c *ingressConfig, s *site, p *plan) {
 		}
 	}
 	p.proxy.upstream, p.proxy.resolved = s.target.key()
+	p.proxy.fullForwardedFor = s.opts.Traffic.ComputeFullForwardedFor
 	if c.denied != "" {
 		// Only the redirect to HTTPS and HSTS are kept: they protect
 		// rather than serve.

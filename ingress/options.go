@@ -67,6 +67,10 @@ type Traffic struct {
 	// LimitStatus answers requests over a rate or connection limit; 0 is
 	// 503.
 	LimitStatus int
+	// ComputeFullForwardedFor sends backends the X-Forwarded-For list of
+	// trusted proxies with the peer appended, rather than the client's
+	// address alone.
+	ComputeFullForwardedFor bool
 }
 
 // SecretRef names a Secret.

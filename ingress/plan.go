@@ -80,6 +80,9 @@ type proxyPhase struct {
 	balance string
 	// retry is when a failed request goes to the next endpoint.
 	retry retryPolicy
+	// fullForwardedFor keeps the X-Forwarded-For list of trusted
+	// proxies (compute-full-forwarded-for).
+	fullForwardedFor bool
 	// affinity, when it has a Name, keeps sessions on one endpoint.
 	affinity Affinity
 	// hash, when it has a key, picks endpoints by a hash of it.

@@ -88,7 +88,7 @@ func render(p *plan) json.RawMessage {
 			Match: []map[string]any{{UnreadyMatcherModule: upstreamJSON(p.proxy.upstream)}},
 			Handle: []map[string]any{
 				errorHeaders(fb, "503", false),
-				reverseProxy(fb.upstream, p.proxy.balance),
+				reverseProxy(fb.upstream, p.proxy.balance, p.proxy.fullForwardedFor),
 			},
 			Terminal: true,
 		})
@@ -101,7 +101,7 @@ func render(p *plan) json.RawMessage {
 				m[key] = v
 			}
 		}
-		proxy := reverseProxy(k.upstream, "")
+		proxy := reverseProxy(k.upstream, "", p.proxy.fullForwardedFor)
 		if k.affinity.Name != "" {
 			m["upstream"] = upstreamJSON(k.upstream)
 			proxy["load_balancing"].(map[string]any)["selection_policy"] = affinityPolicy(&k.affinity)
@@ -216,16 +216,30 @@ func upstreamSource(k UpstreamKey) map[string]any {
 // reverseProxy proxies to the ready endpoints of a Service port, chosen
 // by the selection policy balance ("" for round_robin), with the request
 // headers ingress-nginx sends (upstreamRequestHeaders).
-func reverseProxy(up UpstreamKey, balance string) handler {
+func reverseProxy(up UpstreamKey, balance string, full bool) handler {
 	if balance == "" {
 		balance = "round_robin"
 	}
-	return handler{
+	h := handler{
 		"handler":           "reverse_proxy",
 		"dynamic_upstreams": upstreamSource(up),
 		"load_balancing":    map[string]any{"selection_policy": map[string]any{"policy": balance}},
 		"headers":           map[string]any{"request": upstreamRequestHeaders()},
 	}
+	fullForwardedFor(h, full)
+	return h
+}
+
+// fullForwardedFor leaves X-Forwarded-For to Caddy, which appends the
+// peer to the list a trusted proxy sent (compute-full-forwarded-for);
+// otherwise it is the client's address alone, as ingress-nginx sends it
+// by default.
+func fullForwardedFor(h handler, full bool) {
+	if full {
+		return
+	}
+	set := h["headers"].(map[string]any)["request"].(map[string]any)["set"].(map[string][]string)
+	set["X-Forwarded-For"] = []string{"{http.vars.client_ip}"}
 }
 
 // upstreamRequestHeaders are the headers ingress-nginx sets on requests
@@ -252,7 +266,7 @@ var idempotentMethods = []string{"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRA
 
 func proxyHandler(p *plan) handler {
 	px := &p.proxy
-	h := reverseProxy(px.upstream, px.balance)
+	h := reverseProxy(px.upstream, px.balance, px.fullForwardedFor)
 	if hb := px.hash; hb.by != "" && px.affinity.Name == "" {
 		policy := map[string]any{"policy": HashPolicy, "by": hb.by}
 		if hb.subsetSize > 0 {
@@ -303,6 +317,7 @@ func proxyHandler(p *plan) handler {
 		req := upstreamRequestHeaders()
 		req["set"].(map[string][]string)["Host"] = []string{host}
 		h["headers"] = map[string]any{"request": req}
+		fullForwardedFor(h, px.fullForwardedFor)
 	}
 	if e := &px.errors; e.codes != "" {
 		var codes []int
@@ -315,7 +330,7 @@ func proxyHandler(p *plan) handler {
 			"routes": []route{{Handle: []map[string]any{
 				errorHeaders(&e.backend, "{http.reverse_proxy.status_code}", true),
 				{"handler": "rewrite", "uri": "/?{http.request.uri.query}"},
-				reverseProxy(e.backend.upstream, px.balance),
+				reverseProxy(e.backend.upstream, px.balance, px.fullForwardedFor),
 			}}},
 		}}
 	}

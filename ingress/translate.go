@@ -360,7 +360,7 @@ func (t *translation) addConfiguredDefault() {
 	}
 	tgt := t.resolveService(ref.Namespace, ref.Name, ref.Port, report, "")
 	up, ok := tgt.key()
-	t.catchAll = &owned[*Action]{&Action{Routes: t.routesFor(&plan{proxy: proxyPhase{upstream: up, resolved: ok}})}, ""}
+	t.catchAll = &owned[*Action]{&Action{Routes: t.routesFor(&plan{proxy: proxyPhase{upstream: up, resolved: ok, fullForwardedFor: t.opts.Traffic.ComputeFullForwardedFor}})}, ""}
 }
 
 // claimClientAuth sets the client certificate check of a host: the oldest

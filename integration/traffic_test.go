@@ -461,3 +461,37 @@ func TestCanaryStickySessions(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardedHeadersFromTrustedProxy: with use_forwarded_headers, a
+// request from a proxy in proxy_real_ip_cidr is taken as from the client
+// its X-Forwarded-For names, and as HTTPS when its X-Forwarded-Proto says
+// so; the client's address alone goes to the backend.
+func TestForwardedHeadersFromTrustedProxy(t *testing.T) {
+	t.Parallel()
+	be := startBackend(t, "web")
+	dir := t.TempDir()
+	writeIngresses(t, dir, routingIngress{name: "web", host: "web.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "web"}},
+		annotations: nginxAnnotations("force-ssl-redirect", "true")})
+	writeManifest(t, dir, "web.yaml", serviceWithEndpoints("web", be))
+	template := strings.Replace(caddyfileTemplate, "\t\t\tpoll_interval 100ms\n\t\t}\n",
+		"\t\t\tpoll_interval 100ms\n\t\t}\n\t\tuse_forwarded_headers\n\t\tproxy_real_ip_cidr 127.0.0.1\n", 1)
+	if template == caddyfileTemplate {
+		t.Fatal("the Caddyfile template has changed; cannot add the options")
+	}
+	c := startCaddyWithConfig(t, dir, template)
+	cl := newClient(nil)
+	url := httpURL(c, "web.example.com", "/")
+	r, err := cl.getWithHeader(url, http.Header{"X-Forwarded-For": {"203.0.113.7"}, "X-Forwarded-Proto": {"https"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.status != 200 || r.header.Get("X-Seen-Header-X-Real-Ip") != "203.0.113.7" || r.header.Get("X-Seen-Header-X-Forwarded-For") != "203.0.113.7" ||
+		r.header.Get("X-Seen-Header-X-Forwarded-Proto") != "https" {
+		t.Errorf("got %d, X-Real-Ip %q, X-Forwarded-For %q, X-Forwarded-Proto %q; want 200, the client 203.0.113.7 and https",
+			r.status, r.header.Get("X-Seen-Header-X-Real-Ip"), r.header.Get("X-Seen-Header-X-Forwarded-For"), r.header.Get("X-Seen-Header-X-Forwarded-Proto"))
+	}
+	// Without X-Forwarded-Proto the proxy's request is plain HTTP.
+	if r, err := cl.get(url); err != nil || r.status != http.StatusPermanentRedirect {
+		t.Errorf("plain HTTP: got %v, %v; want 308", r, err)
+	}
+}
