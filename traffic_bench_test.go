@@ -75,4 +75,18 @@ func BenchmarkTrafficAnnotations(b *testing.B) {
 			}
 		})
 	}
+	// Load from all CPUs at once, as a load generator would, through
+	// the rate limit.
+	b.Run("limited/parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				w := httptest.NewRecorder()
+				r := caddyhttp.PrepareRequest(httptest.NewRequest("GET", "http://limited.example.com/", nil), caddy.NewReplacer(), w, new(caddyhttp.Server))
+				if err := h.ServeHTTP(w, r, nil); err != nil || w.Code != 200 {
+					b.Errorf("got %d, %v", w.Code, err)
+					return
+				}
+			}
+		})
+	})
 }

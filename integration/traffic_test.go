@@ -335,6 +335,25 @@ func TestCanary(t *testing.T) {
 	if err != nil || r.body != main.name {
 		t.Errorf("header never at weight 100: got %v %v, want %s", r, err, main.name)
 	}
+
+	// Weight 50: about half. Outside 30%-70% of 200 requests is a chance
+	// of about 1 in 10^8 for a fair split.
+	writeIngresses(t, dir, canaryIngress("50"))
+	eventually(t, "weight 50 sends some requests to the mainline", func() error { return cl.expect(url, 200, main.name) })
+	toCanary := 0
+	const n = 200
+	for range n {
+		r, err := cl.get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.body == canary.name {
+			toCanary++
+		}
+	}
+	if toCanary < n*3/10 || toCanary > n*7/10 {
+		t.Errorf("weight 50: %d of %d requests went to the canary, want about half", toCanary, n)
+	}
 }
 
 // TestRateLimit: limit-rps with a burst lets 1+rps*multiplier requests
