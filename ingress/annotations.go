@@ -98,6 +98,7 @@ var families = []*family{
 	&hashByFamily,
 	&canaryFamily,
 	&rateLimitFamily,
+	&sourceRangeFamily,
 	&backendTLSFamily,
 	&clientAuthFamily,
 }
@@ -167,6 +168,7 @@ type ingressConfig struct {
 	hash         hashConfig
 	canary       canaryConfig
 	rateLimit    rateLimitConfig
+	sourceRange  sourceRangeConfig
 	backend      backendOptions
 	clientAuth   clientAuthOptions
 	// auth is the client certificate check, once resolved.
@@ -293,7 +295,6 @@ func (r *reader) parseBool(name string) (v, ok bool) {
 var accessControl = map[string]bool{
 	"auth-type": true, "auth-secret": true, "auth-secret-type": true, "auth-realm": true,
 	"auth-url": true, "auth-signin": true, "auth-method": true, "auth-snippet": true,
-	"whitelist-source-range": true, "allowlist-source-range": true, "denylist-source-range": true,
 	"satisfy": true,
 }
 

@@ -33,6 +33,9 @@ type accessPhase struct {
 	// the path answers 503: its author asked for a protection that
 	// cannot be given.
 	denied string
+	// allow and deny are client networks, comma-separated: a client in
+	// deny, or outside a non-empty allow, gets 403.
+	allow, deny string
 }
 
 // rewritePhase changes the request before it is proxied.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // rateLimitConfig is what the limit-* annotations say.
@@ -90,15 +91,12 @@ func limitCount(r *reader, name string) int {
 // maxNetworks bounds the networks of one list annotation.
 const maxNetworks = 1000
 
-// ParseNetworks reads a comma-separated list of addresses and CIDR
-// networks and returns them as canonical networks, sorted, once each.
+// ParseNetworks reads a list of addresses and CIDR networks, separated by
+// commas or white space (newlines too, as people write them), and returns
+// them as canonical networks, sorted, once each.
 func ParseNetworks(v string) ([]string, error) {
 	var out []string
-	for f := range strings.SplitSeq(v, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
 		var p netip.Prefix
 		var err error
 		if strings.Contains(f, "/") {

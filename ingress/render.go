@@ -54,6 +54,16 @@ func render(p *plan) json.RawMessage {
 	if p.headers.hsts != "" {
 		routes = append(routes, hstsRoute(p.headers.hsts))
 	}
+	if a := &p.access; a.allow != "" || a.deny != "" {
+		h := handler{"handler": AccessModule}
+		if a.allow != "" {
+			h["allow"] = strings.Split(a.allow, ",")
+		}
+		if a.deny != "" {
+			h["deny"] = strings.Split(a.deny, ",")
+		}
+		routes = append(routes, route{Handle: []map[string]any{h}})
+	}
 	if p.access.denied != "" || !p.proxy.resolved {
 		routes = append(routes, route{Handle: []map[string]any{{"handler": "static_response", "status_code": 503}}})
 		return marshal(routes)

@@ -515,6 +515,8 @@ func TestAnnotationRender(t *testing.T) {
 				"limit-connections", "20",
 				"limit-burst-multiplier", "5",
 				"limit-whitelist", "10.0.0.0/8",
+				"whitelist-source-range", "0.0.0.0/0, ::/0",
+				"denylist-source-range", "203.0.113.0/24",
 			),
 			paths: []ingressPath{{path: "/something(/|$)(.*)", pathType: "ImplementationSpecific", service: "web"}},
 		}.yaml(),
