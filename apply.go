@@ -234,6 +234,11 @@ func (a *App) apply(res *ingress.Result, next *served) *table {
 		weights[w.Ingress] = w
 	}
 	next.canaryWeights = weights
+	auth := make(map[string]*ingress.AuthSecret, len(res.AuthSecrets))
+	for i := range res.AuthSecrets {
+		auth[res.AuthSecrets[i].Secret] = &res.AuthSecrets[i]
+	}
+	next.authSecrets = auth
 	if next.routes != nil && a.lastResult != nil && sameRoutes(res, a.lastResult) {
 		return nil
 	}

@@ -24,6 +24,8 @@ type served struct {
 	// canaryWeights are the weights of canary Ingresses, by
 	// namespace/name.
 	canaryWeights map[string]ingress.CanaryWeight
+	// authSecrets are the users of auth-secrets, by Secret.
+	authSecrets map[string]*ingress.AuthSecret
 }
 
 // servedVar is the request variable (caddyhttp.SetVar) under which the

@@ -99,6 +99,7 @@ var families = []*family{
 	&canaryFamily,
 	&rateLimitFamily,
 	&sourceRangeFamily,
+	&basicAuthFamily,
 	&backendTLSFamily,
 	&clientAuthFamily,
 }
@@ -169,6 +170,7 @@ type ingressConfig struct {
 	canary       canaryConfig
 	rateLimit    rateLimitConfig
 	sourceRange  sourceRangeConfig
+	basicAuth    basicAuthConfig
 	backend      backendOptions
 	clientAuth   clientAuthOptions
 	// auth is the client certificate check, once resolved.
@@ -293,7 +295,6 @@ func (r *reader) parseBool(name string) (v, ok bool) {
 // reach a backend. Ignoring one would serve openly what its author meant to
 // protect, so an Ingress that uses one that is not supported fails closed.
 var accessControl = map[string]bool{
-	"auth-type": true, "auth-secret": true, "auth-secret-type": true, "auth-realm": true,
 	"auth-url": true, "auth-signin": true, "auth-method": true, "auth-snippet": true,
 	"satisfy": true,
 }
@@ -325,6 +326,9 @@ func readAnnotations(t *translation, ing *networkingv1.Ingress, report func(fiel
 		for _, f := range families {
 			f.parse(r, c)
 		}
+	}
+	if c.ignored != "" {
+		return c // nothing of it is served
 	}
 	for _, f := range families {
 		if f.resolve != nil {

@@ -36,6 +36,8 @@ type accessPhase struct {
 	// allow and deny are client networks, comma-separated: a client in
 	// deny, or outside a non-empty allow, gets 403.
 	allow, deny string
+	// basicAuth, when it names a Secret, asks for a user and password.
+	basicAuth basicAuth
 }
 
 // rewritePhase changes the request before it is proxied.

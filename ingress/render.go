@@ -64,6 +64,9 @@ func render(p *plan) json.RawMessage {
 		}
 		routes = append(routes, route{Handle: []map[string]any{h}})
 	}
+	if a := &p.access.basicAuth; a.secret != "" {
+		routes = append(routes, route{Handle: []map[string]any{{"handler": BasicAuthModule, "secret": a.secret, "realm": a.realm}}})
+	}
 	if p.access.denied != "" || !p.proxy.resolved {
 		routes = append(routes, route{Handle: []map[string]any{{"handler": "static_response", "status_code": 503}}})
 		return marshal(routes)

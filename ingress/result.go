@@ -31,6 +31,9 @@ type Result struct {
 	// connections to backends, sorted by Secret. Routes name them by
 	// Secret, so that a rotation needs no new routes.
 	BackendSecrets []BackendSecret `json:"backend_secrets,omitempty"`
+	// AuthSecrets are the users of auth-secret Secrets, sorted by
+	// Secret; routes name them, so a change of users needs no new routes.
+	AuthSecrets []AuthSecret `json:"auth_secrets,omitempty"`
 	// CanaryWeights are the weights of the canary Ingresses, sorted by
 	// Ingress; the canary matchers read them at request time.
 	CanaryWeights []CanaryWeight `json:"canary_weights,omitempty"`

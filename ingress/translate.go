@@ -31,6 +31,7 @@ type Translator struct {
 	backendTLSs map[*corev1.Secret]*secrets.BackendTLS
 	routes      map[planKey]json.RawMessage
 	extras      map[planExtras]*planExtras
+	authSecrets map[string]*AuthSecret
 }
 
 // translation is the state of one Translate call.
@@ -65,6 +66,8 @@ type translation struct {
 	plan plan
 	// canaryWeights are the weights of the canary Ingresses.
 	canaryWeights []CanaryWeight
+	// authSecrets are the auth-secrets in use, by Secret.
+	authSecrets map[string]*AuthSecret
 	// next is the earliest moment after opts.Now at which a certificate
 	// or revocation list that this translation read becomes valid or
 	// expires; zero when there is none.
@@ -136,6 +139,7 @@ func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 		backendTLSs:    make(map[*corev1.Secret]*secrets.BackendTLS),
 		routes:         make(map[planKey]json.RawMessage),
 		extras:         make(map[planExtras]*planExtras),
+		authSecrets:    make(map[string]*AuthSecret),
 		prev:           tr,
 		prefixes:       annotationPrefixes(&opts),
 	}
@@ -174,7 +178,7 @@ func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 	t.addConfiguredDefault()
 	t.addDefaultCertificate()
 	tr.keyPairs, tr.cas, tr.backendTLSs = t.keyPairs, t.cas, t.backendTLSs
-	tr.routes, tr.extras = t.routes, t.extras
+	tr.routes, tr.extras, tr.authSecrets = t.routes, t.extras, t.authSecrets
 	res := t.result()
 	for _, ing := range ingresses {
 		res.Ingresses = append(res.Ingresses, ObjectRef{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name})
@@ -422,6 +426,10 @@ func (t *translation) result() *Result {
 		NextChange:         t.next,
 		CanaryWeights:      t.canaryWeights,
 	}
+	for _, a := range t.authSecrets {
+		res.AuthSecrets = append(res.AuthSecrets, *a)
+	}
+	slices.SortFunc(res.AuthSecrets, func(a, b AuthSecret) int { return strings.Compare(a.Secret, b.Secret) })
 	slices.SortFunc(res.CanaryWeights, func(a, b CanaryWeight) int { return strings.Compare(a.Ingress, b.Ingress) })
 	for _, name := range names {
 		hr := t.hosts[name]

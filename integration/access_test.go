@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -43,4 +45,70 @@ func TestSourceRanges(t *testing.T) {
 		{name: "the proxy itself is not the office", url: httpURL(c, "office.example.com", "/"), status: http.StatusForbidden},
 		{name: "invalid list fails closed", url: httpURL(c, "typo.example.com", "/"), status: http.StatusServiceUnavailable},
 	})
+}
+
+// htpasswdLines are users with the password "secret" in each htpasswd
+// format people generate: bcrypt, apr1 (MD5), {SHA} and SHA-512 crypt.
+var htpasswdLines = []string{
+	"alice:$2a$04$b0NxOM/QqBJxkY9Eb1.P4.X0A5m4YAmPES9WBpqWufI.A4AOiskFG",
+	"bob:$apr1$abcdefgh$h9FWgUz3n9YxylKLlR5SQ/",
+	"carol:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=",
+	"dave:$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1",
+}
+
+func authSecretYAML(name string, lines []string) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: default\ntype: Opaque\ndata:\n  auth: %s\n",
+		name, base64.StdEncoding.EncodeToString([]byte(strings.Join(lines, "\n")+"\n")))
+}
+
+// TestBasicAuth: each htpasswd format signs in, a wrong password or none
+// gets 401 with the realm, the backend never sees the credentials, and a
+// change of the Secret applies live.
+func TestBasicAuth(t *testing.T) {
+	t.Parallel()
+	be := startBackend(t, "web")
+	dir := t.TempDir()
+	writeIngresses(t, dir, routingIngress{name: "private", host: "private.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "web"}},
+		annotations: nginxAnnotations("auth-type", "basic", "auth-secret", "users", "auth-realm", "Staff only")})
+	writeManifest(t, dir, "web.yaml", serviceWithEndpoints("web", be))
+	writeManifest(t, dir, "users.yaml", authSecretYAML("users", htpasswdLines))
+	c := startCaddy(t, dir)
+	cl := newClient(nil)
+	url := httpURL(c, "private.example.com", "/")
+	basic := func(user, pass string) http.Header {
+		return http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))}}
+	}
+	checks := []check{
+		{name: "no credentials", url: url, status: http.StatusUnauthorized, headers: map[string]string{"WWW-Authenticate": `Basic realm="Staff only"`, "X-Backend": ""}},
+		{name: "wrong password", url: url, header: basic("alice", "guess"), status: http.StatusUnauthorized},
+		{name: "unknown user", url: url, header: basic("mallory", "secret"), status: http.StatusUnauthorized},
+	}
+	for _, line := range htpasswdLines {
+		user, _, _ := strings.Cut(line, ":")
+		checks = append(checks, check{name: user, url: url, header: basic(user, "secret"), status: 200, body: be.name,
+			headers: map[string]string{"X-Seen-Header-Authorization": ""}})
+	}
+	runChecks(t, cl, checks)
+
+	// Rotation: alice goes, the others stay.
+	writeManifest(t, dir, "users.yaml", authSecretYAML("users", htpasswdLines[1:]))
+	eventually(t, "alice is refused", func() error {
+		return cl.expectWithHeader(url, basic("alice", "secret"), http.StatusUnauthorized)
+	})
+	if err := cl.expectWithHeader(url, basic("bob", "secret"), 200); err != nil {
+		t.Error(err)
+	}
+}
+
+// expectWithHeader returns an error unless url, requested with header,
+// answers status.
+func (c *client) expectWithHeader(url string, header http.Header, status int) error {
+	r, err := c.getWithHeader(url, header)
+	if err != nil {
+		return err
+	}
+	if r.status != status {
+		return fmt.Errorf("GET %s: got %d, want %d", url, r.status, status)
+	}
+	return nil
 }

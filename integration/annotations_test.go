@@ -458,6 +458,7 @@ func TestAnnotationRender(t *testing.T) {
 		strings.Replace(serviceYAML("web"), "spec:\n", "spec:\n  clusterIP: 10.0.0.1\n", 1),
 		serviceYAML("errors-svc"),
 		secretYAML("web-tls", ca.issue(t, "all.example.com")),
+		authSecretYAML("web-users", htpasswdLines),
 		routingIngress{
 			name: "all", host: "all.example.com", secret: "web-tls",
 			annotations: nginxAnnotations(
@@ -517,6 +518,10 @@ func TestAnnotationRender(t *testing.T) {
 				"limit-whitelist", "10.0.0.0/8",
 				"whitelist-source-range", "0.0.0.0/0, ::/0",
 				"denylist-source-range", "203.0.113.0/24",
+				"auth-type", "basic",
+				"auth-secret", "web-users",
+				"auth-secret-type", "auth-file",
+				"auth-realm", "Staff only",
 			),
 			paths: []ingressPath{{path: "/something(/|$)(.*)", pathType: "ImplementationSpecific", service: "web"}},
 		}.yaml(),

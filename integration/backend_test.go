@@ -70,6 +70,7 @@ func startBackend(t *testing.T, name string) *backend {
 // seenHeaders are the request headers a backend echoes as
 // X-Seen-Header-<Name>: those that proxies and error pages set.
 var seenHeaders = []string{
+	"Authorization",
 	"X-Real-Ip",
 	"X-Forwarded-For",
 	"X-Forwarded-Host",

@@ -1,0 +1,75 @@
+package caddyingress
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-ingress/caddy-ingress/ingress"
+)
+
+func init() {
+	caddy.RegisterModule(BasicAuth{})
+}
+
+// BasicAuth asks for a user and password (HTTP basic authentication)
+// checked against the htpasswd users of a Secret, read from the ingress
+// app's current state on every request, so that a change of users needs
+// no new routes. A request that passes goes on without its Authorization
+// header, as ingress-nginx sends it.
+type BasicAuth struct {
+	// Secret names the users, as Result.AuthSecrets does.
+	Secret string `json:"secret"`
+	// Realm is the realm of WWW-Authenticate.
+	Realm string `json:"realm,omitempty"`
+
+	app *App
+}
+
+// CaddyModule returns the Caddy module information.
+func (BasicAuth) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers." + ingress.BasicAuthModule,
+		New: func() caddy.Module { return new(BasicAuth) },
+	}
+}
+
+// Provision finds the ingress app.
+func (h *BasicAuth) Provision(ctx caddy.Context) error {
+	if h.Secret == "" {
+		return fmt.Errorf("secret is required")
+	}
+	app, err := ctx.App("ingress")
+	if err != nil {
+		return fmt.Errorf("getting ingress app: %v", err)
+	}
+	h.app = app.(*App)
+	return nil
+}
+
+// ServeHTTP implements caddyhttp.MiddlewareHandler.
+func (h *BasicAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	s := h.app.servedFor(r.Context())
+	var users *ingress.AuthSecret
+	if s != nil {
+		users = s.authSecrets[h.Secret]
+	}
+	if users == nil {
+		// Translation serves these routes only with their Secret.
+		return caddyhttp.Error(http.StatusServiceUnavailable, fmt.Errorf("users of %s are not loaded", h.Secret))
+	}
+	if user, pass, ok := r.BasicAuth(); ok && users.Users.Match(user, pass) {
+		r.Header.Del("Authorization")
+		return next.ServeHTTP(w, r)
+	}
+	w.Header().Set("WWW-Authenticate", `Basic realm="`+h.Realm+`"`)
+	return caddyhttp.Error(http.StatusUnauthorized, fmt.Errorf("%s: no valid user and password", h.Secret))
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*BasicAuth)(nil)
+	_ caddyhttp.MiddlewareHandler = (*BasicAuth)(nil)
+)
