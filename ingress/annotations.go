@@ -100,6 +100,7 @@ var families = []*family{
 	&rateLimitFamily,
 	&sourceRangeFamily,
 	&basicAuthFamily,
+	&corsFamily,
 	&backendTLSFamily,
 	&clientAuthFamily,
 }
@@ -171,6 +172,7 @@ type ingressConfig struct {
 	rateLimit    rateLimitConfig
 	sourceRange  sourceRangeConfig
 	basicAuth    basicAuthConfig
+	cors         corsPolicy
 	backend      backendOptions
 	clientAuth   clientAuthOptions
 	// auth is the client certificate check, once resolved.

@@ -64,6 +64,8 @@ type headersPhase struct {
 	redirectFrom, redirectTo         string
 	cookieDomainFrom, cookieDomainTo string
 	cookiePathFrom, cookiePathTo     string
+	// cors, when on, answers preflights and sets CORS headers.
+	cors corsPolicy
 }
 
 // proxyPhase is where the request goes.

@@ -54,6 +54,17 @@ func render(p *plan) json.RawMessage {
 	if p.headers.hsts != "" {
 		routes = append(routes, hstsRoute(p.headers.hsts))
 	}
+	if c := &p.headers.cors; c.on {
+		h := handler{"handler": CORSModule, "origins": strings.Split(c.origins, ","), "methods": c.methods,
+			"headers": c.headers, "max_age": c.maxAge}
+		if c.expose != "" {
+			h["expose"] = c.expose
+		}
+		if c.credentials {
+			h["credentials"] = true
+		}
+		routes = append(routes, route{Handle: []map[string]any{h}})
+	}
 	if a := &p.access; a.allow != "" || a.deny != "" {
 		h := handler{"handler": AccessModule}
 		if a.allow != "" {

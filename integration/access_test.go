@@ -112,3 +112,44 @@ func (c *client) expectWithHeader(url string, header http.Header, status int) er
 	}
 	return nil
 }
+
+// TestCORS: a preflight from an allowed origin is answered at the edge;
+// responses to it carry the CORS headers (a 401 too); other origins get
+// none.
+func TestCORS(t *testing.T) {
+	t.Parallel()
+	be := startBackend(t, "web")
+	dir := t.TempDir()
+	writeIngresses(t, dir, routingIngress{name: "api", host: "api.example.com", paths: []ingressPath{{path: "/", pathType: "Prefix", service: "web"}},
+		annotations: nginxAnnotations("enable-cors", "true", "cors-allow-origin", "https://app.example.com, https://*.example.org",
+			"cors-allow-methods", "GET, POST", "auth-type", "basic", "auth-secret", "users")})
+	writeManifest(t, dir, "web.yaml", serviceWithEndpoints("web", be))
+	writeManifest(t, dir, "users.yaml", authSecretYAML("users", htpasswdLines))
+	c := startCaddy(t, dir)
+	cl := newClient(nil)
+	url := httpURL(c, "api.example.com", "/")
+	preflight, err := http.NewRequest("OPTIONS", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	preflight.Header.Set("Origin", "https://a.example.org")
+	preflight.Header.Set("Access-Control-Request-Method", "POST")
+	resp, err := cl.http.Do(preflight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "https://a.example.org" ||
+		resp.Header.Get("Access-Control-Allow-Methods") != "GET, POST" || resp.Header.Get("X-Backend") != "" {
+		t.Errorf("preflight: got %d %v; want 204 with the CORS headers, from the edge", resp.StatusCode, resp.Header)
+	}
+	basic := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("alice:secret"))}, "Origin": {"https://app.example.com"}}
+	runChecks(t, cl, []check{
+		{name: "allowed origin", url: url, header: basic, status: 200, body: be.name,
+			headers: map[string]string{"Access-Control-Allow-Origin": "https://app.example.com", "Access-Control-Allow-Credentials": "true"}},
+		{name: "a 401 carries them", url: url, header: http.Header{"Origin": {"https://app.example.com"}}, status: http.StatusUnauthorized,
+			headers: map[string]string{"Access-Control-Allow-Origin": "https://app.example.com"}},
+		{name: "other origin", url: url, header: http.Header{"Authorization": basic["Authorization"], "Origin": {"https://evil.example.com"}}, status: 200,
+			headers: map[string]string{"Access-Control-Allow-Origin": ""}},
+	})
+}
