@@ -114,6 +114,15 @@ type App struct {
 	ProxySendTimeout    int `json:"proxy_send_timeout,omitempty"`
 	ProxyReadTimeout    int `json:"proxy_read_timeout,omitempty"`
 
+	// ProxyNextUpstream, ProxyNextUpstreamTries and
+	// ProxyNextUpstreamTimeout are when a failed request goes to the next
+	// endpoint, for Ingresses without the proxy-next-upstream annotations
+	// (same values). Defaults as ingress-nginx: "error timeout", 3 tries,
+	// no time limit (0).
+	ProxyNextUpstream        string `json:"proxy_next_upstream,omitempty"`
+	ProxyNextUpstreamTries   *int   `json:"proxy_next_upstream_tries,omitempty"`
+	ProxyNextUpstreamTimeout int    `json:"proxy_next_upstream_timeout,omitempty"`
+
 	// LimitStatusCode answers requests over the limits of limit-rps,
 	// limit-rpm and limit-connections. Default: 503, as ingress-nginx's
 	// limit-req-status-code and limit-conn-status-code.

@@ -2,6 +2,7 @@ package caddyingress
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 )
@@ -50,6 +51,16 @@ func (a *App) provisionTraffic() error {
 		t.LimitStatus = c
 	}
 	t.ComputeFullForwardedFor = a.ComputeFullForwardedFor
+	t.NextUpstream = a.ProxyNextUpstream
+	if a.ProxyNextUpstreamTries != nil {
+		t.NextUpstreamTries = strconv.Itoa(*a.ProxyNextUpstreamTries)
+	}
+	if a.ProxyNextUpstreamTimeout != 0 {
+		t.NextUpstreamTimeout = strconv.Itoa(a.ProxyNextUpstreamTimeout)
+	}
+	if err := ingress.DefaultRetry(t.NextUpstream, t.NextUpstreamTries, t.NextUpstreamTimeout); err != nil {
+		return err
+	}
 	a.traffic = t
 	return nil
 }

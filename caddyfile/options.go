@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -50,6 +51,9 @@ type ingressApp struct {
 	ForwardedForHeader         string   `json:"forwarded_for_header,omitempty"`
 	ProxyRealIPCIDR            []string `json:"proxy_real_ip_cidr,omitempty"`
 	ComputeFullForwardedFor    bool     `json:"compute_full_forwarded_for,omitempty"`
+	ProxyNextUpstream          string   `json:"proxy_next_upstream,omitempty"`
+	ProxyNextUpstreamTries     *int     `json:"proxy_next_upstream_tries,omitempty"`
+	ProxyNextUpstreamTimeout   int      `json:"proxy_next_upstream_timeout,omitempty"`
 }
 
 // manifestsSource is the JSON of the ingress.sources.manifests module.
@@ -118,6 +122,9 @@ var sourceParsers = map[string]func(d *caddyfile.Dispenser) (any, error){
 //		forwarded_for_header <header>
 //		proxy_real_ip_cidr <cidr...>
 //		compute_full_forwarded_for
+//		proxy_next_upstream <token...>
+//		proxy_next_upstream_tries <n>
+//		proxy_next_upstream_timeout <seconds>
 //	}
 //
 // Exactly one source (manifests or kubernetes) is required; the other
@@ -182,6 +189,24 @@ func parseOption(d *caddyfile.Dispenser, existing any) (any, error) {
 			app.LoadBalance, err = singleArg(d)
 		case name == "limit_status_code":
 			app.LimitStatusCode, err = secondsArg(d)
+		case name == "proxy_next_upstream":
+			tokens := d.RemainingArgs()
+			if len(tokens) == 0 {
+				err = d.ArgErr()
+			}
+			app.ProxyNextUpstream = strings.Join(tokens, " ")
+		case name == "proxy_next_upstream_tries":
+			var v string
+			if v, err = singleArg(d); err == nil {
+				n, convErr := strconv.Atoi(v)
+				if convErr != nil || n < 0 {
+					err = d.Errf("proxy_next_upstream_tries: want a number, got '%s'", v)
+				} else {
+					app.ProxyNextUpstreamTries = &n
+				}
+			}
+		case name == "proxy_next_upstream_timeout":
+			app.ProxyNextUpstreamTimeout, err = secondsArg(d)
 		case name == "use_forwarded_headers":
 			app.UseForwardedHeaders, err = true, noArgs(d)
 		case name == "enable_real_ip":

@@ -166,6 +166,7 @@ type ingressConfig struct {
 	timeouts     timeouts
 	balance      string
 	retry        retryPolicy
+	retrySet     retrySet
 	affinity     affinityConfig
 	hash         hashConfig
 	canary       canaryConfig
@@ -200,6 +201,8 @@ type site struct {
 	opts    *Options
 	// defaultUpstream is the app's default backend, if resolved.
 	defaultUpstream *UpstreamKey
+	// defaultRetry is the app's proxy-next-upstream default.
+	defaultRetry retryPolicy
 }
 
 // reader reads the annotations of one Ingress.

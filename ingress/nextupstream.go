@@ -41,51 +41,122 @@ var nextUpstreamFamily = family{
 	parse: func(r *reader, c *ingressConfig) {
 		rp := &c.retry
 		if v, ok := r.value("proxy-next-upstream"); ok {
-			tokens := strings.Fields(v)
-			for _, tok := range tokens {
-				if !slices.Contains(nextUpstreamTokens, tok) {
-					r.invalid("proxy-next-upstream", fmt.Errorf("invalid value %s: want some of %s", quoted(v), strings.Join(nextUpstreamTokens, " ")))
-					tokens = nil
-					break
-				}
-			}
-			if len(tokens) > 0 {
-				rp.off = slices.Contains(tokens, "off")
-				rp.noTransport = !slices.Contains(tokens, "error") && !slices.Contains(tokens, "timeout")
-				rp.nonIdempotent = slices.Contains(tokens, "non_idempotent")
-				var statuses []string
-				for _, tok := range tokens {
-					if code, ok := strings.CutPrefix(tok, "http_"); ok {
-						statuses = append(statuses, code)
-					}
-				}
-				slices.Sort(statuses)
-				rp.statuses = strings.Join(slices.Compact(statuses), ",")
+			if err := rp.setTokens(v); err != nil {
+				r.invalid("proxy-next-upstream", err)
+			} else {
+				c.retrySet.tokens = true
 			}
 		}
 		if v, ok := r.value("proxy-next-upstream-tries"); ok {
-			n, err := strconv.Atoi(v)
-			switch {
-			case err != nil || n < 0 || n > 100:
-				r.invalid("proxy-next-upstream-tries", fmt.Errorf("invalid value %s: want a number from 0 to 100", quoted(v)))
-			case n == 0:
-				rp.tries = 6
-			default:
-				rp.tries = n
+			if err := rp.setTries(v); err != nil {
+				r.invalid("proxy-next-upstream-tries", err)
+			} else {
+				c.retrySet.tries = true
 			}
 		}
 		if v, ok := r.value("proxy-next-upstream-timeout"); ok {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || n > maxTimeout {
-				r.invalid("proxy-next-upstream-timeout", fmt.Errorf("invalid value %s: want whole seconds from 0 to %d", quoted(v), maxTimeout))
+			if err := rp.setTimeout(v); err != nil {
+				r.invalid("proxy-next-upstream-timeout", err)
 			} else {
-				rp.timeout = n
+				c.retrySet.timeout = true
 			}
 		}
 	},
 	plan: func(c *ingressConfig, s *site, p *plan) {
-		p.proxy.retry = c.retry
+		rp := s.defaultRetry
+		if c.retrySet.tokens {
+			rp.off, rp.noTransport, rp.nonIdempotent, rp.statuses = c.retry.off, c.retry.noTransport, c.retry.nonIdempotent, c.retry.statuses
+		}
+		if c.retrySet.tries {
+			rp.tries = c.retry.tries
+		}
+		if c.retrySet.timeout {
+			rp.timeout = c.retry.timeout
+		}
+		p.proxy.retry = rp
 	},
+}
+
+// retrySet says which parts of a retry policy an Ingress sets.
+type retrySet struct {
+	tokens, tries, timeout bool
+}
+
+// setTokens reads a proxy-next-upstream value.
+func (rp *retryPolicy) setTokens(v string) error {
+	tokens := strings.Fields(v)
+	for _, tok := range tokens {
+		if !slices.Contains(nextUpstreamTokens, tok) {
+			return fmt.Errorf("invalid value %s: want some of %s", quoted(v), strings.Join(nextUpstreamTokens, " "))
+		}
+	}
+	if len(tokens) == 0 {
+		return fmt.Errorf("invalid value %s: want some of %s", quoted(v), strings.Join(nextUpstreamTokens, " "))
+	}
+	rp.off = slices.Contains(tokens, "off")
+	rp.noTransport = !slices.Contains(tokens, "error") && !slices.Contains(tokens, "timeout")
+	rp.nonIdempotent = slices.Contains(tokens, "non_idempotent")
+	var statuses []string
+	for _, tok := range tokens {
+		if code, ok := strings.CutPrefix(tok, "http_"); ok {
+			statuses = append(statuses, code)
+		}
+	}
+	slices.Sort(statuses)
+	rp.statuses = strings.Join(slices.Compact(statuses), ",")
+	return nil
+}
+
+// setTries reads a proxy-next-upstream-tries value.
+func (rp *retryPolicy) setTries(v string) error {
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil || n < 0 || n > 100:
+		return fmt.Errorf("invalid value %s: want a number from 0 to 100", quoted(v))
+	case n == 0:
+		rp.tries = 6
+	default:
+		rp.tries = n
+	}
+	return nil
+}
+
+// setTimeout reads a proxy-next-upstream-timeout value.
+func (rp *retryPolicy) setTimeout(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > maxTimeout {
+		return fmt.Errorf("invalid value %s: want whole seconds from 0 to %d", quoted(v), maxTimeout)
+	}
+	rp.timeout = n
+	return nil
+}
+
+// DefaultRetry checks the app-wide proxy-next-upstream settings: tokens
+// ("" for ingress-nginx's default), tries and timeout (as strings; ""
+// for the defaults).
+func DefaultRetry(tokens, tries, timeout string) error {
+	_, err := defaultRetry(Traffic{NextUpstream: tokens, NextUpstreamTries: tries, NextUpstreamTimeout: timeout})
+	return err
+}
+
+func defaultRetry(t Traffic) (retryPolicy, error) {
+	var rp retryPolicy
+	if t.NextUpstream != "" {
+		if err := rp.setTokens(t.NextUpstream); err != nil {
+			return rp, fmt.Errorf("proxy_next_upstream: %w", err)
+		}
+	}
+	if t.NextUpstreamTries != "" {
+		if err := rp.setTries(t.NextUpstreamTries); err != nil {
+			return rp, fmt.Errorf("proxy_next_upstream_tries: %w", err)
+		}
+	}
+	if t.NextUpstreamTimeout != "" {
+		if err := rp.setTimeout(t.NextUpstreamTimeout); err != nil {
+			return rp, fmt.Errorf("proxy_next_upstream_timeout: %w", err)
+		}
+	}
+	return rp, nil
 }
 
 // retries returns the number of retries after the first attempt.

@@ -27,3 +27,33 @@ func TestNextUpstreamAnnotations(t *testing.T) {
 		}
 	}
 }
+
+func TestNextUpstreamDefaults(t *testing.T) {
+	def, err := defaultRetry(Traffic{NextUpstream: "error http_503", NextUpstreamTries: "5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		cfg  ingressConfig
+		want retryPolicy
+	}{
+		{name: "app default", want: retryPolicy{tries: 5, statuses: "503"}},
+		{name: "annotation tokens, default tries", cfg: ingressConfig{retry: retryPolicy{off: true, noTransport: true}, retrySet: retrySet{tokens: true}},
+			want: retryPolicy{off: true, noTransport: true, tries: 5}},
+		{name: "annotation tries, default tokens", cfg: ingressConfig{retry: retryPolicy{tries: 2}, retrySet: retrySet{tries: true}},
+			want: retryPolicy{tries: 2, statuses: "503"}},
+	}
+	for _, tt := range tests {
+		var p plan
+		nextUpstreamFamily.plan(&tt.cfg, &site{opts: &Options{}, defaultRetry: def}, &p)
+		if p.proxy.retry != tt.want {
+			t.Errorf("%s: got %+v, want %+v", tt.name, p.proxy.retry, tt.want)
+		}
+	}
+	for _, bad := range []Traffic{{NextUpstream: "sometimes"}, {NextUpstreamTries: "-1"}, {NextUpstreamTimeout: "x"}} {
+		if _, err := defaultRetry(bad); err == nil {
+			t.Errorf("%+v: want an error", bad)
+		}
+	}
+}

@@ -67,6 +67,11 @@ type Traffic struct {
 	// LimitStatus answers requests over a rate or connection limit; 0 is
 	// 503.
 	LimitStatus int
+	// NextUpstream, NextUpstreamTries and NextUpstreamTimeout are the
+	// proxy-next-upstream settings of Ingresses without them, as the
+	// annotations spell them; "" is ingress-nginx's default (error
+	// timeout, 3 tries, no time limit). Check them with DefaultRetry.
+	NextUpstream, NextUpstreamTries, NextUpstreamTimeout string
 	// ComputeFullForwardedFor sends backends the X-Forwarded-For list of
 	// trusted proxies with the peer appended, rather than the client's
 	// address alone.

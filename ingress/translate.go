@@ -61,6 +61,9 @@ type translation struct {
 	prefixes []string
 	// defaultUpstream is the app's default backend, if it resolves.
 	defaultUpstream *UpstreamKey
+	// defaultRetry is the app's proxy-next-upstream default, checked by
+	// the app (an invalid one is ingress-nginx's default).
+	defaultRetry retryPolicy
 	// site and plan are where the plan of each path is made.
 	site site
 	plan plan
@@ -143,6 +146,7 @@ func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 		prev:           tr,
 		prefixes:       annotationPrefixes(&opts),
 	}
+	t.defaultRetry, _ = defaultRetry(opts.Traffic)
 	for _, s := range snap.Services {
 		t.services[s.Namespace+"/"+s.Name] = s
 	}
@@ -222,7 +226,7 @@ func (t *translation) addRules(ing *networkingv1.Ingress, c *ingressConfig) {
 	report := t.reporter(ing)
 	owner := key(ing)
 	routes := func(path string, hostTLS bool, tgt target) json.RawMessage {
-		t.site = site{ing: ing, path: path, hostTLS: hostTLS, target: tgt, opts: &t.opts, defaultUpstream: t.defaultUpstream}
+		t.site = site{ing: ing, path: path, hostTLS: hostTLS, target: tgt, opts: &t.opts, defaultUpstream: t.defaultUpstream, defaultRetry: t.defaultRetry}
 		planFor(c, &t.site, &t.plan)
 		return t.routesFor(&t.plan)
 	}
@@ -364,7 +368,7 @@ func (t *translation) addConfiguredDefault() {
 	}
 	tgt := t.resolveService(ref.Namespace, ref.Name, ref.Port, report, "")
 	up, ok := tgt.key()
-	t.catchAll = &owned[*Action]{&Action{Routes: t.routesFor(&plan{proxy: proxyPhase{upstream: up, resolved: ok, fullForwardedFor: t.opts.Traffic.ComputeFullForwardedFor}})}, ""}
+	t.catchAll = &owned[*Action]{&Action{Routes: t.routesFor(&plan{proxy: proxyPhase{upstream: up, resolved: ok, retry: t.defaultRetry, fullForwardedFor: t.opts.Traffic.ComputeFullForwardedFor}})}, ""}
 }
 
 // claimClientAuth sets the client certificate check of a host: the oldest
