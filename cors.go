@@ -102,31 +102,8 @@ func (h *CORS) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	return next.ServeHTTP(&corsWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, origin: origin}, r)
-}
-
-// corsWriter sets the CORS headers again when the response is written,
-// replacing the backend's.
-type corsWriter struct {
-	*caddyhttp.ResponseWriterWrapper
-	h      *CORS
-	origin string
-	done   bool
-}
-
-func (w *corsWriter) WriteHeader(code int) {
-	if !w.done && code >= 200 {
-		w.done = true
-		w.h.set(w.Header(), w.origin)
-	}
-	w.ResponseWriterWrapper.WriteHeader(code)
-}
-
-func (w *corsWriter) Write(b []byte) (int, error) {
-	if !w.done {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriterWrapper.Write(b)
+	// Set again once the backend's headers are in, replacing its own.
+	return next.ServeHTTP(onFinalHeader(w, func(hdr http.Header) { h.set(hdr, origin) }), r)
 }
 
 // Interface guards

@@ -87,13 +87,11 @@ func (l *Limit) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 		return next.ServeHTTP(w, r)
 	}
 	addr = addr.Unmap()
-	for _, p := range l.allow {
-		if p.Contains(addr) {
-			return next.ServeHTTP(w, r)
-		}
+	if containsAddr(l.allow, addr) {
+		return next.ServeHTTP(w, r)
 	}
-	c := l.zone.client(addr, time.Now())
-	if !c.admit(l) {
+	c := l.zone.admit(addr, l, time.Now())
+	if c == nil {
 		return caddyhttp.Error(l.StatusCode, fmt.Errorf("client %s is over the limits of Ingress %s", addr, l.Zone))
 	}
 	if l.Connections > 0 {
@@ -143,8 +141,10 @@ func (a *App) limitZone(k limitZoneKey) *limitZone {
 	return z
 }
 
-// client returns the counters of one address, holding z.mu only briefly.
-func (z *limitZone) client(addr netip.Addr, now time.Time) *limitClient {
+// admit counts a request of addr against the limits and returns its
+// counters if it may go on, nil if not: connections first, then per
+// minute, then per second, as nginx applies them. It holds z.mu once.
+func (z *limitZone) admit(addr netip.Addr, l *Limit, now time.Time) *limitClient {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	c := z.clients[addr]
@@ -162,6 +162,18 @@ func (z *limitZone) client(addr netip.Addr, now time.Time) *limitClient {
 		z.clients[addr] = c
 	}
 	c.seen = now
+	if l.Connections > 0 && c.inflight >= l.Connections {
+		return nil
+	}
+	if c.perMinute != nil && !c.perMinute.AllowN(now, 1) {
+		return nil
+	}
+	if c.perSecond != nil && !c.perSecond.AllowN(now, 1) {
+		return nil
+	}
+	if l.Connections > 0 {
+		c.inflight++
+	}
 	return c
 }
 
@@ -181,29 +193,6 @@ func (z *limitZone) evict(now time.Time) {
 			delete(z.clients, a)
 		}
 	}
-}
-
-// admit counts a request against the limits and reports whether it may
-// go on: connections first, then per minute, then per second, as nginx
-// applies them.
-func (c *limitClient) admit(l *Limit) bool {
-	z := l.zone
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	if l.Connections > 0 && c.inflight >= l.Connections {
-		return false
-	}
-	now := time.Now()
-	if c.perMinute != nil && !c.perMinute.AllowN(now, 1) {
-		return false
-	}
-	if c.perSecond != nil && !c.perSecond.AllowN(now, 1) {
-		return false
-	}
-	if l.Connections > 0 {
-		c.inflight++
-	}
-	return true
 }
 
 func (c *limitClient) done(z *limitZone) {

@@ -56,13 +56,7 @@ func (a *App) provisionRealIP() error {
 }
 
 func (r *realIP) trusted(a netip.Addr) bool {
-	a = a.Unmap()
-	for _, p := range r.networks {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return containsAddr(r.networks, a.Unmap())
 }
 
 // apply sets the request's client address (Caddy's client_ip variable)

@@ -46,26 +46,31 @@ func (ResponseHeaders) CaddyModule() caddy.ModuleInfo {
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *ResponseHeaders) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	return next.ServeHTTP(&headerRewriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h}, r)
+	return next.ServeHTTP(onFinalHeader(w, h.rewrite), r)
 }
 
-// headerRewriter rewrites the headers once, when the final status is
-// written.
-type headerRewriter struct {
+// finalHeaderHook calls hook with the response headers once, when the
+// final (non-1xx) status is written: after a backend's headers are in,
+// before they leave.
+type finalHeaderHook struct {
 	*caddyhttp.ResponseWriterWrapper
-	h    *ResponseHeaders
+	hook func(http.Header)
 	done bool
 }
 
-func (w *headerRewriter) WriteHeader(code int) {
+func onFinalHeader(w http.ResponseWriter, hook func(http.Header)) *finalHeaderHook {
+	return &finalHeaderHook{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, hook: hook}
+}
+
+func (w *finalHeaderHook) WriteHeader(code int) {
 	if !w.done && code >= 200 {
 		w.done = true
-		w.h.rewrite(w.Header())
+		w.hook(w.Header())
 	}
 	w.ResponseWriterWrapper.WriteHeader(code)
 }
 
-func (w *headerRewriter) Write(b []byte) (int, error) {
+func (w *finalHeaderHook) Write(b []byte) (int, error) {
 	if !w.done {
 		w.WriteHeader(http.StatusOK)
 	}

@@ -338,10 +338,7 @@ func proxyHandler(p *plan) handler {
 		h["transport"] = tr
 	}
 	if host := p.headers.upstreamHost; host != "" {
-		req := upstreamRequestHeaders()
-		req["set"].(map[string][]string)["Host"] = []string{host}
-		h["headers"] = map[string]any{"request": req}
-		fullForwardedFor(h, px.fullForwardedFor)
+		h["headers"].(map[string]any)["request"].(map[string]any)["set"].(map[string][]string)["Host"] = []string{host}
 	}
 	if e := &px.errors; e.codes != "" {
 		var codes []int
