@@ -51,6 +51,14 @@ func TestAffinitySelect(t *testing.T) {
 		}
 	}
 
+	// Other pods come and go: the session stays.
+	churned := reverseproxy.UpstreamPool{{Dial: "10.0.0.9:80", Host: new(reverseproxy.Host)}, first, {Dial: "10.0.0.7:80", Host: new(reverseproxy.Host)}}
+	for range 3 {
+		if got := a.Select(churned, affinityRequest(c.Value), httptest.NewRecorder()); got != first {
+			t.Fatalf("other endpoints changed: got %s, want the sticky %s", got.Dial, first.Dial)
+		}
+	}
+
 	// Its endpoint gone: another, with a new cookie.
 	other := pool[0]
 	if other == first {
