@@ -50,6 +50,22 @@ type Options struct {
 	LegacyAnnotations bool
 	// Traffic are the defaults of the traffic annotations.
 	Traffic Traffic
+	// Headers are the app-wide header settings.
+	Headers Headers
+}
+
+// Headers are the app-wide header settings of ingress-nginx's ConfigMap.
+type Headers struct {
+	// Add names the ConfigMap ("namespace/name") whose entries are set
+	// on every response (add-headers).
+	Add string
+	// ProxySet names the ConfigMap whose entries are sent to every
+	// backend (proxy-set-headers).
+	ProxySet string
+	// AllowedResponse are the header names, canonical, that the
+	// custom-headers annotation may set
+	// (global-allowed-response-headers).
+	AllowedResponse []string
 }
 
 // Traffic are the app-wide defaults of the traffic annotations, as

@@ -22,6 +22,9 @@ type Snapshot struct {
 	Services       []*corev1.Service
 	EndpointSlices []*discoveryv1.EndpointSlice
 	Secrets        []*corev1.Secret
+	// ConfigMaps are those that ConfigMapRefs names; sources need not
+	// deliver others.
+	ConfigMaps []*corev1.ConfigMap
 }
 
 // Same reports whether s and o hold the very same objects (pointers), kind
@@ -37,5 +40,6 @@ func (s *Snapshot) SameRouteInputs(o *Snapshot) bool {
 	return slices.Equal(s.Ingresses, o.Ingresses) &&
 		slices.Equal(s.IngressClasses, o.IngressClasses) &&
 		slices.Equal(s.Services, o.Services) &&
-		slices.Equal(s.Secrets, o.Secrets)
+		slices.Equal(s.Secrets, o.Secrets) &&
+		slices.Equal(s.ConfigMaps, o.ConfigMaps)
 }
