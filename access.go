@@ -57,16 +57,20 @@ func (h *Access) Provision(caddy.Context) error {
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Access) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	return serveChecked(h, w, r, next)
+}
+
+func (h *Access) check(_ http.ResponseWriter, r *http.Request) (*http.Request, *refusal) {
 	ip, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
 	addr, err := netip.ParseAddr(ip)
 	if err != nil {
-		return caddyhttp.Error(http.StatusForbidden, fmt.Errorf("client address %q cannot be checked", ip))
+		return nil, &refusal{status: http.StatusForbidden, err: fmt.Errorf("client address %q cannot be checked", ip)}
 	}
 	addr = addr.Unmap()
 	if containsAddr(h.deny, addr) || len(h.allow) > 0 && !containsAddr(h.allow, addr) {
-		return caddyhttp.Error(http.StatusForbidden, fmt.Errorf("client %s is not allowed", addr))
+		return nil, &refusal{status: http.StatusForbidden, err: fmt.Errorf("client %s is not allowed", addr)}
 	}
-	return next.ServeHTTP(w, r)
+	return r, nil
 }
 
 func containsAddr(nets []netip.Prefix, a netip.Addr) bool {
@@ -82,4 +86,5 @@ func containsAddr(nets []netip.Prefix, a netip.Addr) bool {
 var (
 	_ caddy.Provisioner           = (*Access)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Access)(nil)
+	_ accessCheck                 = (*Access)(nil)
 )

@@ -51,6 +51,10 @@ func (h *BasicAuth) Provision(ctx caddy.Context) error {
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *BasicAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	return serveChecked(h, w, r, next)
+}
+
+func (h *BasicAuth) check(_ http.ResponseWriter, r *http.Request) (*http.Request, *refusal) {
 	s := h.app.servedFor(r.Context())
 	var users *ingress.AuthSecret
 	if s != nil {
@@ -58,18 +62,19 @@ func (h *BasicAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 	}
 	if users == nil {
 		// Translation serves these routes only with their Secret.
-		return caddyhttp.Error(http.StatusServiceUnavailable, fmt.Errorf("users of %s are not loaded", h.Secret))
+		return nil, &refusal{status: http.StatusServiceUnavailable, err: fmt.Errorf("users of %s are not loaded", h.Secret)}
 	}
 	if user, pass, ok := r.BasicAuth(); ok && users.Users.Match(user, pass) {
 		r.Header.Del("Authorization")
-		return next.ServeHTTP(w, r)
+		return r, nil
 	}
-	w.Header().Set("WWW-Authenticate", `Basic realm="`+h.Realm+`"`)
-	return caddyhttp.Error(http.StatusUnauthorized, fmt.Errorf("%s: no valid user and password", h.Secret))
+	return nil, &refusal{status: http.StatusUnauthorized, header: http.Header{"Www-Authenticate": {`Basic realm="` + h.Realm + `"`}},
+		err: fmt.Errorf("%s: no valid user and password", h.Secret)}
 }
 
 // Interface guards
 var (
 	_ caddy.Provisioner           = (*BasicAuth)(nil)
 	_ caddyhttp.MiddlewareHandler = (*BasicAuth)(nil)
+	_ accessCheck                 = (*BasicAuth)(nil)
 )

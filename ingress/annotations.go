@@ -100,6 +100,7 @@ var families = []*family{
 	&rateLimitFamily,
 	&sourceRangeFamily,
 	&basicAuthFamily,
+	&satisfyFamily,
 	&corsFamily,
 	&backendTLSFamily,
 	&clientAuthFamily,
@@ -173,6 +174,7 @@ type ingressConfig struct {
 	rateLimit    rateLimitConfig
 	sourceRange  sourceRangeConfig
 	basicAuth    basicAuthConfig
+	satisfyAny   bool
 	cors         corsPolicy
 	backend      backendOptions
 	clientAuth   clientAuthOptions
@@ -301,7 +303,6 @@ func (r *reader) parseBool(name string) (v, ok bool) {
 // protect, so an Ingress that uses one that is not supported fails closed.
 var accessControl = map[string]bool{
 	"auth-url": true, "auth-signin": true, "auth-method": true, "auth-snippet": true,
-	"satisfy": true,
 }
 
 // annotationPrefixes returns the prefixes annotations are read under, in

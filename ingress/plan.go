@@ -38,6 +38,9 @@ type accessPhase struct {
 	allow, deny string
 	// basicAuth, when it names a Secret, asks for a user and password.
 	basicAuth basicAuth
+	// satisfyAny lets a request through that passes one of the checks
+	// rather than all.
+	satisfyAny bool
 }
 
 // rewritePhase changes the request before it is proxied.

@@ -65,19 +65,7 @@ func render(p *plan) json.RawMessage {
 		}
 		routes = append(routes, route{Handle: []map[string]any{h}})
 	}
-	if a := &p.access; a.allow != "" || a.deny != "" {
-		h := handler{"handler": AccessModule}
-		if a.allow != "" {
-			h["allow"] = strings.Split(a.allow, ",")
-		}
-		if a.deny != "" {
-			h["deny"] = strings.Split(a.deny, ",")
-		}
-		routes = append(routes, route{Handle: []map[string]any{h}})
-	}
-	if a := &p.access.basicAuth; a.secret != "" {
-		routes = append(routes, route{Handle: []map[string]any{{"handler": BasicAuthModule, "secret": a.secret, "realm": a.realm}}})
-	}
+	routes = appendAccess(routes, &p.access)
 	if p.access.denied != "" || !p.proxy.resolved {
 		routes = append(routes, route{Handle: []map[string]any{{"handler": "static_response", "status_code": 503}}})
 		return marshal(routes)
@@ -427,4 +415,31 @@ func affinityPolicy(a *Affinity) map[string]any {
 		}
 	}
 	return policy
+}
+
+// appendAccess adds the access checks of a: in turn, or with satisfy any
+// in one handler that passes a request one of them lets through.
+func appendAccess(routes []route, a *accessPhase) []route {
+	var checks []map[string]any
+	if a.allow != "" || a.deny != "" {
+		h := handler{"handler": AccessModule}
+		if a.allow != "" {
+			h["allow"] = strings.Split(a.allow, ",")
+		}
+		if a.deny != "" {
+			h["deny"] = strings.Split(a.deny, ",")
+		}
+		checks = append(checks, h)
+	}
+	if b := &a.basicAuth; b.secret != "" {
+		checks = append(checks, handler{"handler": BasicAuthModule, "secret": b.secret, "realm": b.realm})
+	}
+	switch {
+	case len(checks) == 0:
+	case a.satisfyAny && len(checks) > 1:
+		routes = append(routes, route{Handle: []map[string]any{{"handler": SatisfyAnyModule, "checks": checks}}})
+	default:
+		routes = append(routes, route{Handle: checks})
+	}
+	return routes
 }
