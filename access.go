@@ -60,17 +60,17 @@ func (h *Access) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 	return serveChecked(h, w, r, next)
 }
 
-func (h *Access) check(_ http.ResponseWriter, r *http.Request) (*http.Request, *refusal) {
+func (h *Access) check(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request, *refusal) {
 	ip, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
 	addr, err := netip.ParseAddr(ip)
 	if err != nil {
-		return nil, &refusal{status: http.StatusForbidden, err: fmt.Errorf("client address %q cannot be checked", ip)}
+		return nil, nil, &refusal{status: http.StatusForbidden, err: fmt.Errorf("client address %q cannot be checked", ip)}
 	}
 	addr = addr.Unmap()
 	if containsAddr(h.deny, addr) || len(h.allow) > 0 && !containsAddr(h.allow, addr) {
-		return nil, &refusal{status: http.StatusForbidden, err: fmt.Errorf("client %s is not allowed", addr)}
+		return nil, nil, &refusal{status: http.StatusForbidden, err: fmt.Errorf("client %s is not allowed", addr)}
 	}
-	return r, nil
+	return w, r, nil
 }
 
 func containsAddr(nets []netip.Prefix, a netip.Addr) bool {

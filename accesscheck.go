@@ -20,11 +20,11 @@ func init() {
 // (ingress-nginx's satisfy all: every check in turn); SatisfyAny runs
 // several and lets a request through when one of them does.
 type accessCheck interface {
-	// check decides r. When r may pass it returns the request to go on
-	// with (changed as passing asks, such as without credentials) and a
-	// nil refusal; it may then set response headers on w. Otherwise it
-	// returns the refusal and leaves w alone.
-	check(w http.ResponseWriter, r *http.Request) (*http.Request, *refusal)
+	// check decides r. When r may pass it returns the response writer
+	// and request to go on with (changed as passing asks, such as
+	// without credentials) and a nil refusal. Otherwise it returns the
+	// refusal and leaves w alone.
+	check(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request, *refusal)
 }
 
 // refusal is how a check answers a request it does not let through.
@@ -52,11 +52,11 @@ func (f *refusal) respond(w http.ResponseWriter) error {
 
 // serveChecked is the ServeHTTP of a single check.
 func serveChecked(c accessCheck, w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	r, f := c.check(w, r)
+	pw, pr, f := c.check(w, r)
 	if f != nil {
 		return f.respond(w)
 	}
-	return next.ServeHTTP(w, r)
+	return next.ServeHTTP(pw, pr)
 }
 
 // SatisfyAny lets a request through when one of its checks does
@@ -103,9 +103,9 @@ func (h *SatisfyAny) Provision(ctx caddy.Context) error {
 func (h *SatisfyAny) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	var first *refusal
 	for _, c := range h.checks {
-		passed, f := c.check(w, r)
+		pw, pr, f := c.check(w, r)
 		if f == nil {
-			return next.ServeHTTP(w, passed)
+			return next.ServeHTTP(pw, pr)
 		}
 		if f.status >= 500 {
 			return f.respond(w)

@@ -181,6 +181,8 @@ func (a *App) options() ingress.Options {
 		AnnotationPrefix:           a.AnnotationsPrefix,
 		LegacyAnnotations:          a.LegacyAnnotations == nil || *a.LegacyAnnotations,
 		Traffic:                    a.traffic,
+		GlobalAuth:                 a.globalAuth,
+		NoAuthLocations:            a.noAuthLocations(),
 	}
 }
 
@@ -359,3 +361,11 @@ var (
 		return caddyhttp.Error(http.StatusServiceUnavailable, nil)
 	})
 )
+
+// noAuthLocations are the paths global auth leaves out.
+func (a *App) noAuthLocations() []string {
+	if a.GlobalAuth == nil {
+		return nil
+	}
+	return a.GlobalAuth.NoAuthLocations
+}

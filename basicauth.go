@@ -54,7 +54,7 @@ func (h *BasicAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 	return serveChecked(h, w, r, next)
 }
 
-func (h *BasicAuth) check(_ http.ResponseWriter, r *http.Request) (*http.Request, *refusal) {
+func (h *BasicAuth) check(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request, *refusal) {
 	s := h.app.servedFor(r.Context())
 	var users *ingress.AuthSecret
 	if s != nil {
@@ -62,13 +62,13 @@ func (h *BasicAuth) check(_ http.ResponseWriter, r *http.Request) (*http.Request
 	}
 	if users == nil {
 		// Translation serves these routes only with their Secret.
-		return nil, &refusal{status: http.StatusServiceUnavailable, err: fmt.Errorf("users of %s are not loaded", h.Secret)}
+		return nil, nil, &refusal{status: http.StatusServiceUnavailable, err: fmt.Errorf("users of %s are not loaded", h.Secret)}
 	}
 	if user, pass, ok := r.BasicAuth(); ok && users.Users.Match(user, pass) {
 		r.Header.Del("Authorization")
-		return r, nil
+		return w, r, nil
 	}
-	return nil, &refusal{status: http.StatusUnauthorized, header: http.Header{"Www-Authenticate": {`Basic realm="` + h.Realm + `"`}},
+	return nil, nil, &refusal{status: http.StatusUnauthorized, header: http.Header{"Www-Authenticate": {`Basic realm="` + h.Realm + `"`}},
 		err: fmt.Errorf("%s: no valid user and password", h.Secret)}
 }
 

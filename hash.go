@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
@@ -54,31 +53,7 @@ func (h *Hash) Provision(caddy.Context) error {
 
 // key returns the request's key.
 func (h *Hash) key(r *http.Request) string {
-	var b strings.Builder
-	for _, p := range h.parts {
-		switch p.Kind {
-		case "text":
-			b.WriteString(p.Name)
-		case "request_uri":
-			b.WriteString(r.RequestURI)
-		case "uri":
-			b.WriteString(r.URL.Path)
-		case "host":
-			b.WriteString(requestHost(r.Host))
-		case "remote_addr":
-			ip, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
-			b.WriteString(ip)
-		case "http":
-			b.WriteString(r.Header.Get(strings.ReplaceAll(p.Name, "_", "-")))
-		case "cookie":
-			if c, err := r.Cookie(p.Name); err == nil {
-				b.WriteString(c.Value)
-			}
-		case "arg":
-			b.WriteString(r.URL.Query().Get(p.Name))
-		}
-	}
-	return b.String()
+	return expand(h.parts, r)
 }
 
 // Select implements reverseproxy.Selector.

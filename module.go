@@ -162,8 +162,32 @@ type App struct {
 	// round_robin, as ingress-nginx.
 	LoadBalance string `json:"load_balance,omitempty"`
 
+	// GlobalAuth is external authentication for the paths of every
+	// Ingress without an auth-url, as ingress-nginx's global-auth-url
+	// and the other global-auth-* settings; an Ingress opts out with
+	// enable-global-auth: "false". Default: none.
+	GlobalAuth *GlobalAuth `json:"global_auth,omitempty"`
+
+	// AuthAllowNetworks are networks that auth-url (and global auth) may
+	// reach although the guard refuses them by default: loopback,
+	// link-local, unspecified and this host's own addresses, which
+	// include Caddy's admin endpoint. Default: none. List an auth
+	// service's sidecar address here, such as 127.0.0.1/32 for one on
+	// the pod's loopback, knowing that any Ingress author can then
+	// reach every service on it.
+	AuthAllowNetworks []string `json:"auth_allow_networks,omitempty"`
+
+	// AuthTLSInsecureSkipVerify does not verify the certificates of
+	// https auth services, as ingress-nginx does not. Default off:
+	// they are verified against the system's roots.
+	AuthTLSInsecureSkipVerify bool `json:"auth_tls_insecure_skip_verify,omitempty"`
+
 	source  Source
 	traffic ingress.Traffic
+	// authClient sends auth requests; authCache holds their answers.
+	authClient authClient
+	authCache  authCache
+	globalAuth *ingress.ExternalAuth
 	realIP  realIP
 	// limitZones are the rate-limit counters, by Ingress (see Limit).
 	limitsMu       sync.Mutex
@@ -266,6 +290,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	if err := a.provisionRealIP(); err != nil {
+		return err
+	}
+	if err := a.provisionAuth(); err != nil {
 		return err
 	}
 	if a.SourceRaw == nil {

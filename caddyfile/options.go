@@ -34,26 +34,43 @@ type ingressApp struct {
 	Controller     string `json:"controller,omitempty"`
 	DefaultBackend string `json:"default_backend,omitempty"`
 
-	AutomaticCertificates      bool     `json:"automatic_certificates,omitempty"`
-	DefaultCertificate         string   `json:"default_certificate,omitempty"`
-	AllowCrossNamespaceSecrets bool     `json:"allow_cross_namespace_secrets,omitempty"`
-	HSTS                       string   `json:"hsts,omitempty"`
-	AnnotationsPrefix          string   `json:"annotations_prefix,omitempty"`
-	LegacyAnnotations          *bool    `json:"legacy_annotations,omitempty"`
-	ProxyBodySize              string   `json:"proxy_body_size,omitempty"`
-	ProxyConnectTimeout        int      `json:"proxy_connect_timeout,omitempty"`
-	ProxySendTimeout           int      `json:"proxy_send_timeout,omitempty"`
-	ProxyReadTimeout           int      `json:"proxy_read_timeout,omitempty"`
-	LoadBalance                string   `json:"load_balance,omitempty"`
-	LimitStatusCode            int      `json:"limit_status_code,omitempty"`
-	UseForwardedHeaders        bool     `json:"use_forwarded_headers,omitempty"`
-	EnableRealIP               bool     `json:"enable_real_ip,omitempty"`
-	ForwardedForHeader         string   `json:"forwarded_for_header,omitempty"`
-	ProxyRealIPCIDR            []string `json:"proxy_real_ip_cidr,omitempty"`
-	ComputeFullForwardedFor    bool     `json:"compute_full_forwarded_for,omitempty"`
-	ProxyNextUpstream          string   `json:"proxy_next_upstream,omitempty"`
-	ProxyNextUpstreamTries     *int     `json:"proxy_next_upstream_tries,omitempty"`
-	ProxyNextUpstreamTimeout   int      `json:"proxy_next_upstream_timeout,omitempty"`
+	AutomaticCertificates      bool        `json:"automatic_certificates,omitempty"`
+	DefaultCertificate         string      `json:"default_certificate,omitempty"`
+	AllowCrossNamespaceSecrets bool        `json:"allow_cross_namespace_secrets,omitempty"`
+	HSTS                       string      `json:"hsts,omitempty"`
+	AnnotationsPrefix          string      `json:"annotations_prefix,omitempty"`
+	LegacyAnnotations          *bool       `json:"legacy_annotations,omitempty"`
+	ProxyBodySize              string      `json:"proxy_body_size,omitempty"`
+	ProxyConnectTimeout        int         `json:"proxy_connect_timeout,omitempty"`
+	ProxySendTimeout           int         `json:"proxy_send_timeout,omitempty"`
+	ProxyReadTimeout           int         `json:"proxy_read_timeout,omitempty"`
+	LoadBalance                string      `json:"load_balance,omitempty"`
+	LimitStatusCode            int         `json:"limit_status_code,omitempty"`
+	UseForwardedHeaders        bool        `json:"use_forwarded_headers,omitempty"`
+	EnableRealIP               bool        `json:"enable_real_ip,omitempty"`
+	ForwardedForHeader         string      `json:"forwarded_for_header,omitempty"`
+	ProxyRealIPCIDR            []string    `json:"proxy_real_ip_cidr,omitempty"`
+	ComputeFullForwardedFor    bool        `json:"compute_full_forwarded_for,omitempty"`
+	ProxyNextUpstream          string      `json:"proxy_next_upstream,omitempty"`
+	ProxyNextUpstreamTries     *int        `json:"proxy_next_upstream_tries,omitempty"`
+	ProxyNextUpstreamTimeout   int         `json:"proxy_next_upstream_timeout,omitempty"`
+	GlobalAuth                 *globalAuth `json:"global_auth,omitempty"`
+	AuthAllowNetworks          []string    `json:"auth_allow_networks,omitempty"`
+	AuthTLSInsecureSkipVerify  bool        `json:"auth_tls_insecure_skip_verify,omitempty"`
+}
+
+// globalAuth is the JSON of the app's global_auth.
+type globalAuth struct {
+	URL                 string   `json:"url,omitempty"`
+	Method              string   `json:"method,omitempty"`
+	Signin              string   `json:"signin,omitempty"`
+	SigninRedirectParam string   `json:"signin_redirect_param,omitempty"`
+	ResponseHeaders     string   `json:"response_headers,omitempty"`
+	RequestRedirect     string   `json:"request_redirect,omitempty"`
+	CacheKey            string   `json:"cache_key,omitempty"`
+	CacheDuration       string   `json:"cache_duration,omitempty"`
+	AlwaysSetCookie     bool     `json:"always_set_cookie,omitempty"`
+	NoAuthLocations     []string `json:"no_auth_locations,omitempty"`
 }
 
 // manifestsSource is the JSON of the ingress.sources.manifests module.
@@ -125,6 +142,19 @@ var sourceParsers = map[string]func(d *caddyfile.Dispenser) (any, error){
 //		proxy_next_upstream <token...>
 //		proxy_next_upstream_tries <n>
 //		proxy_next_upstream_timeout <seconds>
+//		global_auth <url> {
+//			method <method>
+//			signin <url>
+//			signin_redirect_param <name>
+//			response_headers <header...>
+//			request_redirect <value>
+//			cache_key <key>
+//			cache_duration <entry...>
+//			always_set_cookie
+//			no_auth_locations <path...>
+//		}
+//		auth_allow_networks <cidr...>
+//		auth_tls_insecure_skip_verify
 //	}
 //
 // Exactly one source (manifests or kubernetes) is required; the other
@@ -220,6 +250,15 @@ func parseOption(d *caddyfile.Dispenser, existing any) (any, error) {
 			if len(app.ProxyRealIPCIDR) == 0 {
 				err = d.ArgErr()
 			}
+		case name == "global_auth":
+			app.GlobalAuth, err = parseGlobalAuth(d)
+		case name == "auth_allow_networks":
+			app.AuthAllowNetworks = d.RemainingArgs()
+			if len(app.AuthAllowNetworks) == 0 {
+				err = d.ArgErr()
+			}
+		case name == "auth_tls_insecure_skip_verify":
+			app.AuthTLSInsecureSkipVerify, err = true, noArgs(d)
 		case name == "legacy_annotations":
 			var v string
 			if v, err = singleArg(d); err == nil {
@@ -424,4 +463,61 @@ func secondsArg(d *caddyfile.Dispenser) (int, error) {
 		return 0, d.Errf("%s: want a whole number such as 60, got '%s'", name, v)
 	}
 	return n, nil
+}
+
+// parseGlobalAuth parses global_auth, with the dispenser on its name.
+// Each subdirective takes the value of the auth-* annotation of that
+// name; lists (response_headers, cache_duration entries) take one
+// argument per item.
+func parseGlobalAuth(d *caddyfile.Dispenser) (*globalAuth, error) {
+	g := new(globalAuth)
+	var err error
+	if !d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	g.URL = d.Val()
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	seen := make(map[string]bool)
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		name := d.Val()
+		if seen[name] {
+			return nil, d.Errf("duplicate global_auth option '%s'", name)
+		}
+		seen[name] = true
+		switch name {
+		case "method":
+			g.Method, err = singleArg(d)
+		case "signin":
+			g.Signin, err = singleArg(d)
+		case "signin_redirect_param":
+			g.SigninRedirectParam, err = singleArg(d)
+		case "request_redirect":
+			g.RequestRedirect, err = singleArg(d)
+		case "cache_key":
+			g.CacheKey, err = singleArg(d)
+		case "always_set_cookie":
+			g.AlwaysSetCookie, err = true, noArgs(d)
+		case "response_headers", "cache_duration", "no_auth_locations":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return nil, d.ArgErr()
+			}
+			switch name {
+			case "response_headers":
+				g.ResponseHeaders = strings.Join(args, ",")
+			case "cache_duration":
+				g.CacheDuration = strings.Join(args, ",")
+			default:
+				g.NoAuthLocations = args
+			}
+		default:
+			return nil, d.Errf("unrecognized global_auth option '%s'", name)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
 }

@@ -100,6 +100,7 @@ var families = []*family{
 	&rateLimitFamily,
 	&sourceRangeFamily,
 	&basicAuthFamily,
+	&externalAuthFamily,
 	&satisfyFamily,
 	&corsFamily,
 	&backendTLSFamily,
@@ -175,6 +176,10 @@ type ingressConfig struct {
 	sourceRange  sourceRangeConfig
 	basicAuth    basicAuthConfig
 	satisfyAny   bool
+	// extAuth is the external auth of auth-url, checked.
+	extAuth             *externalAuth
+	authProxySetHeaders string
+	noGlobalAuth        bool
 	cors         corsPolicy
 	backend      backendOptions
 	clientAuth   clientAuthOptions
@@ -205,6 +210,8 @@ type site struct {
 	defaultUpstream *UpstreamKey
 	// defaultRetry is the app's proxy-next-upstream default.
 	defaultRetry retryPolicy
+	// globalAuth is the app's global external auth, if any.
+	globalAuth *externalAuth
 }
 
 // reader reads the annotations of one Ingress.
@@ -302,7 +309,7 @@ func (r *reader) parseBool(name string) (v, ok bool) {
 // reach a backend. Ignoring one would serve openly what its author meant to
 // protect, so an Ingress that uses one that is not supported fails closed.
 var accessControl = map[string]bool{
-	"auth-url": true, "auth-signin": true, "auth-method": true, "auth-snippet": true,
+	"auth-snippet": true,
 }
 
 // annotationPrefixes returns the prefixes annotations are read under, in

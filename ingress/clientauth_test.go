@@ -18,7 +18,7 @@ func TestClientAuthAnnotations(t *testing.T) {
 // restrictions that are not supported fail closed.
 func TestUnsupportedAnnotations(t *testing.T) {
 	runAnnotationCases(t, []annotationCase{
-		{name: "access restriction", annotations: nginx("auth-url", "https://auth.example.com"), wantProblem: "cannot be enforced", wantFail: "denied"},
+		{name: "access restriction", annotations: nginx("auth-snippet", "more_set_input_headers \"X-A: b\";"), wantProblem: "cannot be enforced", wantFail: "denied"},
 		{name: "not yet supported", annotations: nginx("mirror-target", "https://mirror.example.com"), wantProblem: "not supported; ignored"},
 		{name: "typo under our prefix", annotations: map[string]string{ownPrefix + "rewrite-targt": "/"}, wantProblem: "unknown annotation"},
 		{name: "other prefixes", annotations: map[string]string{"example.com/rewrite-target": "/"}},

@@ -1,8 +1,12 @@
 package ingress
 
 import (
+	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
@@ -42,4 +46,57 @@ func ConfigMapRefs(ings []*networkingv1.Ingress, opts *Options) []string {
 	}
 	slices.Sort(refs)
 	return slices.Compact(refs)
+}
+
+// configMapFor resolves a ConfigMap reference from an annotation of an
+// Ingress in namespace: a bare name is in that namespace; another
+// namespace needs allow_cross_namespace_secrets, as for Secrets.
+func (t *translation) configMapFor(namespace, value string) (string, *corev1.ConfigMap, error) {
+	ref, err := ParseSecretRef(value, namespace)
+	if err != nil {
+		return "", nil, fmt.Errorf("configmap %s", strings.TrimPrefix(err.Error(), "secret "))
+	}
+	if ref.Namespace != namespace && !t.opts.AllowCrossNamespaceSecrets {
+		return "", nil, fmt.Errorf("configmap %s is in another namespace than the Ingress, and allow_cross_namespace_secrets is off", ref)
+	}
+	cm := t.configMaps[ref.String()]
+	if cm == nil {
+		return "", nil, fmt.Errorf("configmap %s not found", ref)
+	}
+	return ref.String(), cm, nil
+}
+
+// headerLines checks the entries of a ConfigMap of headers and returns
+// them sorted as "name\x00value" lines joined by "\n": names must be
+// header names, values literal (printable, no $).
+func headerLines(name string, cm *corev1.ConfigMap) (string, error) {
+	keys := make([]string, 0, len(cm.Data))
+	for k := range cm.Data {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		v := strings.TrimSpace(cm.Data[k])
+		if !authHeaderName.MatchString(k) {
+			return "", fmt.Errorf("configmap %s: %s is not a header name", name, quoted(k))
+		}
+		if !headerValue.MatchString(v) {
+			return "", fmt.Errorf("configmap %s: header %s: invalid value %s: want printable text without $", name, k, quoted(v))
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(http.CanonicalHeaderKey(k) + "\x00" + v)
+	}
+	return b.String(), nil
+}
+
+// authProxyHeaders reads the ConfigMap of auth-proxy-set-headers.
+func (t *translation) authProxyHeaders(namespace, value string) (string, error) {
+	name, cm, err := t.configMapFor(namespace, value)
+	if err != nil {
+		return "", err
+	}
+	return headerLines(name, cm)
 }

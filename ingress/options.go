@@ -52,6 +52,13 @@ type Options struct {
 	Traffic Traffic
 	// Headers are the app-wide header settings.
 	Headers Headers
+	// GlobalAuth, when its URL is set, is the external auth of every
+	// path whose Ingress has no auth-url and does not turn it off with
+	// enable-global-auth (ingress-nginx's global-auth-*). Check it with
+	// CheckGlobalAuth.
+	GlobalAuth *ExternalAuth
+	// NoAuthLocations are path prefixes that global auth leaves out.
+	NoAuthLocations []string
 }
 
 // Headers are the app-wide header settings of ingress-nginx's ConfigMap.

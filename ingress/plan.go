@@ -41,6 +41,8 @@ type accessPhase struct {
 	// satisfyAny lets a request through that passes one of the checks
 	// rather than all.
 	satisfyAny bool
+	// extAuth, when it has a URL, asks an external service.
+	extAuth externalAuth
 }
 
 // rewritePhase changes the request before it is proxied.

@@ -434,6 +434,9 @@ func appendAccess(routes []route, a *accessPhase) []route {
 	if b := &a.basicAuth; b.secret != "" {
 		checks = append(checks, handler{"handler": BasicAuthModule, "secret": b.secret, "realm": b.realm})
 	}
+	if e := &a.extAuth; e.url != "" {
+		checks = append(checks, authRequestHandler(e))
+	}
 	switch {
 	case len(checks) == 0:
 	case a.satisfyAny && len(checks) > 1:
@@ -442,4 +445,35 @@ func appendAccess(routes []route, a *accessPhase) []route {
 		routes = append(routes, route{Handle: checks})
 	}
 	return routes
+}
+
+// authRequestHandler renders external auth.
+func authRequestHandler(e *externalAuth) handler {
+	h := handler{"handler": AuthRequestModule, "url": e.url}
+	for k, v := range map[string]string{"method": e.method, "signin": e.signin, "request_redirect": e.requestRedirect, "cache_key": e.cacheKey, "cache_zone": e.cacheZone} {
+		if v != "" {
+			h[k] = v
+		}
+	}
+	if e.signin != "" {
+		h["redirect_param"] = e.redirectParam
+	}
+	if e.responseHeaders != "" {
+		h["response_headers"] = strings.Split(e.responseHeaders, ",")
+	}
+	if e.proxySetHeaders != "" {
+		headers := make(map[string]string)
+		for _, line := range strings.Split(e.proxySetHeaders, "\n") {
+			k, v, _ := strings.Cut(line, "\x00")
+			headers[k] = v
+		}
+		h["proxy_set_headers"] = headers
+	}
+	if e.cacheKey != "" {
+		h["cache_durations"] = strings.Split(e.cacheDuration, "|")
+	}
+	if e.alwaysSetCookie {
+		h["always_set_cookie"] = true
+	}
+	return h
 }

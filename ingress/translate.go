@@ -39,6 +39,8 @@ type translation struct {
 	opts     Options
 	services map[string]*corev1.Service
 	secrets  map[string]*corev1.Secret
+	// configMaps are the snapshot's ConfigMaps by namespace/name.
+	configMaps map[string]*corev1.ConfigMap
 	problems []Problem
 
 	hosts    map[string]*hostRules
@@ -64,6 +66,9 @@ type translation struct {
 	// defaultRetry is the app's proxy-next-upstream default, checked by
 	// the app (an invalid one is ingress-nginx's default).
 	defaultRetry retryPolicy
+	// globalAuth is the app's global external auth, checked by
+	// CheckGlobalAuth; nil without one.
+	globalAuth *externalAuth
 	// site and plan are where the plan of each path is made.
 	site site
 	plan plan
@@ -132,6 +137,7 @@ func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 		opts:           opts,
 		services:       make(map[string]*corev1.Service, len(snap.Services)),
 		secrets:        make(map[string]*corev1.Secret, len(snap.Secrets)),
+		configMaps:     make(map[string]*corev1.ConfigMap, len(snap.ConfigMaps)),
 		hosts:          make(map[string]*hostRules),
 		tlsHosts:       make(map[string]bool),
 		certs:          make(map[string]*owned[string]),
@@ -147,11 +153,15 @@ func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 		prefixes:       annotationPrefixes(&opts),
 	}
 	t.defaultRetry, _ = defaultRetry(opts.Traffic)
+	t.globalAuth, _ = globalAuth(opts.GlobalAuth)
 	for _, s := range snap.Services {
 		t.services[s.Namespace+"/"+s.Name] = s
 	}
 	for _, s := range snap.Secrets {
 		t.secrets[s.Namespace+"/"+s.Name] = s
+	}
+	for _, c := range snap.ConfigMaps {
+		t.configMaps[c.Namespace+"/"+c.Name] = c
 	}
 
 	if ref := opts.DefaultBackend; ref != nil {
@@ -226,7 +236,7 @@ func (t *translation) addRules(ing *networkingv1.Ingress, c *ingressConfig) {
 	report := t.reporter(ing)
 	owner := key(ing)
 	routes := func(path string, hostTLS bool, tgt target) json.RawMessage {
-		t.site = site{ing: ing, path: path, hostTLS: hostTLS, target: tgt, opts: &t.opts, defaultUpstream: t.defaultUpstream, defaultRetry: t.defaultRetry}
+		t.site = site{ing: ing, path: path, hostTLS: hostTLS, target: tgt, opts: &t.opts, defaultUpstream: t.defaultUpstream, defaultRetry: t.defaultRetry, globalAuth: t.globalAuth}
 		planFor(c, &t.site, &t.plan)
 		return t.routesFor(&t.plan)
 	}

@@ -137,6 +137,13 @@ func loadCase(t *testing.T, file string) (*ingress.Snapshot, []ingress.Problem, 
 				opts.AnnotationPrefix = v
 			case "legacy-annotations":
 				opts.LegacyAnnotations = true
+			case "global-auth-url":
+				opts.GlobalAuth = &ingress.ExternalAuth{URL: v}
+				if err := ingress.CheckGlobalAuth(opts.GlobalAuth); err != nil {
+					t.Fatal(err)
+				}
+			case "no-auth-locations":
+				opts.NoAuthLocations = strings.Split(v, ",")
 			default:
 				t.Fatalf("unknown option %q", k)
 			}
