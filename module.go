@@ -188,7 +188,7 @@ type App struct {
 	authClient authClient
 	authCache  authCache
 	globalAuth *ingress.ExternalAuth
-	realIP  realIP
+	realIP     realIP
 	// limitZones are the rate-limit counters, by Ingress (see Limit).
 	limitsMu       sync.Mutex
 	limitZones     map[string]*limitZone

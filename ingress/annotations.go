@@ -180,9 +180,9 @@ type ingressConfig struct {
 	extAuth             *externalAuth
 	authProxySetHeaders string
 	noGlobalAuth        bool
-	cors         corsPolicy
-	backend      backendOptions
-	clientAuth   clientAuthOptions
+	cors                corsPolicy
+	backend             backendOptions
+	clientAuth          clientAuthOptions
 	// auth is the client certificate check, once resolved.
 	auth *ClientAuth
 	// reader read these annotations; it names their fields in problems.

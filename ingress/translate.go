@@ -41,7 +41,7 @@ type translation struct {
 	secrets  map[string]*corev1.Secret
 	// configMaps are the snapshot's ConfigMaps by namespace/name.
 	configMaps map[string]*corev1.ConfigMap
-	problems []Problem
+	problems   []Problem
 
 	hosts    map[string]*hostRules
 	tlsHosts map[string]bool
