@@ -88,6 +88,9 @@ var seenHeaders = []string{
 	"X-Service-Name",
 	"X-Service-Port",
 	"X-Request-Id",
+	"X-User",
+	"X-Auth-Seen",
+	"Cookie",
 }
 
 // answer answers with the backend's name, says what it received and does
