@@ -183,6 +183,7 @@ func (a *App) options() ingress.Options {
 		Traffic:                    a.traffic,
 		GlobalAuth:                 a.globalAuth,
 		NoAuthLocations:            a.noAuthLocations(),
+		DropUnsupportedSnippets:    a.UnsupportedSnippets == "drop",
 	}
 }
 

@@ -133,6 +133,11 @@ func (c *authClient) do(ctx context.Context, req *http.Request) (*http.Response,
 
 // provisionAuth checks the external auth options.
 func (a *App) provisionAuth() error {
+	switch a.UnsupportedSnippets {
+	case "", "deny", "drop":
+	default:
+		return fmt.Errorf("unsupported_snippets %q: want deny or drop", a.UnsupportedSnippets)
+	}
 	for _, s := range a.AuthAllowNetworks {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {

@@ -208,7 +208,11 @@ func (h *AuthRequest) ask(r *http.Request) (*authAnswer, error) {
 		req.Header.Set("X-Scheme", requestScheme(r))
 	}
 	for k, v := range h.ProxySetHeaders {
-		req.Header.Set(k, v)
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
 	}
 	resp, err := h.app.authClient.do(r.Context(), req)
 	if err != nil {

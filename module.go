@@ -182,6 +182,14 @@ type App struct {
 	// they are verified against the system's roots.
 	AuthTLSInsecureSkipVerify bool `json:"auth_tls_insecure_skip_verify,omitempty"`
 
+	// UnsupportedSnippets is what happens to a configuration-snippet,
+	// server-snippet or auth-snippet with a directive outside the
+	// translated subset: "deny" (default) makes the Ingress's paths
+	// answer 503; "drop" drops that snippet, reports it, and serves the
+	// rest of the Ingress, as ingress-nginx does with
+	// allow-snippet-annotations off.
+	UnsupportedSnippets string `json:"unsupported_snippets,omitempty"`
+
 	source  Source
 	traffic ingress.Traffic
 	// authClient sends auth requests; authCache holds their answers.

@@ -57,6 +57,7 @@ type ingressApp struct {
 	GlobalAuth                 *globalAuth `json:"global_auth,omitempty"`
 	AuthAllowNetworks          []string    `json:"auth_allow_networks,omitempty"`
 	AuthTLSInsecureSkipVerify  bool        `json:"auth_tls_insecure_skip_verify,omitempty"`
+	UnsupportedSnippets        string      `json:"unsupported_snippets,omitempty"`
 }
 
 // globalAuth is the JSON of the app's global_auth.
@@ -155,6 +156,7 @@ var sourceParsers = map[string]func(d *caddyfile.Dispenser) (any, error){
 //		}
 //		auth_allow_networks <cidr...>
 //		auth_tls_insecure_skip_verify
+//		unsupported_snippets deny|drop
 //	}
 //
 // Exactly one source (manifests or kubernetes) is required; the other
@@ -257,6 +259,8 @@ func parseOption(d *caddyfile.Dispenser, existing any) (any, error) {
 			if len(app.AuthAllowNetworks) == 0 {
 				err = d.ArgErr()
 			}
+		case name == "unsupported_snippets":
+			app.UnsupportedSnippets, err = singleArg(d)
 		case name == "auth_tls_insecure_skip_verify":
 			app.AuthTLSInsecureSkipVerify, err = true, noArgs(d)
 		case name == "legacy_annotations":

@@ -102,6 +102,7 @@ var families = []*family{
 	&basicAuthFamily,
 	&externalAuthFamily,
 	&satisfyFamily,
+	&snippetFamily,
 	&corsFamily,
 	&backendTLSFamily,
 	&clientAuthFamily,
@@ -134,18 +135,13 @@ type AnnotationDoc struct {
 	Differs string
 }
 
-// Annotations documents every supported annotation, and the ingress-nginx
-// ones that are not, sorted by name.
+// Annotations documents every supported annotation, sorted by name.
 func Annotations() []AnnotationDoc {
 	var out []AnnotationDoc
 	for _, f := range families {
 		for _, a := range f.annotations {
 			out = append(out, AnnotationDoc{Name: a.name, Supported: true, Fails: a.fails.String(), Doc: a.doc, Differs: a.differs})
 		}
-	}
-	for name := range accessControl {
-		out = append(out, AnnotationDoc{Name: name, Fails: denyPaths.String(),
-			Doc: "Not supported yet: an access restriction that cannot be enforced, so the Ingress's backends answer 503 rather than serve openly."})
 	}
 	slices.SortFunc(out, func(a, b AnnotationDoc) int { return strings.Compare(a.Name, b.Name) })
 	return out
@@ -180,6 +176,7 @@ type ingressConfig struct {
 	extAuth             *externalAuth
 	authProxySetHeaders string
 	noGlobalAuth        bool
+	snippet             snippetConfig
 	cors                corsPolicy
 	backend             backendOptions
 	clientAuth          clientAuthOptions
@@ -212,6 +209,8 @@ type site struct {
 	defaultRetry retryPolicy
 	// globalAuth is the app's global external auth, if any.
 	globalAuth *externalAuth
+	// serverSnippet is the host's server-snippet, if any.
+	serverSnippet *snippetPart
 }
 
 // reader reads the annotations of one Ingress.
@@ -221,6 +220,9 @@ type reader struct {
 	prefixes []string
 	cfg      *ingressConfig
 	report   func(field, reason string)
+	// dropSnippets drops a snippet outside the subset rather than
+	// refusing the Ingress's paths.
+	dropSnippets bool
 }
 
 // lookup returns the value of the annotation name and the key it is set
@@ -305,13 +307,6 @@ func (r *reader) parseBool(name string) (v, ok bool) {
 	return b, true
 }
 
-// accessControl are annotations (ingress-nginx names) that restrict who may
-// reach a backend. Ignoring one would serve openly what its author meant to
-// protect, so an Ingress that uses one that is not supported fails closed.
-var accessControl = map[string]bool{
-	"auth-snippet": true,
-}
-
 // annotationPrefixes returns the prefixes annotations are read under, in
 // order of precedence.
 func annotationPrefixes(opts *Options) []string {
@@ -332,7 +327,7 @@ func annotationPrefixes(opts *Options) []string {
 // so a manifest never loses a setting silently.
 func readAnnotations(t *translation, ing *networkingv1.Ingress, report func(field, reason string)) *ingressConfig {
 	c := &ingressConfig{ssl: sslRedirectConfig{redirect: true}}
-	r := &reader{ing: ing, prefixes: t.prefixes, cfg: c, report: report}
+	r := &reader{ing: ing, prefixes: t.prefixes, cfg: c, report: report, dropSnippets: t.opts.DropUnsupportedSnippets}
 	c.reader = r
 	reportUnsupported(r)
 	if len(ing.Annotations) > 0 {
@@ -393,11 +388,6 @@ func reportUnsupported(r *reader) {
 		}
 		field := "metadata.annotations[" + key + "]"
 		switch {
-		case accessControl[name]:
-			r.report(field, "not supported: this access restriction cannot be enforced, so the Ingress's backends answer 503")
-			if r.cfg.denied == "" {
-				r.cfg.denied = key
-			}
 		case prefix > 0:
 			r.report(field, "not supported; ignored")
 		default:

@@ -14,11 +14,11 @@ func TestClientAuthAnnotations(t *testing.T) {
 	})
 }
 
-// TestUnsupportedAnnotations: unknown annotations are reported; access
-// restrictions that are not supported fail closed.
+// TestUnsupportedAnnotations: unknown annotations are reported; snippets
+// outside the subset fail closed.
 func TestUnsupportedAnnotations(t *testing.T) {
 	runAnnotationCases(t, []annotationCase{
-		{name: "access restriction", annotations: nginx("auth-snippet", "more_set_input_headers \"X-A: b\";"), wantProblem: "cannot be enforced", wantFail: "denied"},
+		{name: "refused snippet fails closed", annotations: nginx("auth-snippet", "lua_code_cache off;"), wantProblem: "is not supported", wantFail: "denied"},
 		{name: "not yet supported", annotations: nginx("mirror-target", "https://mirror.example.com"), wantProblem: "not supported; ignored"},
 		{name: "typo under our prefix", annotations: map[string]string{ownPrefix + "rewrite-targt": "/"}, wantProblem: "unknown annotation"},
 		{name: "other prefixes", annotations: map[string]string{"example.com/rewrite-target": "/"}},

@@ -39,6 +39,8 @@ type externalAuth struct {
 	// cacheZone, with a cache key, keeps the answers of one Ingress path
 	// apart from the others'.
 	cacheZone string
+	// snippetHeaders are the request headers of auth-snippet.
+	snippetHeaders headerOps
 }
 
 const defaultAuthCacheDuration = "200 202 401 5m"

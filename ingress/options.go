@@ -59,6 +59,10 @@ type Options struct {
 	GlobalAuth *ExternalAuth
 	// NoAuthLocations are path prefixes that global auth leaves out.
 	NoAuthLocations []string
+	// DropUnsupportedSnippets drops a snippet annotation with directives
+	// outside the translated subset, and serves the rest of the Ingress,
+	// rather than making its paths answer 503.
+	DropUnsupportedSnippets bool
 }
 
 // Headers are the app-wide header settings of ingress-nginx's ConfigMap.

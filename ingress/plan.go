@@ -43,6 +43,9 @@ type accessPhase struct {
 	satisfyAny bool
 	// extAuth, when it has a URL, asks an external service.
 	extAuth externalAuth
+	// ret, when it has a code, answers requests that pass the checks
+	// (a snippet's return).
+	ret snippetReturn
 }
 
 // rewritePhase changes the request before it is proxied.
@@ -71,6 +74,9 @@ type headersPhase struct {
 	cookiePathFrom, cookiePathTo     string
 	// cors, when on, answers preflights and sets CORS headers.
 	cors corsPolicy
+	// ops are literal header changes (snippets, custom-headers and the
+	// app's header options).
+	ops headerOps
 }
 
 // proxyPhase is where the request goes.

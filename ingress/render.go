@@ -65,7 +65,18 @@ func render(p *plan) json.RawMessage {
 		}
 		routes = append(routes, route{Handle: []map[string]any{h}})
 	}
+	if p.headers.ops != "" {
+		routes = append(routes, route{Handle: []map[string]any{{"handler": HeadersModule, "ops": renderOps(p.headers.ops)}}})
+	}
 	routes = appendAccess(routes, &p.access)
+	if r := p.access.ret; r.code != 0 && p.access.denied == "" {
+		h := handler{"handler": HeadersModule, "respond_status": r.code}
+		if r.text != "" {
+			h["respond_text"] = r.text
+		}
+		routes = append(routes, route{Handle: []map[string]any{h}})
+		return marshal(routes)
+	}
 	if p.access.denied != "" || !p.proxy.resolved {
 		routes = append(routes, route{Handle: []map[string]any{{"handler": "static_response", "status_code": 503}}})
 		return marshal(routes)
@@ -461,12 +472,17 @@ func authRequestHandler(e *externalAuth) handler {
 	if e.responseHeaders != "" {
 		h["response_headers"] = strings.Split(e.responseHeaders, ",")
 	}
+	headers := make(map[string]string)
 	if e.proxySetHeaders != "" {
-		headers := make(map[string]string)
 		for _, line := range strings.Split(e.proxySetHeaders, "\n") {
 			k, v, _ := strings.Cut(line, "\x00")
 			headers[k] = v
 		}
+	}
+	for _, op := range renderOps(e.snippetHeaders) {
+		headers[op["name"]] = op["value"]
+	}
+	if len(headers) > 0 {
 		h["proxy_set_headers"] = headers
 	}
 	if e.cacheKey != "" {
@@ -476,4 +492,21 @@ func authRequestHandler(e *externalAuth) handler {
 		h["always_set_cookie"] = true
 	}
 	return h
+}
+
+// renderOps renders header changes as a list of {op, name, value}.
+func renderOps(ops headerOps) []map[string]string {
+	if ops == "" {
+		return nil
+	}
+	var out []map[string]string
+	for _, line := range strings.Split(string(ops), "\n") {
+		parts := strings.SplitN(line, "\x00", 3)
+		op := map[string]string{"op": parts[0], "name": parts[1]}
+		if parts[2] != "" {
+			op["value"] = parts[2]
+		}
+		out = append(out, op)
+	}
+	return out
 }

@@ -127,6 +127,9 @@ type hostRules struct {
 	// clientAuth is the client certificate check of the host, set by the
 	// oldest Ingress with rules for it that asks for one.
 	clientAuth *owned[*ClientAuth]
+	// serverSnippet is the server-snippet of the oldest Ingress with
+	// rules for the host that has one.
+	serverSnippet *owned[*snippetPart]
 }
 
 // Translate translates snap. Ingresses of other classes are ignored
@@ -177,6 +180,11 @@ func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 	for i, ing := range ingresses {
 		if all[i].ignored == "" {
 			t.addTLS(ing, all[i])
+		}
+	}
+	for i, ing := range ingresses {
+		if all[i].ignored == "" && !all[i].canary.on {
+			t.claimServerSnippet(ing, all[i])
 		}
 	}
 	for i, ing := range ingresses {
@@ -235,8 +243,9 @@ func key(ing *networkingv1.Ingress) string { return ing.Namespace + "/" + ing.Na
 func (t *translation) addRules(ing *networkingv1.Ingress, c *ingressConfig) {
 	report := t.reporter(ing)
 	owner := key(ing)
+	var serverSnippet *snippetPart
 	routes := func(path string, hostTLS bool, tgt target) json.RawMessage {
-		t.site = site{ing: ing, path: path, hostTLS: hostTLS, target: tgt, opts: &t.opts, defaultUpstream: t.defaultUpstream, defaultRetry: t.defaultRetry, globalAuth: t.globalAuth}
+		t.site = site{ing: ing, path: path, hostTLS: hostTLS, target: tgt, opts: &t.opts, defaultUpstream: t.defaultUpstream, defaultRetry: t.defaultRetry, globalAuth: t.globalAuth, serverSnippet: serverSnippet}
 		planFor(c, &t.site, &t.plan)
 		return t.routesFor(&t.plan)
 	}
@@ -254,6 +263,10 @@ func (t *translation) addRules(ing *networkingv1.Ingress, c *ingressConfig) {
 			ruleHosts = append(ruleHosts, rule.Host)
 		}
 		hr := t.host(rule.Host)
+		serverSnippet = nil
+		if hr.serverSnippet != nil {
+			serverSnippet = hr.serverSnippet.value
+		}
 		t.claimClientAuth(hr, rule.Host, c, report)
 		hostTLS := t.hostHasTLS(rule.Host)
 		t.claimHost(hr, owner, rule.Host, hostTLS, c)
@@ -522,4 +535,24 @@ func sortProblems(ps []Problem) []Problem {
 		)
 	})
 	return slices.Compact(ps)
+}
+
+// claimServerSnippet gives the hosts of ing its server-snippet unless an
+// older Ingress with rules for them has one.
+func (t *translation) claimServerSnippet(ing *networkingv1.Ingress, c *ingressConfig) {
+	if c.snippet.server == (snippetPart{}) {
+		return
+	}
+	for _, rule := range ing.Spec.Rules {
+		if validateHost(rule.Host) != nil {
+			continue
+		}
+		hr := t.host(rule.Host)
+		switch {
+		case hr.serverSnippet == nil:
+			hr.serverSnippet = &owned[*snippetPart]{&c.snippet.server, key(ing)}
+		case hr.serverSnippet.owner != key(ing):
+			c.reader.warn("server-snippet", fmt.Sprintf("host %q has the server-snippet of Ingress %s; this one is not used for it", rule.Host, hr.serverSnippet.owner))
+		}
+	}
 }

@@ -1,0 +1,179 @@
+package caddyingress
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-ingress/caddy-ingress/ingress"
+)
+
+func init() {
+	caddy.RegisterModule(Headers{})
+}
+
+// Headers changes request and response headers by literal values, and
+// answers fixed responses: what the translated snippet directives,
+// custom-headers and the app's header options ask for. Nothing in a name
+// or value is expanded.
+type Headers struct {
+	// Ops are applied in order. Op is one of set, add, add-always, del
+	// (response headers; del with Value "*" removes every header whose
+	// name starts with Name), req-set, req-del (request headers). Response
+	// headers are changed on the final response, after the backend's: set
+	// replaces them, add adds to 2xx and 3xx responses, add-always to
+	// all.
+	Ops []HeaderOp `json:"ops,omitempty"`
+	// RespondStatus, when set, answers every request with this status
+	// instead of passing it on; RespondText is its body, or its Location
+	// when it is a redirect.
+	RespondStatus int    `json:"respond_status,omitempty"`
+	RespondText   string `json:"respond_text,omitempty"`
+
+	response []HeaderOp
+}
+
+// HeaderOp is one header change.
+type HeaderOp struct {
+	Op    string `json:"op"`
+	Name  string `json:"name"`
+	Value string `json:"value,omitempty"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Headers) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers." + ingress.HeadersModule,
+		New: func() caddy.Module { return new(Headers) },
+	}
+}
+
+// Provision checks the ops.
+func (h *Headers) Provision(caddy.Context) error {
+	for i, op := range h.Ops {
+		switch op.Op {
+		case "set", "add", "add-always", "del":
+			h.response = append(h.response, op)
+		case "req-set", "req-del":
+		default:
+			return fmt.Errorf("ops[%d]: unknown op %q", i, op.Op)
+		}
+		if op.Name == "" {
+			return fmt.Errorf("ops[%d]: no name", i)
+		}
+		h.Ops[i].Name = http.CanonicalHeaderKey(op.Name)
+	}
+	if c := h.RespondStatus; c != 0 && (c < 200 || c > 599) {
+		return fmt.Errorf("respond_status %d: want 200 to 599", c)
+	}
+	return nil
+}
+
+// ServeHTTP implements caddyhttp.MiddlewareHandler.
+func (h *Headers) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	for _, op := range h.Ops {
+		switch op.Op {
+		case "req-set":
+			r.Header.Set(op.Name, op.Value)
+		case "req-del":
+			r.Header.Del(op.Name)
+		}
+	}
+	if len(h.response) > 0 {
+		// Set now, so that responses Caddy writes itself (401, 403, 503)
+		// carry them; set again after the backend's headers.
+		h.apply(w.Header(), http.StatusOK, false)
+		w = &statusHeaderHook{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, hook: func(hdr http.Header, status int) {
+			h.apply(hdr, status, true)
+		}}
+	}
+	if h.RespondStatus != 0 {
+		return h.respond(w)
+	}
+	return next.ServeHTTP(w, r)
+}
+
+// apply changes hdr for a response of status; final is the response's
+// own status, not yet known before the backend answers.
+func (h *Headers) apply(hdr http.Header, status int, final bool) {
+	for _, op := range h.response {
+		switch op.Op {
+		case "set":
+			hdr.Set(op.Name, op.Value)
+		case "add":
+			if final && cookieStatuses[status] && !hasValue(hdr, op.Name, op.Value) {
+				hdr.Add(op.Name, op.Value)
+			}
+		case "add-always":
+			if !hasValue(hdr, op.Name, op.Value) {
+				hdr.Add(op.Name, op.Value)
+			}
+		case "del":
+			if op.Value != "*" {
+				hdr.Del(op.Name)
+				continue
+			}
+			for k := range hdr {
+				if strings.HasPrefix(k, op.Name) {
+					delete(hdr, k)
+				}
+			}
+		}
+	}
+}
+
+func hasValue(hdr http.Header, name, value string) bool {
+	for _, v := range hdr.Values(name) {
+		if v == value {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Headers) respond(w http.ResponseWriter) error {
+	switch h.RespondStatus {
+	case 301, 302, 303, 307, 308:
+		w.Header().Set("Location", h.RespondText)
+		w.WriteHeader(h.RespondStatus)
+		return nil
+	}
+	if h.RespondText != "" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	w.WriteHeader(h.RespondStatus)
+	_, err := w.Write([]byte(h.RespondText))
+	return err
+}
+
+// statusHeaderHook calls hook with the final response's headers and
+// status before they are written.
+type statusHeaderHook struct {
+	*caddyhttp.ResponseWriterWrapper
+	hook func(http.Header, int)
+	done bool
+}
+
+func (w *statusHeaderHook) WriteHeader(code int) {
+	if !w.done && code >= 200 {
+		w.done = true
+		w.hook(w.Header(), code)
+	}
+	w.ResponseWriterWrapper.WriteHeader(code)
+}
+
+func (w *statusHeaderHook) Write(b []byte) (int, error) {
+	if !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriterWrapper.Write(b)
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Headers)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Headers)(nil)
+)
