@@ -90,6 +90,8 @@ var seenHeaders = []string{
 	"X-Request-Id",
 	"X-User",
 	"X-Auth-Seen",
+	"X-Tenant",
+	"X-Env",
 	"Cookie",
 }
 
@@ -126,6 +128,11 @@ func (b *backend) answer(w http.ResponseWriter, r *http.Request) {
 	}
 	if v := q.Get("cookie"); v != "" {
 		h.Add("Set-Cookie", v)
+	}
+	for _, v := range q["header"] {
+		if name, value, ok := strings.Cut(v, ":"); ok {
+			h.Add(name, value)
+		}
 	}
 	if v := q.Get("refresh"); v != "" {
 		h.Set("Refresh", v)
