@@ -103,6 +103,7 @@ var families = []*family{
 	&externalAuthFamily,
 	&satisfyFamily,
 	&snippetFamily,
+	&tlsTuningFamily,
 	&corsFamily,
 	&backendTLSFamily,
 	&clientAuthFamily,
@@ -177,6 +178,7 @@ type ingressConfig struct {
 	authProxySetHeaders string
 	noGlobalAuth        bool
 	snippet             snippetConfig
+	noAccessLog         bool
 	cors                corsPolicy
 	backend             backendOptions
 	clientAuth          clientAuthOptions

@@ -48,6 +48,9 @@ type handler = map[string]any
 // them itself.
 func render(p *plan) json.RawMessage {
 	var routes []route
+	if p.logSkip {
+		routes = append(routes, route{Handle: []map[string]any{{"handler": "vars", "log_skip": true}}})
+	}
 	if h := redirectHandler(&p.redirect); h != nil {
 		routes = append(routes, route{Handle: []map[string]any{h}})
 	}

@@ -547,6 +547,8 @@ func TestAnnotationRender(t *testing.T) {
 				"configuration-snippet", "more_set_headers \"X-Frame-Options: DENY\";\nadd_header Cache-Control no-store;",
 				"server-snippet", "more_clear_headers Server;",
 				"auth-snippet", "proxy_set_header X-Auth-Tenant acme;",
+				"enable-access-log", "false",
+				"ssl-prefer-server-ciphers", "true",
 			),
 			paths: []ingressPath{{path: "/something(/|$)(.*)", pathType: "ImplementationSpecific", service: "web"}},
 		}.yaml(),
