@@ -184,6 +184,7 @@ func (a *App) options() ingress.Options {
 		GlobalAuth:                 a.globalAuth,
 		NoAuthLocations:            a.noAuthLocations(),
 		DropUnsupportedSnippets:    a.UnsupportedSnippets == "drop",
+		Headers:                    ingress.Headers{Add: a.AddHeaders, ProxySet: a.ProxySetHeaders, AllowedResponse: a.AllowedResponseHeaders},
 	}
 }
 

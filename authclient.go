@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -133,6 +134,11 @@ func (c *authClient) do(ctx context.Context, req *http.Request) (*http.Response,
 
 // provisionAuth checks the external auth options.
 func (a *App) provisionAuth() error {
+	for _, o := range []struct{ name, ref string }{{"add_headers", a.AddHeaders}, {"proxy_set_headers", a.ProxySetHeaders}} {
+		if _, err := ingress.ParseSecretRef(o.ref, ""); o.ref != "" && err != nil {
+			return fmt.Errorf("%s: %v", o.name, strings.Replace(err.Error(), "secret", "configmap", 1))
+		}
+	}
 	switch a.UnsupportedSnippets {
 	case "", "deny", "drop":
 	default:

@@ -182,6 +182,21 @@ type App struct {
 	// they are verified against the system's roots.
 	AuthTLSInsecureSkipVerify bool `json:"auth_tls_insecure_skip_verify,omitempty"`
 
+	// AddHeaders names a ConfigMap ("namespace/name") whose entries are
+	// set on every response of the Ingresses' paths, replacing the
+	// backend's (ingress-nginx's add-headers). ProxySetHeaders names one
+	// whose entries are sent to every backend (proxy-set-headers).
+	// Values are literal. Only these ConfigMaps, and those that
+	// annotations name, are read.
+	AddHeaders      string `json:"add_headers,omitempty"`
+	ProxySetHeaders string `json:"proxy_set_headers,omitempty"`
+
+	// AllowedResponseHeaders are the response headers the custom-headers
+	// annotation may set (ingress-nginx's
+	// global-allowed-response-headers). Default: none, so custom-headers
+	// answers 503 until they are listed.
+	AllowedResponseHeaders []string `json:"allowed_response_headers,omitempty"`
+
 	// UnsupportedSnippets is what happens to a configuration-snippet,
 	// server-snippet or auth-snippet with a directive outside the
 	// translated subset: "deny" (default) makes the Ingress's paths

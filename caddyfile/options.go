@@ -58,6 +58,9 @@ type ingressApp struct {
 	AuthAllowNetworks          []string    `json:"auth_allow_networks,omitempty"`
 	AuthTLSInsecureSkipVerify  bool        `json:"auth_tls_insecure_skip_verify,omitempty"`
 	UnsupportedSnippets        string      `json:"unsupported_snippets,omitempty"`
+	AddHeaders                 string      `json:"add_headers,omitempty"`
+	ProxySetHeaders            string      `json:"proxy_set_headers,omitempty"`
+	AllowedResponseHeaders     []string    `json:"allowed_response_headers,omitempty"`
 }
 
 // globalAuth is the JSON of the app's global_auth.
@@ -157,6 +160,9 @@ var sourceParsers = map[string]func(d *caddyfile.Dispenser) (any, error){
 //		auth_allow_networks <cidr...>
 //		auth_tls_insecure_skip_verify
 //		unsupported_snippets deny|drop
+//		add_headers <namespace/configmap>
+//		proxy_set_headers <namespace/configmap>
+//		allowed_response_headers <header...>
 //	}
 //
 // Exactly one source (manifests or kubernetes) is required; the other
@@ -257,6 +263,15 @@ func parseOption(d *caddyfile.Dispenser, existing any) (any, error) {
 		case name == "auth_allow_networks":
 			app.AuthAllowNetworks = d.RemainingArgs()
 			if len(app.AuthAllowNetworks) == 0 {
+				err = d.ArgErr()
+			}
+		case name == "add_headers":
+			app.AddHeaders, err = singleArg(d)
+		case name == "proxy_set_headers":
+			app.ProxySetHeaders, err = singleArg(d)
+		case name == "allowed_response_headers":
+			app.AllowedResponseHeaders = d.RemainingArgs()
+			if len(app.AllowedResponseHeaders) == 0 {
 				err = d.ArgErr()
 			}
 		case name == "unsupported_snippets":

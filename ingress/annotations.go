@@ -104,6 +104,7 @@ var families = []*family{
 	&satisfyFamily,
 	&snippetFamily,
 	&tlsTuningFamily,
+	&customHeadersFamily,
 	&corsFamily,
 	&backendTLSFamily,
 	&clientAuthFamily,
@@ -179,6 +180,10 @@ type ingressConfig struct {
 	noGlobalAuth        bool
 	snippet             snippetConfig
 	noAccessLog         bool
+	// customHeaders names the ConfigMap of custom-headers; customOps
+	// are its headers, once read.
+	customHeaders string
+	customOps     headerOps
 	cors                corsPolicy
 	backend             backendOptions
 	clientAuth          clientAuthOptions
@@ -213,6 +218,9 @@ type site struct {
 	globalAuth *externalAuth
 	// serverSnippet is the host's server-snippet, if any.
 	serverSnippet *snippetPart
+	// globalOps are the headers of the app's add_headers and
+	// proxy_set_headers.
+	globalOps headerOps
 }
 
 // reader reads the annotations of one Ingress.

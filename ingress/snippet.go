@@ -105,6 +105,9 @@ func joinOps(a, b headerOps) headerOps {
 	if a == "" {
 		return b
 	}
+	if b == "" {
+		return a
+	}
 	return a + "\n" + b
 }
 

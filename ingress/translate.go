@@ -69,6 +69,10 @@ type translation struct {
 	// globalAuth is the app's global external auth, checked by
 	// CheckGlobalAuth; nil without one.
 	globalAuth *externalAuth
+	// globalOps are the app-wide headers; allowedResponse the names
+	// custom-headers may set.
+	globalOps       headerOps
+	allowedResponse []string
 	// site and plan are where the plan of each path is made.
 	site site
 	plan plan
@@ -166,6 +170,8 @@ func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 	for _, c := range snap.ConfigMaps {
 		t.configMaps[c.Namespace+"/"+c.Name] = c
 	}
+	t.globalOps = t.globalHeaders()
+	t.allowedResponse = canonicalNames(opts.Headers.AllowedResponse)
 
 	if ref := opts.DefaultBackend; ref != nil {
 		// Reported by addConfiguredDefault.
@@ -245,7 +251,7 @@ func (t *translation) addRules(ing *networkingv1.Ingress, c *ingressConfig) {
 	owner := key(ing)
 	var serverSnippet *snippetPart
 	routes := func(path string, hostTLS bool, tgt target) json.RawMessage {
-		t.site = site{ing: ing, path: path, hostTLS: hostTLS, target: tgt, opts: &t.opts, defaultUpstream: t.defaultUpstream, defaultRetry: t.defaultRetry, globalAuth: t.globalAuth, serverSnippet: serverSnippet}
+		t.site = site{ing: ing, path: path, hostTLS: hostTLS, target: tgt, opts: &t.opts, defaultUpstream: t.defaultUpstream, defaultRetry: t.defaultRetry, globalAuth: t.globalAuth, serverSnippet: serverSnippet, globalOps: t.globalOps}
 		planFor(c, &t.site, &t.plan)
 		return t.routesFor(&t.plan)
 	}
@@ -391,7 +397,7 @@ func (t *translation) addConfiguredDefault() {
 	}
 	tgt := t.resolveService(ref.Namespace, ref.Name, ref.Port, report, "")
 	up, ok := tgt.key()
-	t.catchAll = &owned[*Action]{&Action{Routes: t.routesFor(&plan{proxy: proxyPhase{upstream: up, resolved: ok, retry: t.defaultRetry, fullForwardedFor: t.opts.Traffic.ComputeFullForwardedFor}})}, ""}
+	t.catchAll = &owned[*Action]{&Action{Routes: t.routesFor(&plan{headers: headersPhase{ops: t.globalOps}, proxy: proxyPhase{upstream: up, resolved: ok, retry: t.defaultRetry, fullForwardedFor: t.opts.Traffic.ComputeFullForwardedFor}})}, ""}
 }
 
 // claimClientAuth sets the client certificate check of a host: the oldest
