@@ -25,15 +25,26 @@ type basicAuthConfig struct {
 // checked against an htpasswd Secret in Result.AuthSecrets.
 const BasicAuthModule = "ingress_basic_auth"
 
-// AuthSecret is the htpasswd content of a Secret named by auth-secret.
+// DigestAuthModule (http.handlers.<name>) asks for a user and password by
+// HTTP Digest authentication, checked against an htdigest Secret in
+// Result.AuthSecrets.
+const DigestAuthModule = "ingress_digest_auth"
+
+// AuthSecret is the htpasswd or htdigest content of a Secret named by
+// auth-secret.
 type AuthSecret struct {
 	// Secret is the namespace/name of the Secret, with "#map" appended
-	// when it is read as auth-secret-type auth-map.
+	// when it is read as auth-secret-type auth-map and "#digest" when
+	// it is read as htdigest lines (auth-type digest).
 	Secret string `json:"secret"`
 	// SHA256 is the hex SHA-256 of the lines.
 	SHA256 string `json:"sha256"`
-	// Users checks user names and passwords; never rendered.
+	// Users checks user names and passwords of auth-type basic; never
+	// rendered.
 	Users *htpasswd.File `json:"-"`
+	// Digest holds the users of auth-type digest: by realm, then by user,
+	// the lowercase hex MD5 of user:realm:password (HA1); never rendered.
+	Digest map[string]map[string]string `json:"-"`
 	// bad counts the lines left out.
 	bad int
 }
