@@ -268,3 +268,37 @@ func FuzzParseRefs(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseHtdigest checks htdigest lines: every user read has a name
+// without colons, a realm and a lowercase hex MD5, and each line is a
+// user, a bad line, blank or a comment.
+func FuzzParseHtdigest(f *testing.F) {
+	for _, v := range []string{
+		"alice:Staff only:90dea4569b2187fa20b7ed9b2c155480\n",
+		"# c\r\n\r\nbob:a:b:90DEA4569B2187FA20B7ED9B2C155480",
+		"alice::90dea4569b2187fa20b7ed9b2c155480\n:r:x\nalice:r:x:y\n",
+	} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, lines string) {
+		users, bad := parseHtdigest([]byte(lines))
+		n := 0
+		for realm, byUser := range users {
+			for user, ha1 := range byUser {
+				n++
+				if realm == "" || user == "" || strings.Contains(user, ":") || len(ha1) != 32 || strings.Trim(ha1, "0123456789abcdef") != "" {
+					t.Errorf("%q: got user %q of realm %q with hash %q", lines, user, realm, ha1)
+				}
+			}
+		}
+		entries := 0
+		for line := range strings.Lines(lines) {
+			if line = strings.TrimSpace(line); line != "" && line[0] != '#' {
+				entries++
+			}
+		}
+		if n+bad != entries {
+			t.Errorf("%q: got %d users and %d bad lines, want %d in all", lines, n, bad, entries)
+		}
+	})
+}

@@ -38,7 +38,8 @@ type accessPhase struct {
 	// allow and deny are client networks, comma-separated: a client in
 	// deny, or outside a non-empty allow, gets 403.
 	allow, deny string
-	// basicAuth, when it names a Secret, asks for a user and password.
+	// basicAuth, when it names a Secret, asks for a user and password
+	// (basic or digest).
 	basicAuth basicAuth
 	// satisfyAny lets a request through that passes one of the checks
 	// rather than all.

@@ -446,7 +446,11 @@ func appendAccess(routes []route, a *accessPhase) []route {
 		checks = append(checks, h)
 	}
 	if b := &a.basicAuth; b.secret != "" {
-		checks = append(checks, handler{"handler": BasicAuthModule, "secret": b.secret, "realm": b.realm})
+		module := BasicAuthModule
+		if b.digest {
+			module = DigestAuthModule
+		}
+		checks = append(checks, handler{"handler": module, "secret": b.secret, "realm": b.realm})
 	}
 	if e := &a.extAuth; e.url != "" {
 		checks = append(checks, authRequestHandler(e))
