@@ -184,9 +184,9 @@ type ingressConfig struct {
 	// are its headers, once read.
 	customHeaders string
 	customOps     headerOps
-	cors                corsPolicy
-	backend             backendOptions
-	clientAuth          clientAuthOptions
+	cors          corsPolicy
+	backend       backendOptions
+	clientAuth    clientAuthOptions
 	// auth is the client certificate check, once resolved.
 	auth *ClientAuth
 	// reader read these annotations; it names their fields in problems.
