@@ -70,6 +70,16 @@ func FuzzTranslateAnnotation(f *testing.F) {
 		{"a.example.com", "/", "canary-by-header-pattern", "a{2}"},
 		{"a.example.com", "/", "limit-whitelist", "10.0.0.0/8, ::1"},
 		{"a.example.com", "/", "session-cookie-path", "/{env.HOME}"},
+		{"a.example.com", "/", "auth-url", "https://$host/oauth2/auth?x={env.HOME}"},
+		{"a.example.com", "/", "auth-url", "http://auth/check?$http_x_a"},
+		{"a.example.com", "/", "configuration-snippet", "more_set_headers \"X-A: {env.HOME}\";"},
+		{"a.example.com", "/", "server-snippet", "add_header X-B '{file./etc/passwd}' always; return 200 \"{env.HOME}\";"},
+		{"a.example.com", "/", "configuration-snippet", "return 302 https://{env.HOME}/;"},
+		{"a.example.com", "/", "auth-snippet", "proxy_set_header X-A b;"},
+		{"a.example.com", "/", "satisfy", "any"},
+		{"a.example.com", "/", "custom-headers", "fuzz/headers"},
+		{"a.example.com", "/", "enable-access-log", "false"},
+		{"a.example.com", "/", "ssl-ciphers", "ALL:!aNULL"},
 	} {
 		f.Add(seed[0], seed[1], seed[2], seed[3], false)
 		f.Add(seed[0], seed[1], seed[2], seed[3], true)

@@ -68,3 +68,26 @@ func TestSnippetAnnotations(t *testing.T) {
 		t.Errorf("drop: got denied %q, problems %v; want the snippet dropped, reported", c.denied, problems)
 	}
 }
+
+// FuzzParseSnippet: any text either is refused or yields literal header
+// changes only: valid names, values without $ or line breaks.
+func FuzzParseSnippet(f *testing.F) {
+	for _, s := range []string{`more_set_headers "X-A: b";`, "add_header X b always;", "return 200 'ok';", "proxy_set_header A \"\";", `more_clear_headers "X-*";`, "if ($x) { return 403; }", "# c\nreturn 301 https://a/;"} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, text string, auth bool) {
+		part, err := parseSnippet(text, auth)
+		if err != nil {
+			return
+		}
+		for _, op := range renderOps(part.headers) {
+			if !snippetName.MatchString(op["name"]) || strings.ContainsAny(op["value"], "$\r\n\x00") {
+				t.Fatalf("%q: op %v", text, op)
+			}
+		}
+		if strings.Contains(part.ret.text, "$") {
+			t.Fatalf("%q: return %q", text, part.ret.text)
+		}
+	})
+}
