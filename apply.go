@@ -13,6 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 	"go.uber.org/zap"
+	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 	"github.com/caddy-ingress/caddy-ingress/secrets"
@@ -186,6 +187,13 @@ func (a *App) options() ingress.Options {
 		DropUnsupportedSnippets:    a.UnsupportedSnippets == "drop",
 		Headers:                    ingress.Headers{Add: a.AddHeaders, ProxySet: a.ProxySetHeaders, AllowedResponse: a.AllowedResponseHeaders},
 	}
+}
+
+// configMapRefs returns ingress.ConfigMapRefs with the app's options: the
+// ConfigMaps that translating a snapshot's Ingresses reads.
+func (a *App) configMapRefs() func([]*networkingv1.Ingress) []string {
+	opts := a.options()
+	return func(ings []*networkingv1.Ingress) []string { return ingress.ConfigMapRefs(ings, &opts) }
 }
 
 // report logs each problem once, when it first appears, and notes when

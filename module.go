@@ -355,6 +355,9 @@ func (a *App) Start() error {
 	a.defaultCert = cert
 	a.state.Store(&served{certs: secrets.NewStore(nil, cert), endpoints: newEndpointIndex(nil)})
 
+	if w, ok := a.source.(ConfigMapWatcher); ok {
+		w.WatchConfigMaps(a.configMapRefs())
+	}
 	if err := a.source.Start(a.update); err != nil {
 		return fmt.Errorf("starting source: %v", err)
 	}

@@ -1,6 +1,8 @@
 package caddyingress
 
 import (
+	networkingv1 "k8s.io/api/networking/v1"
+
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 )
 
@@ -32,6 +34,16 @@ type Source interface {
 // get 503.
 type Preloader interface {
 	Preloaded() bool
+}
+
+// A ConfigMapWatcher is a Source that delivers only the ConfigMaps that
+// translation reads. Before Start, the app calls WatchConfigMaps with refs,
+// which names them, as sorted "namespace/name", for the Ingresses of a
+// snapshot (ingress.ConfigMapRefs with the app's options). refs may be
+// called from any goroutine and must not be given Ingresses that anyone
+// modifies.
+type ConfigMapWatcher interface {
+	WatchConfigMaps(refs func([]*networkingv1.Ingress) []string)
 }
 
 // A Reporter is a Source that reports back on the objects it delivered:

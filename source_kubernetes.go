@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
@@ -29,7 +30,9 @@ func init() {
 // KubernetesSource watches a Kubernetes API server: Ingresses,
 // IngressClasses, Services, EndpointSlices and Secrets. Secrets are kept
 // in memory with their tls.crt, tls.key, ca.crt and ca.crl only; a Secret
-// with none of those is ignored.
+// with none of those is ignored. ConfigMaps are watched only when an
+// Ingress annotation or an app setting names them, each on its own, in any
+// namespace; no other ConfigMap is ever read.
 //
 // Caddy's start never waits for the API server. Until every object has
 // been listed once, requests get 503 and the ingress_ready handler says not
@@ -104,6 +107,8 @@ type KubernetesSource struct {
 	shared      *sharedSource
 	source      *kube.Source
 	unsubscribe func()
+	// refs names the ConfigMaps that the app's translation reads.
+	refs func([]*networkingv1.Ingress) []string
 }
 
 // CaddyModule returns the Caddy module information.
@@ -215,13 +220,28 @@ func (s *KubernetesSource) Preloaded() bool {
 // them if no earlier config did, and returns at once. It reads the
 // kubeconfig (or in-cluster) files but makes no API call.
 func (s *KubernetesSource) Start(update func(*ingress.Snapshot, []ingress.Problem)) error {
+	// Before the source can build its first snapshot.
+	s.shared.nameConfigMaps(s, s.refs)
 	src, err := s.shared.start(s)
 	if err != nil {
+		s.shared.nameConfigMaps(s, nil)
 		return err
 	}
 	s.source = src
 	s.unsubscribe = src.Subscribe(update)
+	if s.refs != nil {
+		// A source that an earlier config started watches this config's
+		// ConfigMaps from its next snapshot on.
+		src.Refresh()
+	}
 	return nil
+}
+
+// WatchConfigMaps sets the function that names the ConfigMaps to watch.
+// The app calls it before Start. Configs that share the watches each name
+// their own: during a reload, the old and the new config get theirs.
+func (s *KubernetesSource) WatchConfigMaps(refs func([]*networkingv1.Ingress) []string) {
+	s.refs = refs
 }
 
 // Stop ends the subscription. The watches go on while another config
@@ -230,6 +250,10 @@ func (s *KubernetesSource) Stop() error {
 	if s.unsubscribe != nil {
 		s.unsubscribe()
 		s.unsubscribe = nil
+		s.shared.nameConfigMaps(s, nil)
+		if s.refs != nil {
+			s.source.Refresh()
+		}
 	}
 	return nil
 }
@@ -280,4 +304,5 @@ var (
 	_ Source             = (*KubernetesSource)(nil)
 	_ Preloader          = (*KubernetesSource)(nil)
 	_ Reporter           = (*KubernetesSource)(nil)
+	_ ConfigMapWatcher   = (*KubernetesSource)(nil)
 )

@@ -3,11 +3,14 @@ package caddyingress
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/caddy-ingress/caddy-ingress/source/kube"
@@ -33,6 +36,13 @@ type sharedSource struct {
 	err    error
 	cancel context.CancelFunc
 	logger *zap.Logger
+
+	// refsMu guards refs. It is not mu: Destruct holds mu while it
+	// waits for the source's worker, which calls configMapRefs.
+	refsMu sync.Mutex
+	// refs are the functions with which the started instances name
+	// ConfigMaps.
+	refs map[*KubernetesSource]func([]*networkingv1.Ingress) []string
 }
 
 // start starts the source with the settings of s, the first time it is
@@ -45,7 +55,7 @@ func (sh *sharedSource) start(s *KubernetesSource) (*kube.Source, error) {
 	if sh.src != nil || sh.err != nil {
 		return sh.src, sh.err
 	}
-	src, err := newKubeSource(s)
+	src, err := newKubeSource(s, sh.configMapRefs)
 	if err != nil {
 		// A config that cannot start is not loaded; the next load of the
 		// same config comes with a new sharedSource.
@@ -58,8 +68,9 @@ func (sh *sharedSource) start(s *KubernetesSource) (*kube.Source, error) {
 	return src, nil
 }
 
-// newKubeSource makes the client and the source for s.
-func newKubeSource(s *KubernetesSource) (*kube.Source, error) {
+// newKubeSource makes the client and the source for s, which names the
+// ConfigMaps to watch with refs.
+func newKubeSource(s *KubernetesSource, refs func([]*networkingv1.Ingress) []string) (*kube.Source, error) {
 	restConfig, err := s.restConfig()
 	if err != nil {
 		return nil, err
@@ -74,12 +85,42 @@ func newKubeSource(s *KubernetesSource) (*kube.Source, error) {
 	cfg.Client = client
 	cfg.Logger = s.logger
 	cfg.Health = health
+	cfg.ConfigMapRefs = refs
 	src, err := kube.New(cfg)
 	if err != nil {
 		return nil, err
 	}
 	s.logger.Info("connecting", zap.String("api_server", restConfig.Host))
 	return src, nil
+}
+
+// nameConfigMaps makes refs the function with which s names the ConfigMaps
+// it needs; nil removes it.
+func (sh *sharedSource) nameConfigMaps(s *KubernetesSource, refs func([]*networkingv1.Ingress) []string) {
+	sh.refsMu.Lock()
+	defer sh.refsMu.Unlock()
+	if refs == nil {
+		delete(sh.refs, s)
+		return
+	}
+	if sh.refs == nil {
+		sh.refs = make(map[*KubernetesSource]func([]*networkingv1.Ingress) []string)
+	}
+	sh.refs[s] = refs
+}
+
+// configMapRefs returns the ConfigMaps that any started instance names for
+// ings, sorted and distinct: the source watches them all.
+func (sh *sharedSource) configMapRefs(ings []*networkingv1.Ingress) []string {
+	sh.refsMu.Lock()
+	fns := slices.Collect(maps.Values(sh.refs))
+	sh.refsMu.Unlock()
+	var out []string
+	for _, refs := range fns {
+		out = append(out, refs(ings)...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // synced reports whether the source runs and has synced.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
@@ -192,5 +193,28 @@ func TestKubernetesSourceValidates(t *testing.T) {
 				t.Errorf("got error %v, want one containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestSharedSourceConfigMapRefs checks that shared watches watch the
+// ConfigMaps that any config sharing them names, as during a reload.
+func TestSharedSourceConfigMapRefs(t *testing.T) {
+	var sh sharedSource
+	old, cur := new(KubernetesSource), new(KubernetesSource)
+	names := func(refs ...string) func([]*networkingv1.Ingress) []string {
+		return func([]*networkingv1.Ingress) []string { return refs }
+	}
+	sh.nameConfigMaps(old, names("a/old", "a/shared"))
+	sh.nameConfigMaps(cur, names("a/new", "a/shared"))
+	if got, want := sh.configMapRefs(nil), []string{"a/new", "a/old", "a/shared"}; !slices.Equal(got, want) {
+		t.Errorf("both configs: got %q, want %q", got, want)
+	}
+	sh.nameConfigMaps(old, nil)
+	if got, want := sh.configMapRefs(nil), []string{"a/new", "a/shared"}; !slices.Equal(got, want) {
+		t.Errorf("after the old config stopped: got %q, want %q", got, want)
+	}
+	sh.nameConfigMaps(cur, nil)
+	if got := sh.configMapRefs(nil); len(got) != 0 {
+		t.Errorf("no config: got %q, want none", got)
 	}
 }

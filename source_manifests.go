@@ -18,7 +18,8 @@ func init() {
 // ManifestsSource reads Kubernetes manifests (multi-document YAML or JSON
 // files, recursively) from a directory and watches it for changes, so the
 // controller runs with no cluster. Kinds other than Ingress, IngressClass,
-// Service, EndpointSlice and Secret are ignored. A file that does not parse
+// Service, EndpointSlice, Secret and ConfigMap are ignored; every ConfigMap
+// is delivered, named by an Ingress or not. A file that does not parse
 // is reported with its name and line, and its last good content stays in
 // service.
 //

@@ -17,6 +17,7 @@ const (
 	resourceServices       = "services"
 	resourceEndpointSlices = "endpointslices.discovery.k8s.io"
 	resourceSecrets        = "secrets"
+	resourceConfigMaps     = "configmaps"
 )
 
 // DefaultErrorInterval is how often at most Health logs that the same

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 )
@@ -124,6 +125,17 @@ func startInformers(t *testing.T, s *Source) {
 	if err := s.inf.waitForSync(ctx); err != nil {
 		t.Fatalf("got error %v, want none", err)
 	}
+}
+
+// watched returns the running ConfigMap informers by namespace/name.
+func (c *configMaps) watched() map[string]cache.SharedIndexInformer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]cache.SharedIndexInformer, len(c.running))
+	for key, ci := range c.running {
+		out[key] = ci.inf
+	}
+	return out
 }
 
 // eventually polls cond until it holds, or fails the test after 5s.

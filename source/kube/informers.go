@@ -42,6 +42,9 @@ type informerSet struct {
 	// Services informer of its namespace, or one of its own when that
 	// namespace is not watched. Nil without a published Service.
 	published cache.SharedIndexInformer
+	// configMaps are the informers of the ConfigMaps that are named,
+	// started by the worker as names appear.
+	configMaps *configMaps
 	// err is the first error of setting the informers up.
 	err error
 }
@@ -56,6 +59,7 @@ func newInformerSet(s *Source) *informerSet {
 		services:       make(map[string]cache.SharedIndexInformer),
 		endpointSlices: make(map[string]cache.SharedIndexInformer),
 		secrets:        make(map[string]cache.SharedIndexInformer),
+		configMaps:     newConfigMaps(s),
 	}
 	newFactory := func(namespace string, tweak func(*metav1.ListOptions)) informers.SharedInformerFactory {
 		opts := []informers.SharedInformerOption{informers.WithNamespace(namespace), informers.WithTransform(transform)}
@@ -123,7 +127,8 @@ func (set *informerSet) handle(inf cache.SharedIndexInformer, handler cache.Reso
 	}
 }
 
-// start starts every informer; they stop when ctx is done.
+// start starts every informer but those of ConfigMaps, which the worker
+// starts as they are named; they stop when ctx is done.
 func (set *informerSet) start(ctx context.Context) {
 	for _, f := range set.factories {
 		f.StartWithContext(ctx)
@@ -135,9 +140,11 @@ func (set *informerSet) shutdown() {
 	for _, f := range set.factories {
 		f.Shutdown()
 	}
+	set.configMaps.shutdown()
 }
 
-// waitForSync waits until every informer has listed its objects once.
+// waitForSync waits until every informer started by start has listed its
+// objects once.
 func (set *informerSet) waitForSync(ctx context.Context) error {
 	for _, f := range set.factories {
 		if res := f.WaitForCacheSyncWithContext(ctx); res.Err != nil {
@@ -253,8 +260,10 @@ func sameVersion(a, b any) bool {
 // the cache: managedFields of every object; everything of a Secret but
 // its name, namespace, UID, resourceVersion, creation time, type and the
 // data of keptSecretKeys (labels and annotations go: the last-applied-
-// configuration annotation alone is a copy of all the data); and the
-// last-applied-configuration annotation of Services and EndpointSlices.
+// configuration annotation alone is a copy of all the data); everything of
+// a ConfigMap but that metadata and its data (binaryData goes); and
+// the last-applied-configuration annotation of Services and
+// EndpointSlices.
 // Ingresses keep that annotation: their status is written back with an
 // update, which would drop it.
 //
@@ -268,13 +277,7 @@ func transform(obj any) (any, error) {
 	m.SetManagedFields(nil)
 	switch o := obj.(type) {
 	case *corev1.Secret:
-		o.ObjectMeta = metav1.ObjectMeta{
-			Name:              o.Name,
-			Namespace:         o.Namespace,
-			UID:               o.UID,
-			ResourceVersion:   o.ResourceVersion,
-			CreationTimestamp: o.CreationTimestamp,
-		}
+		o.ObjectMeta = identity(o.ObjectMeta)
 		for k := range o.Data {
 			if !keptSecretKeys[k] {
 				delete(o.Data, k)
@@ -284,10 +287,25 @@ func transform(obj any) (any, error) {
 			o.Data = nil
 		}
 		o.StringData = nil
+	case *corev1.ConfigMap:
+		o.ObjectMeta = identity(o.ObjectMeta)
+		o.BinaryData = nil
 	case *corev1.Service, *discoveryv1.EndpointSlice:
 		dropLastApplied(m)
 	}
 	return obj, nil
+}
+
+// identity is the metadata of m that the transform keeps of Secrets and
+// ConfigMaps: name, namespace, UID, resourceVersion and creation time.
+func identity(m metav1.ObjectMeta) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name:              m.Name,
+		Namespace:         m.Namespace,
+		UID:               m.UID,
+		ResourceVersion:   m.ResourceVersion,
+		CreationTimestamp: m.CreationTimestamp,
+	}
 }
 
 func dropLastApplied(m metav1.Object) {

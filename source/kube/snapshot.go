@@ -2,6 +2,7 @@ package kube
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"strings"
 
@@ -19,18 +20,29 @@ import (
 // object that is the same version as in the previous
 // snapshot keeps that snapshot's pointer, even when a re-list put a new
 // copy into the cache.
-func (s *Source) snapshot() *ingress.Snapshot {
+//
+// The ConfigMaps are those that Config.ConfigMapRefs names for the
+// Ingresses listed: their informers are reconciled first, and the
+// snapshot waits, within a bound, for those of ConfigMaps it is the first
+// to name (see configMaps.reconcile). Changes that come meanwhile make
+// the next snapshot.
+func (s *Source) snapshot(ctx context.Context) *ingress.Snapshot {
 	prev := s.latest()
 	if prev == nil {
 		prev = new(ingress.Snapshot)
 	}
-	return &ingress.Snapshot{
+	snap := &ingress.Snapshot{
 		Ingresses:      collect[*networkingv1.Ingress](s.inf.ingresses, prev.Ingresses),
 		IngressClasses: collect[*networkingv1.IngressClass](s.inf.ingressClasses, prev.IngressClasses),
 		Services:       collect[*corev1.Service](s.inf.services, prev.Services),
 		EndpointSlices: collect[*discoveryv1.EndpointSlice](s.inf.endpointSlices, prev.EndpointSlices),
 		Secrets:        slices.DeleteFunc(collect[*corev1.Secret](s.inf.secrets, prev.Secrets), lacksKeptKeys),
 	}
+	if s.cfg.ConfigMapRefs != nil {
+		s.inf.configMaps.reconcile(ctx, s.cfg.ConfigMapRefs(snap.Ingresses))
+		snap.ConfigMaps = reuse(s.inf.configMaps.list(), prev.ConfigMaps)
+	}
+	return snap
 }
 
 // collect lists the objects of informers, sorted, reusing the pointers of
@@ -44,6 +56,12 @@ func collect[T metav1.Object](informers map[string]cache.SharedIndexInformer, pr
 			}
 		}
 	}
+	return reuse(out, prev)
+}
+
+// reuse sorts out by namespace/name and puts the pointers of prev (sorted
+// too) in place of the objects that are the same version there.
+func reuse[T metav1.Object](out, prev []T) []T {
 	slices.SortFunc(out, compareObjects[T])
 	j := 0
 	for i, o := range out {

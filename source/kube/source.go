@@ -3,7 +3,8 @@
 // informers and hands consistent snapshots of them to the ingress app.
 // Secrets of every type are watched, since annotations refer to Opaque
 // ones too, but only their tls.crt, tls.key, ca.crt and ca.crl are kept,
-// and only those that hold one of these are delivered.
+// and only those that hold one of these are delivered. ConfigMaps are
+// watched only when named (Config.ConfigMapRefs), each on its own.
 //
 // It is thin glue. Event handlers only note that something changed; one
 // worker waits for the changes to settle, lists everything from the
@@ -88,6 +89,15 @@ type Config struct {
 	Debounce time.Duration
 	// MaxDelay bounds that wait when changes keep coming. Default: 500ms.
 	MaxDelay time.Duration
+
+	// ConfigMapRefs returns the ConfigMaps, as sorted "namespace/name",
+	// that translating ings reads (see ingress.ConfigMapRefs). Only
+	// those are watched, each by an informer of its own that lists and
+	// watches that name alone, in any namespace, whatever Namespaces
+	// says; snapshots hold those that exist. The worker calls it for
+	// every snapshot, with that snapshot's Ingresses, which it must not
+	// modify. Default: nil, no ConfigMap is watched.
+	ConfigMapRefs func(ings []*networkingv1.Ingress) []string
 }
 
 // Lease configures leader election with a coordination.k8s.io Lease.
@@ -265,9 +275,13 @@ func (s *Source) sync(ctx context.Context) bool {
 	case <-s.dirty:
 	default:
 	}
-	snap := s.snapshot()
+	snap := s.snapshot(ctx)
+	if ctx.Err() != nil {
+		return false
+	}
 	s.logger.Info("caches synced", zap.Duration("duration", time.Since(start)),
-		zap.Int("ingresses", len(snap.Ingresses)), zap.Int("services", len(snap.Services)), zap.Int("secrets", len(snap.Secrets)))
+		zap.Int("ingresses", len(snap.Ingresses)), zap.Int("services", len(snap.Services)), zap.Int("secrets", len(snap.Secrets)),
+		zap.Int("configmaps", len(snap.ConfigMaps)))
 	s.deliver(snap)
 	return true
 }
@@ -346,7 +360,10 @@ func (s *Source) watch(ctx context.Context) {
 		if !s.settle(ctx) {
 			return
 		}
-		snap := s.snapshot()
+		snap := s.snapshot(ctx)
+		if ctx.Err() != nil {
+			return
+		}
 		if snap.Same(s.latest()) {
 			continue
 		}
@@ -381,6 +398,12 @@ func (s *Source) settle(ctx context.Context) bool {
 		}
 	}
 }
+
+// Refresh makes the source build a snapshot soon, as after a change of
+// objects, and deliver it if anything differs. Call it when
+// Config.ConfigMapRefs may name other ConfigMaps for the same Ingresses.
+// It never blocks.
+func (s *Source) Refresh() { s.changed() }
 
 // changed notes that objects changed; it never blocks.
 func (s *Source) changed() {

@@ -54,6 +54,12 @@ var kinds = map[string]kind{
 		namespaced: true,
 		new:        func() apiObject { return &corev1.Secret{} },
 	},
+	"ConfigMap": {
+		apiVersion: "v1",
+		groups:     []string{""},
+		namespaced: true,
+		new:        func() apiObject { return &corev1.ConfigMap{} },
+	},
 	"EndpointSlice": {
 		apiVersion: "discovery.k8s.io/v1",
 		groups:     []string{"discovery.k8s.io"},
@@ -213,13 +219,17 @@ func decodeObject(doc document, decoder runtime.Decoder, encoded, data []byte, p
 	if !k.namespaced {
 		obj.SetNamespace("")
 	}
-	if secret, ok := obj.(*corev1.Secret); ok {
-		mergeStringData(secret)
-		if secret.Type == "" {
+	switch o := obj.(type) {
+	case *corev1.Secret:
+		mergeStringData(o)
+		if o.Type == "" {
 			// The API server's default: the same manifest means the
 			// same Secret from either source.
-			secret.Type = corev1.SecretTypeOpaque
+			o.Type = corev1.SecretTypeOpaque
 		}
+	case *corev1.ConfigMap:
+		// Translation reads data only, as the Kubernetes source keeps.
+		o.BinaryData = nil
 	}
 	return &object{
 		kind:      h.Kind,

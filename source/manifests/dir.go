@@ -4,9 +4,9 @@
 //
 // It reads every .yaml, .yml and .json file of the tree, including the
 // top-level symlinks of a mounted ConfigMap, and keeps the Ingresses,
-// IngressClasses, Services, EndpointSlices and Secrets it finds. Documents
-// of other kinds are ignored, so the directory may hold a whole
-// application's manifests.
+// IngressClasses, Services, EndpointSlices, Secrets and ConfigMaps it
+// finds. Documents of other kinds are ignored, so the directory may hold a
+// whole application's manifests.
 package manifests
 
 import (
@@ -287,6 +287,12 @@ func assemble(files map[string]file) (*ingress.Snapshot, []ingress.Problem) {
 				snapshot.EndpointSlices = append(snapshot.EndpointSlices, obj)
 			case *corev1.Secret:
 				snapshot.Secrets = append(snapshot.Secrets, obj)
+			case *corev1.ConfigMap:
+				// Every ConfigMap, not only those that
+				// ingress.ConfigMapRefs names: which those are depends
+				// on the app's options, and the few in a manifest
+				// directory cost nothing to deliver.
+				snapshot.ConfigMaps = append(snapshot.ConfigMaps, obj)
 			}
 		}
 	}
@@ -295,6 +301,7 @@ func assemble(files map[string]file) (*ingress.Snapshot, []ingress.Problem) {
 	sortObjects(snapshot.Services)
 	sortObjects(snapshot.EndpointSlices)
 	sortObjects(snapshot.Secrets)
+	sortObjects(snapshot.ConfigMaps)
 	return snapshot, problems
 }
 

@@ -54,6 +54,9 @@ func objectNames(s *ingress.Snapshot) []string {
 	for _, o := range s.Secrets {
 		names = append(names, objectName("Secret", o.Namespace, o.Name))
 	}
+	for _, o := range s.ConfigMaps {
+		names = append(names, objectName("ConfigMap", o.Namespace, o.Name))
+	}
 	return names
 }
 
@@ -162,9 +165,17 @@ metadata:
   name: tls
   namespace: shop
 type: kubernetes.io/tls
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: headers
+  namespace: shop
+data:
+  X-Shop: "1"
 # trailing comment
 `},
-			want: []string{"Ingress shop/web", "IngressClass caddy", "Service shop/web", "EndpointSlice shop/web-abc", "Secret shop/tls"},
+			want: []string{"Ingress shop/web", "IngressClass caddy", "Service shop/web", "EndpointSlice shop/web-abc", "Secret shop/tls", "ConfigMap shop/headers"},
 		},
 		{
 			name: "other kinds are ignored",
@@ -176,7 +187,7 @@ spec:
   selector: {}
   whatever: is not checked
 ---
-apiVersion: v1
+apiVersion: example.com/v1
 kind: ConfigMap
 metadata:
   name: web
@@ -355,6 +366,28 @@ items:
 			},
 		},
 		{
+			name: "duplicate configmaps",
+			files: map[string]string{
+				"a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: headers\ndata:\n  X-A: a\n",
+				"b.json": `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "headers", "namespace": "default"}}`,
+			},
+			want:         []string{"ConfigMap default/headers"},
+			wantProblems: []string{"File b.json: line 1: duplicate ConfigMap default/headers, first defined in a.yaml:1"},
+		},
+		{
+			name: "configmap problems",
+			files: map[string]string{
+				"a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  X-A: a\nspec: {}\n",
+				"b.yaml": "apiVersion: v1beta1\nkind: ConfigMap\nmetadata:\n  name: b\n",
+				"c.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  n: 1\n",
+			},
+			wantProblems: []string{
+				`File a.yaml: line 7: ConfigMap default/a: unknown field "spec"`,
+				`File b.yaml: line 1: ConfigMap default/b: apiVersion v1beta1 is not supported, use v1`,
+				`File c.yaml: line 5: ConfigMap default/c: data: cannot unmarshal number into string`,
+			},
+		},
+		{
 			name: "hidden and other files are skipped",
 			files: map[string]string{
 				".hidden.yaml":     "not: [valid",
@@ -427,6 +460,54 @@ metadata:
 	}
 	if got := snapshot.IngressClasses[0].Namespace; got != "" {
 		t.Errorf("ingress class namespace: got %q, want %q", got, "")
+	}
+}
+
+// TestLoadConfigMaps checks that ConfigMaps are delivered with their
+// data, named by an Ingress or not, and without their binaryData.
+func TestLoadConfigMaps(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "headers.yaml", `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  namespace: shop
+  annotations:
+    nginx.ingress.kubernetes.io/custom-headers: headers
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: headers
+  namespace: shop
+data:
+  X-Shop: "1"
+  X-Empty: ""
+binaryData:
+  blob: AAE=
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: unnamed
+immutable: true
+`)
+	snapshot, problems := load(t, New(dir))
+	if len(problems) != 0 {
+		t.Fatalf("problems: got %v, want none", problems)
+	}
+	if got, want := objectNames(snapshot), []string{"Ingress shop/web", "ConfigMap default/unnamed", "ConfigMap shop/headers"}; !slices.Equal(got, want) {
+		t.Fatalf("objects: got %q, want %q", got, want)
+	}
+	headers := snapshot.ConfigMaps[1]
+	if want := map[string]string{"X-Shop": "1", "X-Empty": ""}; !maps.Equal(headers.Data, want) {
+		t.Errorf("data: got %q, want %q", headers.Data, want)
+	}
+	if headers.BinaryData != nil {
+		t.Errorf("binaryData: got %v, want nil", headers.BinaryData)
+	}
+	if got, want := ingress.ConfigMapRefs(snapshot.Ingresses, &ingress.Options{}), []string{"shop/headers"}; !slices.Equal(got, want) {
+		t.Errorf("configmap refs: got %q, want %q", got, want)
 	}
 }
 

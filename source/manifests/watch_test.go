@@ -120,6 +120,30 @@ func TestWatch(t *testing.T) {
 	}
 }
 
+// TestWatchConfigMapChange checks that a changed ConfigMap is delivered,
+// with the other objects' pointers kept.
+func TestWatchConfigMapChange(t *testing.T) {
+	dir := t.TempDir()
+	configMap := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: headers\ndata:\n  X-A: \"1\"\n"
+	writeFile(t, dir, "svc.yaml", service)
+	writeFile(t, dir, "headers.yaml", configMap)
+	d := New(dir)
+	changes := watch(t, d)
+	first := next(t, changes).snapshot
+	if got := len(first.ConfigMaps); got != 1 {
+		t.Fatalf("configmaps: got %d, want 1", got)
+	}
+
+	replaceFile(t, dir, "headers.yaml", strings.Replace(configMap, `"1"`, `"2"`, 1))
+	second := next(t, changes).snapshot
+	if got := second.ConfigMaps[0].Data["X-A"]; got != "2" {
+		t.Errorf("X-A: got %q, want %q", got, "2")
+	}
+	if second.Services[0] != first.Services[0] {
+		t.Errorf("unchanged service: got a new pointer, want the same")
+	}
+}
+
 func TestWatchDirectoryGone(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "manifests")
 	d := New(dir)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -18,15 +19,21 @@ import (
 // anything: it serves 503, is not ready, and says at error level which
 // resource it cannot list at which API server and why. Once the user is
 // granted the controller's rules, it recovers by itself, says so, and
-// serves.
+// serves; the ConfigMap that the Ingress names is read under those rules
+// too, in the first snapshot.
 func TestForbiddenLists(t *testing.T) {
 	ns := newNamespace(t, "rbac")
 	user := "caddy-e2e-" + ns
 	a := startBackend(t, "a")
 	mustCreate(t, kube().CoreV1().Services(ns).Create, service(ns, "web", port("http", 80)))
 	mustCreate(t, kube().DiscoveryV1().EndpointSlices(ns).Create, endpointSlice(ns, "web", "http", a))
-	mustCreate(t, kube().NetworkingV1().Ingresses(ns).Create, ingress(ns, "web", "caddy",
-		rule("rbac.example.com", path{path: "/", typ: "Prefix", svc: "web", portName: "http"})))
+	mustCreate(t, kube().CoreV1().ConfigMaps(ns).Create, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "headers"},
+		Data:       map[string]string{"X-Rbac": "read"},
+	})
+	web := ingress(ns, "web", "caddy", rule("rbac.example.com", path{path: "/", typ: "Prefix", svc: "web", portName: "http"}))
+	web.Annotations = map[string]string{"nginx.ingress.kubernetes.io/custom-headers": "headers"}
+	mustCreate(t, kube().NetworkingV1().Ingresses(ns).Create, web)
 
 	// The admin kubeconfig, impersonating a user with no permissions.
 	config, err := clientcmd.LoadFromFile(cluster.Kubeconfig())
@@ -65,6 +72,12 @@ func TestForbiddenLists(t *testing.T) {
 	recovered := fmt.Sprintf("listing and watching ingresses.networking.k8s.io at %s works again", server)
 	if len(caddy.log.lines(recovered)) == 0 {
 		t.Errorf("no log line %q", recovered)
+	}
+	if synced := caddy.log.lines("caches synced"); len(synced) != 1 || !strings.Contains(synced[0], `"configmaps":1`) {
+		t.Errorf("got log lines %q, want one caches synced line with \"configmaps\":1", synced)
+	}
+	if refused := caddy.log.lines("cannot list configmaps"); len(refused) > 0 {
+		t.Errorf("got %q, want configmaps listed", refused)
 	}
 }
 
