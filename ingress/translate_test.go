@@ -142,6 +142,14 @@ func loadCase(t *testing.T, file string) (*ingress.Snapshot, []ingress.Problem, 
 				if err := ingress.CheckGlobalAuth(opts.GlobalAuth); err != nil {
 					t.Fatal(err)
 				}
+			case "allowed-response-headers":
+				opts.Headers.AllowedResponse = strings.Split(v, ",")
+			case "add-headers":
+				opts.Headers.Add = v
+			case "proxy-set-headers":
+				opts.Headers.ProxySet = v
+			case "drop-unsupported-snippets":
+				opts.DropUnsupportedSnippets = true
 			case "no-auth-locations":
 				opts.NoAuthLocations = strings.Split(v, ",")
 			default:

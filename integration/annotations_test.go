@@ -459,6 +459,7 @@ func TestAnnotationRender(t *testing.T) {
 		serviceYAML("errors-svc"),
 		secretYAML("web-tls", ca.issue(t, "all.example.com")),
 		authSecretYAML("web-users", htpasswdLines),
+		configMapYAML("web-headers", map[string]string{"X-Frame-Options": "DENY"}),
 		routingIngress{
 			name: "all", host: "all.example.com", secret: "web-tls",
 			annotations: nginxAnnotations(
@@ -548,6 +549,8 @@ func TestAnnotationRender(t *testing.T) {
 				"server-snippet", "more_clear_headers Server;",
 				"auth-snippet", "proxy_set_header X-Auth-Tenant acme;",
 				"enable-access-log", "false",
+				"custom-headers", "web-headers",
+				"auth-proxy-set-headers", "web-headers",
 				"ssl-prefer-server-ciphers", "true",
 			),
 			paths: []ingressPath{{path: "/something(/|$)(.*)", pathType: "ImplementationSpecific", service: "web"}},

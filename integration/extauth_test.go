@@ -71,7 +71,7 @@ func TestExternalAuth(t *testing.T) {
 	path := []ingressPath{{path: "/", pathType: "Prefix", service: "web"}}
 	writeIngresses(t, dir,
 		routingIngress{name: "ext", host: "ext.example.com", paths: path,
-			annotations: nginxAnnotations("auth-url", authURL, "auth-response-headers", "X-User, X-Auth-Seen")},
+			annotations: nginxAnnotations("auth-url", authURL, "auth-response-headers", "X-User, X-Auth-Seen", "auth-proxy-set-headers", "auth-headers")},
 		routingIngress{name: "signin", host: "signin.example.com", paths: path,
 			annotations: nginxAnnotations("auth-url", authURL, "auth-signin", "http://login.example.com/start")},
 		routingIngress{name: "cached", host: "cached.example.com", paths: path,
@@ -82,10 +82,11 @@ func TestExternalAuth(t *testing.T) {
 			annotations: nginxAnnotations("auth-url", authURL, "whitelist-source-range", "10.0.0.0/8")},
 	)
 	writeManifest(t, dir, "web.yaml", serviceWithEndpoints("web", be))
+	writeManifest(t, dir, "auth-headers.yaml", configMapYAML("auth-headers", map[string]string{"X-Extra": "from-configmap"}))
 	c := startCaddyWithConfig(t, dir, allowLoopbackAuth(caddyfileTemplate))
 	cl := newClient(nil)
 	cookie := http.Header{"Cookie": {"session=s1"}, "X-User": {"mallory"}}
-	seen := fmt.Sprintf("GET | 127.0.0.1 | http://ext.example.com:%d/pass?q=1 | GET | /pass?q=1 | nginx-ingress-controller | session=s1 |", c.httpPort)
+	seen := fmt.Sprintf("GET | 127.0.0.1 | http://ext.example.com:%d/pass?q=1 | GET | /pass?q=1 | nginx-ingress-controller | session=s1 | from-configmap", c.httpPort)
 	runChecks(t, cl, []check{
 		{name: "pass", url: httpURL(c, "ext.example.com", "/pass?q=1"), header: cookie, status: 200, body: be.name,
 			headers: map[string]string{"X-Seen-Header-X-User": "alice", "X-Seen-Header-X-Auth-Seen": seen, "X-Seen-Header-Cookie": "session=s1", "Set-Cookie": "auth=fresh; Path=/"}},

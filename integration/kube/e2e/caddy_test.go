@@ -95,7 +95,8 @@ func launchCaddy(t testing.TB, o caddyOptions) (*caddyProcess, error) {
 		"renew_deadline":   "3s",
 		"retry_period":     "500ms",
 	}
-	app := map[string]any{"source": source}
+	// custom-headers may set X-Rbac (see TestForbiddenLists).
+	app := map[string]any{"source": source, "allowed_response_headers": []string{"X-Rbac"}}
 	if o.allowCrossNamespaceSecrets {
 		app["allow_cross_namespace_secrets"] = true
 	}

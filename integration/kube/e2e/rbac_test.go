@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -68,7 +69,28 @@ func TestForbiddenLists(t *testing.T) {
 
 	grant(t, user)
 	eventually(t, "ready once allowed", 90*time.Second, caddy.ready)
-	c.expect(t, "rbac.example.com", "/", 200, "a ")
+	if r := c.expect(t, "rbac.example.com", "/", 200, "a "); r.header.Get("X-Rbac") != "read" {
+		t.Errorf("X-Rbac: got %q, want the custom-headers ConfigMap's \"read\"", r.header.Get("X-Rbac"))
+	}
+	// A change of the ConfigMap applies live.
+	cm, err := kube().CoreV1().ConfigMaps(ns).Get(context.Background(), "headers", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["X-Rbac"] = "changed"
+	if _, err := kube().CoreV1().ConfigMaps(ns).Update(context.Background(), cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the changed header", 15*time.Second, func() error {
+		r, err := c.get("rbac.example.com", "/")
+		if err != nil {
+			return err
+		}
+		if got := r.header.Get("X-Rbac"); got != "changed" {
+			return fmt.Errorf("X-Rbac: got %q", got)
+		}
+		return nil
+	})
 	recovered := fmt.Sprintf("listing and watching ingresses.networking.k8s.io at %s works again", server)
 	if len(caddy.log.lines(recovered)) == 0 {
 		t.Errorf("no log line %q", recovered)
