@@ -55,14 +55,9 @@ func (h *BasicAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 }
 
 func (h *BasicAuth) check(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request, *refusal) {
-	s := h.app.servedFor(r.Context())
-	var users *ingress.AuthSecret
-	if s != nil {
-		users = s.authSecrets[h.Secret]
-	}
-	if users == nil {
-		// Translation serves these routes only with their Secret.
-		return nil, nil, &refusal{status: http.StatusServiceUnavailable, err: fmt.Errorf("users of %s are not loaded", h.Secret)}
+	users, f := authUsers(h.app, r, h.Secret)
+	if f != nil {
+		return nil, nil, f
 	}
 	if user, pass, ok := r.BasicAuth(); ok && users.Users.Match(user, pass) {
 		r.Header.Del("Authorization")
@@ -70,6 +65,17 @@ func (h *BasicAuth) check(w http.ResponseWriter, r *http.Request) (http.Response
 	}
 	return nil, nil, &refusal{status: http.StatusUnauthorized, header: http.Header{"Www-Authenticate": {`Basic realm="` + h.Realm + `"`}},
 		err: fmt.Errorf("%s: no valid user and password", h.Secret)}
+}
+
+// authUsers returns the users of secret in the state serving r.
+func authUsers(app *App, r *http.Request, secret string) (*ingress.AuthSecret, *refusal) {
+	if s := app.servedFor(r.Context()); s != nil {
+		if users := s.authSecrets[secret]; users != nil {
+			return users, nil
+		}
+	}
+	// Translation serves these routes only with their Secret.
+	return nil, &refusal{status: http.StatusServiceUnavailable, err: fmt.Errorf("users of %s are not loaded", secret)}
 }
 
 // Interface guards

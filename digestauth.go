@@ -108,14 +108,9 @@ func (h *DigestAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next cadd
 }
 
 func (h *DigestAuth) check(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request, *refusal) {
-	s := h.app.servedFor(r.Context())
-	var users *ingress.AuthSecret
-	if s != nil {
-		users = s.authSecrets[h.Secret]
-	}
-	if users == nil {
-		// Translation serves these routes only with their Secret.
-		return nil, nil, &refusal{status: http.StatusServiceUnavailable, err: fmt.Errorf("users of %s are not loaded", h.Secret)}
+	users, f := authUsers(h.app, r, h.Secret)
+	if f != nil {
+		return nil, nil, f
 	}
 	now := time.Now()
 	c, err := parseDigestCredentials(r.Header.Get("Authorization"))

@@ -290,39 +290,16 @@ var urlVars = []string{"host", "http_host", "best_http_host", "server_name", "sc
 // the nginx variables of urlVars, $http_<header>, $cookie_<name> and
 // $arg_<name>.
 func ParseURLTemplate(v string) ([]HashKeyPart, error) {
-	var parts []HashKeyPart
-	last := 0
-	for _, m := range hashVar.FindAllStringSubmatchIndex(v, -1) {
-		if m[0] > last {
-			parts = append(parts, HashKeyPart{Kind: "text", Name: v[last:m[0]]})
+	return splitTemplate(v, func(name string) (HashKeyPart, error) {
+		if slices.Contains(urlVars, name) {
+			return HashKeyPart{Kind: name}, nil
 		}
-		var name string
-		if m[2] < 0 {
-			name = v[m[4]:m[5]]
-		} else {
-			name = v[m[2]:m[3]]
+		part, err := hashVarPart(name)
+		if err != nil || part.Kind == "text" {
+			return part, fmt.Errorf("%s: unknown variable $%s", quoted(v), name)
 		}
-		switch {
-		case slices.Contains(urlVars, name):
-			parts = append(parts, HashKeyPart{Kind: name})
-		default:
-			part, err := hashVarPart(name)
-			if err != nil || part.Kind == "text" {
-				return nil, fmt.Errorf("%s: unknown variable $%s", quoted(v), name)
-			}
-			parts = append(parts, part)
-		}
-		last = m[1]
-	}
-	if last < len(v) {
-		parts = append(parts, HashKeyPart{Kind: "text", Name: v[last:]})
-	}
-	for _, p := range parts {
-		if p.Kind == "text" && strings.ContainsAny(p.Name, "${}") {
-			return nil, fmt.Errorf("%s: a $ or brace that is not a variable", quoted(v))
-		}
-	}
-	return parts, nil
+		return part, nil
+	})
 }
 
 // authURLChars are the characters a URL template may hold.

@@ -77,6 +77,19 @@ var hashVar = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}|\$([A-Za-z0-9_]+)`)
 
 // ParseHashKey splits an upstream-hash-by value into its parts.
 func ParseHashKey(v string) ([]HashKeyPart, error) {
+	parts, err := splitTemplate(v, hashVarPart)
+	if err != nil {
+		return nil, err
+	}
+	if len(parts) == 0 || !slicesContainsVar(parts) {
+		return nil, fmt.Errorf("%s: no variable to hash", quoted(v))
+	}
+	return parts, nil
+}
+
+// splitTemplate splits v into text and the nginx variables ($name or
+// ${name}) that varPart accepts.
+func splitTemplate(v string, varPart func(name string) (HashKeyPart, error)) ([]HashKeyPart, error) {
 	var parts []HashKeyPart
 	last := 0
 	for _, m := range hashVar.FindAllStringSubmatchIndex(v, -1) {
@@ -89,7 +102,7 @@ func ParseHashKey(v string) ([]HashKeyPart, error) {
 		} else {
 			name = v[m[2]:m[3]]
 		}
-		part, err := hashVarPart(name)
+		part, err := varPart(name)
 		if err != nil {
 			return nil, err
 		}
@@ -97,18 +110,12 @@ func ParseHashKey(v string) ([]HashKeyPart, error) {
 		last = m[1]
 	}
 	if last < len(v) {
-		if strings.ContainsAny(v[last:], "${}") {
-			return nil, fmt.Errorf("%s: a $ or brace that is not a variable", quoted(v))
-		}
 		parts = append(parts, HashKeyPart{Kind: "text", Name: v[last:]})
 	}
 	for _, p := range parts {
 		if p.Kind == "text" && strings.ContainsAny(p.Name, "${}") {
 			return nil, fmt.Errorf("%s: a $ or brace that is not a variable", quoted(v))
 		}
-	}
-	if len(parts) == 0 || !slicesContainsVar(parts) {
-		return nil, fmt.Errorf("%s: no variable to hash", quoted(v))
 	}
 	return parts, nil
 }

@@ -161,24 +161,14 @@ func parseSnippet(text string, auth bool) (snippetPart, error) {
 			}
 			part.headers = part.headers.with(op, http.CanonicalHeaderKey(args[1]), args[2])
 		case name == "more_set_input_headers" && len(args) > 1:
-			for _, a := range args[1:] {
-				k, v, ok := strings.Cut(a, ":")
-				v = strings.TrimSpace(v)
-				if !ok || !snippetName.MatchString(k) || !literalValue(v) || strings.HasPrefix(a, "-") {
-					return part, refuse("is not a list of \"Name: value\" headers")
-				}
-				part.headers = part.headers.with("req-set", http.CanonicalHeaderKey(k), v)
+			if !part.addPairs("req-set", args[1:]) {
+				return part, refuse("is not a list of \"Name: value\" headers")
 			}
 		case auth:
 			return part, refuse("is not supported in auth-snippet (only proxy_set_header and more_set_input_headers are)")
 		case name == "more_set_headers" && len(args) > 1:
-			for _, a := range args[1:] {
-				k, v, ok := strings.Cut(a, ":")
-				v = strings.TrimSpace(v)
-				if !ok || !snippetName.MatchString(k) || !literalValue(v) || strings.HasPrefix(a, "-") {
-					return part, refuse("is not a list of \"Name: value\" headers (options such as -s and -t are not supported)")
-				}
-				part.headers = part.headers.with("set", http.CanonicalHeaderKey(k), v)
+			if !part.addPairs("set", args[1:]) {
+				return part, refuse("is not a list of \"Name: value\" headers (options such as -s and -t are not supported)")
 			}
 		case name == "more_clear_headers" && len(args) > 1:
 			for _, a := range args[1:] {
@@ -216,6 +206,20 @@ func parseSnippet(text string, auth bool) (snippetPart, error) {
 		}
 	}
 	return part, nil
+}
+
+// addPairs adds op for each "Name: value" of args; false if one is not
+// such a pair (or is an option such as -s).
+func (part *snippetPart) addPairs(op string, args []string) bool {
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, ":")
+		v = strings.TrimSpace(v)
+		if !ok || !snippetName.MatchString(k) || !literalValue(v) || strings.HasPrefix(a, "-") {
+			return false
+		}
+		part.headers = part.headers.with(op, http.CanonicalHeaderKey(k), v)
+	}
+	return true
 }
 
 var absoluteURL = regexp.MustCompile(`^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9\-._~!&'()*+,;=:@/%?]*)?$`)
