@@ -46,7 +46,7 @@ func (t *translation) resolveService(ns, name string, port networkingv1.ServiceB
 		report(field+".port.number", fmt.Sprintf("port %d: must be between 1 and 65535", port.Number))
 		return target{}
 	}
-	svc := t.services[ns+"/"+name]
+	svc := t.service(ns + "/" + name)
 	if svc == nil {
 		report(field+".name", fmt.Sprintf("service %s/%s not found", ns, name))
 		return target{}

@@ -59,7 +59,7 @@ func (t *translation) configMapFor(namespace, value string) (string, *corev1.Con
 	if ref.Namespace != namespace && !t.opts.AllowCrossNamespaceSecrets {
 		return "", nil, fmt.Errorf("configmap %s is in another namespace than the Ingress, and allow_cross_namespace_secrets is off", ref)
 	}
-	cm := t.configMaps[ref.String()]
+	cm := t.configMap(ref.String())
 	if cm == nil {
 		return "", nil, fmt.Errorf("configmap %s not found", ref)
 	}

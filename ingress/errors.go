@@ -52,7 +52,7 @@ var errorsFamily = family{
 		if c.errors.service == "" {
 			return
 		}
-		svc := t.services[r.ing.Namespace+"/"+c.errors.service]
+		svc := t.service(r.ing.Namespace + "/" + c.errors.service)
 		if svc == nil {
 			r.warn("default-backend", fmt.Sprintf("service %s/%s not found; not used", r.ing.Namespace, c.errors.service))
 			return

@@ -69,7 +69,7 @@ func (t *translation) shareCertificate(host, name string) {
 	if c == nil || t.certs[name] != nil {
 		return
 	}
-	s := t.secrets[c.value]
+	s := t.secret(c.value)
 	if s == nil {
 		return
 	}

@@ -21,7 +21,7 @@ func (t *translation) secretFor(ing *networkingv1.Ingress, value string) (string
 	if ref.Namespace != ing.Namespace && !t.opts.AllowCrossNamespaceSecrets {
 		return "", nil, fmt.Errorf("secret %s is in another namespace than the Ingress, and allow_cross_namespace_secrets is off", ref)
 	}
-	s := t.secrets[ref.String()]
+	s := t.secret(ref.String())
 	if s == nil {
 		return "", nil, fmt.Errorf("secret %s not found", ref)
 	}

@@ -49,7 +49,7 @@ func (t *translation) addTLS(ing *networkingv1.Ingress, c *ingressConfig) {
 			continue
 		}
 		secretKey := ing.Namespace + "/" + entry.SecretName
-		secret := t.secrets[secretKey]
+		secret := t.secret(secretKey)
 		if secret == nil {
 			report(field+".secretName", fmt.Sprintf("secret %s not found", secretKey))
 			continue

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -80,6 +81,10 @@ type translation struct {
 	canaryWeights []CanaryWeight
 	// authSecrets are the auth-secrets in use, by Secret.
 	authSecrets map[string]*AuthSecret
+	// refs, when not nil, records every object looked up for the
+	// Ingresses ("service:", "secret:" or "configmap:" and
+	// namespace/name), found or not: what their translation depends on.
+	refs map[string]struct{}
 	// next is the earliest moment after opts.Now at which a certificate
 	// or revocation list that this translation read becomes valid or
 	// expires; zero when there is none.
@@ -140,11 +145,55 @@ type hostRules struct {
 // entirely; every problem with an owned object is in Result.Problems and
 // leaves the rest of the result intact.
 func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
+	t := tr.newTranslation(opts, indexSnapshot(snap))
+	ingresses := ownedIngresses(snap, opts)
+	t.translate(ingresses, translateAll)
+	tr.keep(t, false)
+	res := t.result()
+	for _, ing := range ingresses {
+		res.Ingresses = append(res.Ingresses, ObjectRef{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name})
+	}
+	slices.SortFunc(res.Ingresses, compareRefs)
+	return res
+}
+
+func compareRefs(a, b ObjectRef) int {
+	return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+}
+
+// objectMaps are the objects that translation looks up, by
+// namespace/name. Translation never changes them.
+type objectMaps struct {
+	services   map[string]*corev1.Service
+	secrets    map[string]*corev1.Secret
+	configMaps map[string]*corev1.ConfigMap
+}
+
+func indexSnapshot(snap *Snapshot) objectMaps {
+	m := objectMaps{
+		services:   make(map[string]*corev1.Service, len(snap.Services)),
+		secrets:    make(map[string]*corev1.Secret, len(snap.Secrets)),
+		configMaps: make(map[string]*corev1.ConfigMap, len(snap.ConfigMaps)),
+	}
+	for _, s := range snap.Services {
+		m.services[s.Namespace+"/"+s.Name] = s
+	}
+	for _, s := range snap.Secrets {
+		m.secrets[s.Namespace+"/"+s.Name] = s
+	}
+	for _, c := range snap.ConfigMaps {
+		m.configMaps[c.Namespace+"/"+c.Name] = c
+	}
+	return m
+}
+
+// newTranslation starts a translation that reads objects from m.
+func (tr *Translator) newTranslation(opts Options, m objectMaps) *translation {
 	t := &translation{
 		opts:           opts,
-		services:       make(map[string]*corev1.Service, len(snap.Services)),
-		secrets:        make(map[string]*corev1.Secret, len(snap.Secrets)),
-		configMaps:     make(map[string]*corev1.ConfigMap, len(snap.ConfigMaps)),
+		services:       m.services,
+		secrets:        m.secrets,
+		configMaps:     m.configMaps,
 		hosts:          make(map[string]*hostRules),
 		tlsHosts:       make(map[string]bool),
 		certs:          make(map[string]*owned[string]),
@@ -161,24 +210,31 @@ func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 	}
 	t.defaultRetry, _ = defaultRetry(opts.Traffic)
 	t.globalAuth, _ = globalAuth(opts.GlobalAuth)
-	for _, s := range snap.Services {
-		t.services[s.Namespace+"/"+s.Name] = s
-	}
-	for _, s := range snap.Secrets {
-		t.secrets[s.Namespace+"/"+s.Name] = s
-	}
-	for _, c := range snap.ConfigMaps {
-		t.configMaps[c.Namespace+"/"+c.Name] = c
-	}
 	t.globalOps = t.globalHeaders()
 	t.allowedResponse = canonicalNames(opts.Headers.AllowedResponse)
-
 	if ref := opts.DefaultBackend; ref != nil {
 		// Reported by addConfiguredDefault.
 		tgt := t.resolveService(ref.Namespace, ref.Name, ref.Port, func(string, string) {}, "")
 		t.defaultUpstream = tgt.upstream
 	}
-	ingresses := ownedIngresses(snap, opts)
+	return t
+}
+
+// What translate does besides the Ingresses: translateAll is a whole
+// translation; translatePart leaves out what comes from the options alone
+// (the configured default backend and certificate, and their problems),
+// which translateGlobal does alone.
+const (
+	translateAll = iota
+	translatePart
+	translateGlobal
+)
+
+// translate translates ingresses, owned and sorted oldest first.
+func (t *translation) translate(ingresses []*networkingv1.Ingress, mode int) {
+	if mode == translatePart {
+		t.problems = t.problems[:0] // those of the options, reported by translateGlobal
+	}
 	all := make([]*ingressConfig, len(ingresses))
 	for i, ing := range ingresses {
 		all[i] = readAnnotations(t, ing, t.reporter(ing))
@@ -203,18 +259,26 @@ func (tr *Translator) Translate(snap *Snapshot, opts Options) *Result {
 			t.addCanary(ing, all[i])
 		}
 	}
-	t.addConfiguredDefault()
-	t.addDefaultCertificate()
-	tr.keyPairs, tr.cas, tr.backendTLSs = t.keyPairs, t.cas, t.backendTLSs
-	tr.routes, tr.extras, tr.authSecrets = t.routes, t.extras, t.authSecrets
-	res := t.result()
-	for _, ing := range ingresses {
-		res.Ingresses = append(res.Ingresses, ObjectRef{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name})
+	if mode != translatePart {
+		t.addConfiguredDefault()
+		t.addDefaultCertificate()
 	}
-	slices.SortFunc(res.Ingresses, func(a, b ObjectRef) int {
-		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
-	})
-	return res
+}
+
+// keep makes the caches of t those of tr for the next translation; with
+// merge, it adds them to tr's rather than replacing them.
+func (tr *Translator) keep(t *translation, merge bool) {
+	if !merge || tr.routes == nil {
+		tr.keyPairs, tr.cas, tr.backendTLSs = t.keyPairs, t.cas, t.backendTLSs
+		tr.routes, tr.extras, tr.authSecrets = t.routes, t.extras, t.authSecrets
+		return
+	}
+	maps.Copy(tr.keyPairs, t.keyPairs)
+	maps.Copy(tr.cas, t.cas)
+	maps.Copy(tr.backendTLSs, t.backendTLSs)
+	maps.Copy(tr.routes, t.routes)
+	maps.Copy(tr.extras, t.extras)
+	maps.Copy(tr.authSecrets, t.authSecrets)
 }
 
 // ownedIngresses returns the Ingresses of our class, oldest first (then by
@@ -560,5 +624,26 @@ func (t *translation) claimServerSnippet(ing *networkingv1.Ingress, c *ingressCo
 		case hr.serverSnippet.owner != key(ing):
 			c.reader.warn("server-snippet", fmt.Sprintf("host %q has the server-snippet of Ingress %s; this one is not used for it", rule.Host, hr.serverSnippet.owner))
 		}
+	}
+}
+
+func (t *translation) service(key string) *corev1.Service {
+	t.touch("service:" + key)
+	return t.services[key]
+}
+
+func (t *translation) secret(key string) *corev1.Secret {
+	t.touch("secret:" + key)
+	return t.secrets[key]
+}
+
+func (t *translation) configMap(key string) *corev1.ConfigMap {
+	t.touch("configmap:" + key)
+	return t.configMaps[key]
+}
+
+func (t *translation) touch(ref string) {
+	if t.refs != nil {
+		t.refs[ref] = struct{}{}
 	}
 }
