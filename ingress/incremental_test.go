@@ -37,6 +37,8 @@ func (w *randomWorld) annotations() map[string]string {
 	pool := [][]string{
 		{"server-alias", "alias.example.com, b.example.com"},
 		{"from-to-www-redirect", "true"},
+		{"from-to-www-redirect", "true"},
+		{"from-to-www-redirect", "true"},
 		{"use-regex", "true"},
 		{"rewrite-target", "/$1"},
 		{"canary", "true", "canary-weight", "30"},
