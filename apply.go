@@ -314,7 +314,7 @@ func (a *App) build(res *ingress.Result) *table {
 			cr = a.compiled[key]
 			if cr == nil {
 				if rc == nil {
-					ctx, cancel := caddy.NewContext(a.ctx)
+					ctx, cancel := caddy.NewContext(a.routesParent())
 					rc = &routesContext{ctx: ctx, cancel: cancel}
 				}
 				cr = a.compile(rc, act)
@@ -378,4 +378,19 @@ func (a *App) noAuthLocations() []string {
 		return nil
 	}
 	return a.GlobalAuth.NoAuthLocations
+}
+
+// routesParent is the context that routes contexts are made from: a child
+// of the app's that nothing registers cleanup functions on. Caddy's
+// NewContext gives a child the cleanup functions of its parent to run
+// when it is cancelled (context.go, NewContextWithCause), and those of
+// the config's context close the log writers and stop the rotation of
+// TLS session ticket keys: routes released at run time must not run
+// them. It is never cancelled itself; it ends with the app's context.
+func (a *App) routesParent() caddy.Context {
+	if a.routesBase == nil {
+		base, _ := caddy.NewContext(a.ctx)
+		a.routesBase = &base
+	}
+	return *a.routesBase
 }

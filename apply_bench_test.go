@@ -198,3 +198,42 @@ func TestReleasedRoutesCloseBackendConnections(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestReleasedRoutesRunNoAppCleanup: releasing routes runs none of the
+// cleanup functions of the app's context (those of the config's close
+// its logs).
+func TestReleasedRoutesRunNoAppCleanup(t *testing.T) {
+	app := runApp(t)
+	ran := make(chan struct{}, 10)
+	app.ctx.OnCancel(func() { ran <- struct{}{} })
+	var first []*compiledRoute
+	for i, svc := range []string{"svc-a", "svc-b"} {
+		app.update(&ingress.Snapshot{
+			Ingresses: []*networkingv1.Ingress{testIngress("a", "a.example.com", testPath{"/", "Prefix", svc})},
+			Services:  []*corev1.Service{testService(svc)},
+		}, nil)
+		if i == 0 {
+			first = app.current().routes.routes
+		}
+	}
+	// The replaced table drains at once (no request is in flight) and
+	// its routes are released.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		app.mu.Lock()
+		released := first[0].ctx.routes == 0
+		app.mu.Unlock()
+		if released {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the replaced routes were never released")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case <-ran:
+		t.Error("releasing routes ran a cleanup function of the app's context")
+	default:
+	}
+}

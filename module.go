@@ -218,7 +218,9 @@ type App struct {
 	defaultBackend *ingress.ServiceRef
 	defaultCertRef *ingress.SecretRef
 	ctx            caddy.Context
-	logger         *zap.Logger
+	// routesBase is routesParent's context, made at the first build.
+	routesBase *caddy.Context
+	logger     *zap.Logger
 
 	// state is what requests and handshakes read, swapped atomically;
 	// nil before Start.
@@ -241,7 +243,7 @@ type App struct {
 	cleanedUp   bool
 	httpsPort   int
 	defaultCert *tls.Certificate
-	translator  ingress.Translator
+	translator  ingress.Incremental
 	last        *ingress.Snapshot
 	// sourceProblems are the source's problems with last.
 	sourceProblems []ingress.Problem

@@ -74,3 +74,27 @@ func BenchmarkTranslate10k(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkIncrementalOneChange changes one Ingress (a path) on top of
+// n and translates incrementally; the cost should not grow with n.
+func BenchmarkIncrementalOneChange(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("one-of-%d", n), func(b *testing.B) {
+			base := benchSnapshot(b, n)
+			var in ingress.Incremental
+			in.Translate(base, benchOptions)
+			i := 0
+			for b.Loop() {
+				snap := *base
+				snap.Ingresses = append([]*networkingv1.Ingress(nil), base.Ingresses...)
+				changed := snap.Ingresses[i%n].DeepCopy()
+				changed.Spec.Rules[0].HTTP.Paths[1].Path = fmt.Sprintf("/healthz-%d", i)
+				snap.Ingresses[i%n] = changed
+				if res := in.Translate(&snap, benchOptions); len(res.Hosts) != n {
+					b.Fatalf("got %d hosts", len(res.Hosts))
+				}
+				i++
+			}
+		})
+	}
+}

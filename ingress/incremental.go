@@ -1,6 +1,8 @@
 package ingress
 
 import (
+	"cmp"
+	"maps"
 	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
@@ -51,8 +53,10 @@ type Incremental struct {
 	certGroups map[string]map[*group]struct{}
 	// changed are the Ingresses the current step changes.
 	changed map[string]bool
-	// paths counts the paths of the last result, to bound the cache.
-	paths int
+	// shared tallies what groups share; catchAll is the group with the
+	// catch-all default backend, if any.
+	shared   shared
+	catchAll *group
 	// fulls counts the whole translations, steps the others.
 	fulls, steps int
 }
@@ -105,7 +109,7 @@ func (in *Incremental) needsFull(snap *Snapshot, opts Options) bool {
 	if next := in.res.NextChange; !next.IsZero() && !opts.Now.Before(next) {
 		return true
 	}
-	return len(in.cache.routes) > 4*in.paths+4096 // mostly plans no longer used
+	return len(in.cache.routes) > 4*in.shared.paths+4096 // mostly plans no longer used
 }
 
 // sameOptions compares options but for Now.
@@ -145,6 +149,8 @@ func (in *Incremental) full(snap *Snapshot, opts Options) {
 	in.groups = make(map[*group]struct{})
 	in.certGroups = make(map[string]map[*group]struct{})
 	in.changed = nil
+	in.shared = shared{auth: make(map[string]AuthSecret), backend: make(map[string]BackendSecret), uses: make(map[string]int), next: make(map[time.Time]int)}
+	in.catchAll = nil
 	t := in.cache.newTranslation(opts, in.objects)
 	t.translate(nil, translateGlobal)
 	in.global = t.result()
@@ -443,6 +449,10 @@ func diff[T apiObject](prev, next []T) []change[T] {
 // dropGroup forgets g and its indexes.
 func (in *Incremental) dropGroup(g *group) {
 	delete(in.groups, g)
+	in.shared.add(g, -1)
+	if in.catchAll == g {
+		in.catchAll = nil
+	}
 	for _, k := range g.keys {
 		if in.byKey[k] == g {
 			delete(in.byKey, k)
@@ -524,6 +534,10 @@ func (in *Incremental) regroup(work map[string]*networkingv1.Ingress, opts Optio
 		for _, ing := range g.ings {
 			in.ings[key(ing)].group = g
 		}
+		in.shared.add(g, 1)
+		if g.res.Default != nil {
+			in.catchAll = g
+		}
 		for _, c := range g.res.Certificates {
 			if in.certGroups[c.Secret] == nil {
 				in.certGroups[c.Secret] = make(map[*group]struct{})
@@ -565,7 +579,7 @@ func (in *Incremental) merge(dropped map[*group]struct{}, added []*group, opts O
 	}
 	res := &Result{DefaultCertificate: in.global.DefaultCertificate}
 	goneHosts := make(map[string]bool)
-	goneIngresses := make(map[string]bool)
+	goneIngresses := make(map[ObjectRef]bool)
 	goneCerts := make(map[string]bool)
 	for g := range dropped {
 		for _, h := range g.res.Hosts {
@@ -575,7 +589,7 @@ func (in *Incremental) merge(dropped map[*group]struct{}, added []*group, opts O
 			goneHosts[h] = true
 		}
 		for _, ing := range g.ings {
-			goneIngresses[key(ing)] = true
+			goneIngresses[ingressRef(ing)] = true
 		}
 		for _, c := range g.res.Certificates {
 			goneCerts[c.Secret] = true
@@ -592,15 +606,16 @@ func (in *Incremental) merge(dropped map[*group]struct{}, added []*group, opts O
 			goneCerts[c.Secret] = true
 		}
 		for _, ing := range g.ings {
-			refs = append(refs, ObjectRef{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name})
+			refs = append(refs, ingressRef(ing))
 		}
 	}
 	for k := range in.changed {
-		goneIngresses[k] = true
+		ns, name, _ := strings.Cut(k, "/")
+		goneIngresses[ObjectRef{Kind: "Ingress", Namespace: ns, Name: name}] = true
 	}
-	res.Hosts = patchSorted(prev.Hosts, func(h Host) bool { return goneHosts[h.Host] }, hosts, func(a, b Host) int { return strings.Compare(a.Host, b.Host) })
-	res.Managed = patchSorted(prev.Managed, func(h string) bool { return goneHosts[h] }, managed, strings.Compare)
-	res.Ingresses = patchSorted(prev.Ingresses, func(r ObjectRef) bool { return goneIngresses[r.Namespace+"/"+r.Name] }, refs, compareRefs)
+	res.Hosts = patchSorted(prev.Hosts, goneHosts, func(h Host, k string) int { return strings.Compare(h.Host, k) }, hosts, func(a, b Host) int { return strings.Compare(a.Host, b.Host) })
+	res.Managed = patchSorted(prev.Managed, goneHosts, strings.Compare, managed, strings.Compare)
+	res.Ingresses = patchSorted(prev.Ingresses, goneIngresses, compareRefs, refs, compareRefs)
 	// Certificates are per Secret, with the names of every group.
 	for secret := range goneCerts {
 		var c *Certificate
@@ -626,29 +641,16 @@ func (in *Incremental) merge(dropped map[*group]struct{}, added []*group, opts O
 	if len(res.Ingresses) == 0 {
 		res.Ingresses = nil
 	}
-	res.Certificates = patchSorted(prev.Certificates, func(c Certificate) bool { return goneCerts[c.Secret] }, certs, func(a, b Certificate) int { return strings.Compare(a.Secret, b.Secret) })
+	res.Certificates = patchSorted(prev.Certificates, goneCerts, func(c Certificate, k string) int { return strings.Compare(c.Secret, k) }, certs, func(a, b Certificate) int { return strings.Compare(a.Secret, b.Secret) })
 
-	// The rest is small: gathered from every group.
-	auth := make(map[string]AuthSecret)
-	backend := make(map[string]BackendSecret)
 	var problems []Problem
-	res.NextChange = in.global.NextChange
-	for g := range in.groups {
-		r := g.res
-		if r.Default != nil {
-			res.Default = r.Default
-		}
-		for _, a := range r.AuthSecrets {
-			auth[a.Secret] = a
-		}
-		for _, b := range r.BackendSecrets {
-			backend[b.Secret] = b
-		}
-		res.CanaryWeights = append(res.CanaryWeights, r.CanaryWeights...)
-		problems = append(problems, r.Problems...)
-		if n := r.NextChange; !n.IsZero() && (res.NextChange.IsZero() || n.Before(res.NextChange)) {
-			res.NextChange = n
-		}
+	var weights []CanaryWeight
+	for _, g := range added {
+		problems = append(problems, g.res.Problems...)
+		weights = append(weights, g.res.CanaryWeights...)
+	}
+	if c := in.catchAll; c != nil {
+		res.Default = c.res.Default
 	}
 	for _, p := range in.global.Problems {
 		if res.Default == nil || p.Object.Name != "default_backend" {
@@ -658,34 +660,151 @@ func (in *Incremental) merge(dropped map[*group]struct{}, added []*group, opts O
 	if res.Default == nil {
 		res.Default = in.global.Default
 	}
-	res.AuthSecrets = sortedValues(auth, func(a AuthSecret) string { return a.Secret })
-	res.BackendSecrets = sortedValues(backend, func(b BackendSecret) string { return b.Secret })
-	slices.SortFunc(res.CanaryWeights, func(a, b CanaryWeight) int { return strings.Compare(a.Ingress, b.Ingress) })
-	res.Problems = sortProblems(problems)
-	in.paths = 0
-	for _, h := range res.Hosts {
-		in.paths += len(h.Paths)
+	goneObjects := maps.Clone(goneIngresses)
+	goneWeights := make(map[string]bool, len(goneIngresses))
+	for r := range goneIngresses {
+		goneWeights[r.Namespace+"/"+r.Name] = true
+	}
+	for _, p := range prev.Problems {
+		if p.Object.Kind >= "Ingress" {
+			break
+		}
+		goneObjects[p.Object] = true // the options', made again
+	}
+	res.Problems = patchSorted(prev.Problems, goneObjects, func(p Problem, r ObjectRef) int { return compareObjects(p.Object, r) }, problems, compareProblems)
+	res.CanaryWeights = patchSorted(prev.CanaryWeights, goneWeights, func(w CanaryWeight, k string) int { return strings.Compare(w.Ingress, k) }, weights,
+		func(a, b CanaryWeight) int { return strings.Compare(a.Ingress, b.Ingress) })
+	if len(res.Problems) == 0 {
+		res.Problems = nil
+	}
+	if len(res.CanaryWeights) == 0 {
+		res.CanaryWeights = nil
+	}
+	res.AuthSecrets, res.BackendSecrets = prev.AuthSecrets, prev.BackendSecrets
+	if in.shared.dirty || dropped == nil {
+		res.AuthSecrets = sortedValues(in.shared.auth, func(a AuthSecret) string { return a.Secret })
+		res.BackendSecrets = sortedValues(in.shared.backend, func(b BackendSecret) string { return b.Secret })
+		in.shared.dirty = false
+	}
+	res.NextChange = in.global.NextChange
+	for n := range in.shared.next {
+		if res.NextChange.IsZero() || n.Before(res.NextChange) {
+			res.NextChange = n
+		}
 	}
 	return res
 }
 
-// patchSorted returns old, sorted by cmp, without the elements drop
-// chooses and with add.
-func patchSorted[T any](old []T, drop func(T) bool, add []T, cmp func(a, b T) int) []T {
-	slices.SortFunc(add, cmp)
-	out := make([]T, 0, len(old)+len(add))
-	i := 0
-	for _, o := range old {
-		if drop(o) {
-			continue
-		}
-		for i < len(add) && cmp(add[i], o) < 0 {
-			out = append(out, add[i])
-			i++
-		}
-		out = append(out, o)
+func compareProblems(a, b Problem) int { return compareObjects(a.Object, b.Object) }
+
+func compareObjects(a, b ObjectRef) int {
+	return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+}
+
+// shared tallies what the groups' results share: the auth and backend
+// Secrets (by Secret, counting the groups that use them), the moments at
+// which they change, and the count of paths.
+type shared struct {
+	auth    map[string]AuthSecret
+	backend map[string]BackendSecret
+	uses    map[string]int // "auth:" or "backend:" and Secret
+	next    map[time.Time]int
+	paths   int
+	// dirty says auth or backend changed since the last merge.
+	dirty bool
+}
+
+func (s *shared) add(g *group, sign int) {
+	for _, a := range g.res.AuthSecrets {
+		s.count("auth:"+a.Secret, sign, func(keep bool) {
+			if keep {
+				s.auth[a.Secret] = a
+			} else {
+				delete(s.auth, a.Secret)
+			}
+		})
 	}
-	return append(out, add[i:]...)
+	for _, b := range g.res.BackendSecrets {
+		s.count("backend:"+b.Secret, sign, func(keep bool) {
+			if keep {
+				s.backend[b.Secret] = b
+			} else {
+				delete(s.backend, b.Secret)
+			}
+		})
+	}
+	if n := g.res.NextChange; !n.IsZero() {
+		if s.next[n] += sign; s.next[n] == 0 {
+			delete(s.next, n)
+		}
+	}
+	for _, h := range g.res.Hosts {
+		s.paths += sign * len(h.Paths)
+	}
+}
+
+// count counts a use of key (sign 1) or its end (-1); set is told whether
+// to keep the value, when the first use comes or the last goes, or when
+// a use comes (the value may be newer).
+func (s *shared) count(key string, sign int, set func(keep bool)) {
+	s.uses[key] += sign
+	switch {
+	case sign > 0:
+		set(true)
+		s.dirty = true
+	case s.uses[key] == 0:
+		delete(s.uses, key)
+		set(false)
+		s.dirty = true
+	}
+}
+
+// patchSorted returns old, sorted by cmp, without the elements whose
+// key (compared by cmpKey) is in gone and with add. It finds the gone
+// elements by binary search and copies the rest in runs, so a small
+// change to a long list costs little more than copying it.
+func patchSorted[T any, K comparable](old []T, gone map[K]bool, cmpKey func(T, K) int, add []T, cmp func(a, b T) int) []T {
+	slices.SortStableFunc(add, cmp)
+	type span struct{ lo, hi int }
+	var drops []span
+	for k := range gone {
+		lo, _ := slices.BinarySearchFunc(old, k, cmpKey)
+		hi := lo
+		for hi < len(old) && cmpKey(old[hi], k) == 0 {
+			hi++
+		}
+		if hi > lo {
+			drops = append(drops, span{lo, hi})
+		}
+	}
+	slices.SortFunc(drops, func(a, b span) int { return a.lo - b.lo })
+	out := make([]T, 0, len(old)+len(add))
+	next := 0 // in add
+	keep := func(run []T) {
+		for len(run) > 0 && next < len(add) {
+			j, _ := slices.BinarySearchFunc(run, add[next], func(o, a T) int {
+				if cmp(o, a) <= 0 {
+					return -1 // equal elements of old come first, as a stable merge has them
+				}
+				return 1
+			})
+			if j == len(run) {
+				break
+			}
+			out = append(out, run[:j]...)
+			out = append(out, add[next])
+			run = run[j:]
+			next++
+		}
+		out = append(out, run...)
+	}
+	at := 0
+	for _, d := range drops {
+		keep(old[at:d.lo])
+		at = d.hi
+	}
+	keep(old[at:])
+	return append(out, add[next:]...)
 }
 
 func sortedValues[T any](m map[string]T, key func(T) string) []T {
@@ -698,4 +817,8 @@ func sortedValues[T any](m map[string]T, key func(T) string) []T {
 	}
 	slices.SortFunc(out, func(a, b T) int { return strings.Compare(key(a), key(b)) })
 	return out
+}
+
+func ingressRef(ing *networkingv1.Ingress) ObjectRef {
+	return ObjectRef{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name}
 }
