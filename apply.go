@@ -327,6 +327,7 @@ func (a *App) build(res *ingress.Result) *table {
 	})
 	t.routes = routes
 	a.compiled = used
+	a.publishProxyMetrics(rc, routes)
 	return t
 }
 
