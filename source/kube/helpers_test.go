@@ -98,6 +98,39 @@ func run(t *testing.T, s *Source) *updates {
 	return u
 }
 
+// watchInBubble delivers a first snapshot of s, as sync does, then runs
+// the worker of s until stop is called or the test ends, and returns the
+// updates of a subscriber. stop returns once the worker has. Call it in a
+// synctest bubble. No informer runs: tests change objects with addIngress.
+func watchInBubble(t *testing.T, s *Source) (u *updates, stop func()) {
+	t.Helper()
+	u = &updates{t: t}
+	s.Subscribe(u.update)
+	ctx, cancel := context.WithCancel(context.Background())
+	s.deliver(s.snapshot(ctx))
+	done := make(chan struct{})
+	go func() {
+		s.watch(ctx)
+		close(done)
+	}()
+	stop = func() {
+		cancel()
+		<-done
+	}
+	t.Cleanup(stop)
+	return u, stop
+}
+
+// addIngress puts ing into the informer store of s and notes a change,
+// as the event handler does.
+func addIngress(t *testing.T, s *Source, ing *networkingv1.Ingress) {
+	t.Helper()
+	if err := s.inf.ingresses[metav1.NamespaceAll].GetStore().Add(ing); err != nil {
+		t.Fatal(err)
+	}
+	s.changed()
+}
+
 // testContext returns a context for running s that is done when the
 // test ends; the goroutines of s are over before the test's cleanup
 // functions registered earlier run.

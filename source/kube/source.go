@@ -7,8 +7,9 @@
 // watched only when named (Config.ConfigMapRefs), each on its own.
 //
 // It is thin glue. Event handlers only note that something changed; one
-// worker waits for the changes to settle, lists everything from the
-// informer caches and calls update. Translation happens elsewhere.
+// worker lists everything from the informer caches and calls update: at
+// once after a lone change, and once the changes pause after a burst.
+// Translation happens elsewhere.
 //
 // Reporting back is gated by leader election: every replica serves, but
 // only the holder of a Lease writes the status of owned Ingresses and
@@ -84,10 +85,17 @@ type Config struct {
 	// to Logger and does not see successes (see Health.WrapTransport).
 	Health *Health
 
-	// Debounce is how long the source waits after a change for the
-	// next one before it builds a snapshot. Default: 50ms.
+	// Debounce is how long a burst of changes must pause before the
+	// source builds a snapshot of them. A change that comes when the
+	// source has been idle for Debounce (it built and applied no
+	// snapshot meanwhile) is applied at once. One that comes sooner, such
+	// as the second object of a `kubectl apply` or of a re-list, is part
+	// of a burst: the source waits until no change came for Debounce, so
+	// that the rest of the burst is applied with it, in one snapshot.
+	// Default: 50ms.
 	Debounce time.Duration
-	// MaxDelay bounds that wait when changes keep coming. Default: 500ms.
+	// MaxDelay bounds that wait when changes keep coming, so that a long
+	// burst is applied in steps. Default: 500ms.
 	MaxDelay time.Duration
 
 	// ConfigMapRefs returns the ConfigMaps, as sorted "namespace/name",
@@ -348,26 +356,31 @@ func (s *Source) Wait(timeout time.Duration) bool {
 	}
 }
 
-// watch delivers a snapshot whenever objects changed and the changes
-// settled, until ctx is done.
+// watch delivers a snapshot whenever objects changed, until ctx is done.
+// It is called right after the first snapshot. A change that comes when
+// the worker has been idle for Debounce since its last snapshot is taken
+// at once (the leading edge); one that comes sooner, while the worker was
+// busy included, is part of a burst, and settle waits for the burst to
+// pause.
 func (s *Source) watch(ctx context.Context) {
+	idle := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.dirty:
 		}
-		if !s.settle(ctx) {
+		if time.Since(idle) < s.cfg.Debounce && !s.settle(ctx) {
 			return
 		}
 		snap := s.snapshot(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		if snap.Same(s.latest()) {
-			continue
+		if !snap.Same(s.latest()) {
+			s.deliver(snap)
 		}
-		s.deliver(snap)
+		idle = time.Now()
 	}
 }
 

@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -148,7 +149,7 @@ func TestChangesAreDelivered(t *testing.T) {
 	}
 	eventually(t, "a snapshot with every Ingress", func() bool { return len(u.last().Ingresses) == len(names) })
 	// Debounced: the changes in a row came in fewer snapshots than
-	// changes (settle's timing is checked in TestSettle).
+	// changes (the timing is checked in TestWatchBurst and TestSettle).
 	if got := u.count() - 1; got >= len(names) {
 		t.Errorf("got %d snapshots for %d changes, want fewer", got, len(names))
 	}
@@ -206,6 +207,84 @@ func TestSettle(t *testing.T) {
 		cancel()
 		if s.settle(ctx) {
 			t.Error("got true after the context was done, want false")
+		}
+	})
+}
+
+// TestWatchLoneChange checks, on a fake clock, that a change that comes
+// when the worker has been idle for Debounce is delivered at once, with no
+// wait for Debounce, however long it is.
+func TestWatchLoneChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSource(t, fake.NewClientset(), func(c *Config) {
+			c.Debounce = time.Hour
+			c.MaxDelay = 2 * time.Hour
+		})
+		u, _ := watchInBubble(t, s)
+		time.Sleep(time.Hour)
+
+		addIngress(t, s, newIngress("a", "web"))
+		synctest.Wait()
+		if got := u.count(); got != 2 {
+			t.Fatalf("got %d snapshots with no time passed since the change, want 2", got)
+		}
+		if got, want := names(u.last().Ingresses), []string{"a/web"}; !slices.Equal(got, want) {
+			t.Errorf("got ingresses %v, want %v", got, want)
+		}
+	})
+}
+
+// TestWatchBurst checks, on a fake clock, that a burst of changes 1ms
+// apart makes two snapshots: the first change at once, the rest together
+// once the burst paused for Debounce, and that the last holds every change.
+func TestWatchBurst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSource(t, fake.NewClientset(), func(c *Config) {
+			c.Debounce = 50 * time.Millisecond
+			c.MaxDelay = 500 * time.Millisecond
+		})
+		u, _ := watchInBubble(t, s)
+		time.Sleep(s.cfg.Debounce)
+
+		const n = 20
+		for i := range n {
+			addIngress(t, s, newIngress("a", fmt.Sprintf("web-%02d", i)))
+			synctest.Wait()
+			if got := u.count(); got != 2 {
+				t.Fatalf("after change %d: got %d snapshots, want 2 (the first change at once, the rest waiting)", i+1, got)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(s.cfg.Debounce - time.Millisecond)
+		synctest.Wait()
+		if got := u.count(); got != 3 {
+			t.Fatalf("got %d snapshots %v after the last change, want 3", got, s.cfg.Debounce)
+		}
+		if got := len(u.last().Ingresses); got != n {
+			t.Errorf("got %d ingresses in the last snapshot, want %d", got, n)
+		}
+	})
+}
+
+// TestWatchStopsWhileSettling checks that the worker returns as soon as
+// its context is done while it waits for a burst to pause.
+func TestWatchStopsWhileSettling(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSource(t, fake.NewClientset(), func(c *Config) {
+			c.Debounce = time.Hour
+			c.MaxDelay = 2 * time.Hour
+		})
+		u, stop := watchInBubble(t, s)
+		// Within Debounce of the first snapshot: the worker settles.
+		addIngress(t, s, newIngress("a", "web"))
+		synctest.Wait()
+		if got := u.count(); got != 1 {
+			t.Fatalf("got %d snapshots, want 1 (the change waiting)", got)
+		}
+		start := time.Now()
+		stop()
+		if got := time.Since(start); got != 0 {
+			t.Errorf("got the worker done %v after its context, want at once", got)
 		}
 	})
 }
