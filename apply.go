@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -25,8 +27,17 @@ import (
 type compiledRoute struct {
 	handler caddyhttp.Handler
 	ctx     *routesContext
-	// tables counts the live (current or draining) tables using it.
-	tables int
+	// key is its JSON, under which App.compiled holds it.
+	key string
+	// refs counts the handlers of the current table made from it. When
+	// it drops to 0, releaseAt is the generation of the last table that
+	// used it: it is released once no table of that generation or older
+	// is live (a draining table still serves requests).
+	refs      int
+	releaseAt uint64
+	// static says it has a reverse_proxy with static upstreams, whose
+	// metrics publishProxyMetrics sets.
+	static bool
 }
 
 // routesContext is the Caddy context that the routes compiled by one build
@@ -302,32 +313,49 @@ func certificatesKey(certs []ingress.Certificate) string {
 	return b.String()
 }
 
-// build compiles a table, reusing compiled routes whose JSON is unchanged.
+// build compiles a table, reusing the hostTables of the hosts that did
+// not change and compiled routes whose JSON is unchanged.
 func (a *App) build(res *ingress.Result) *table {
-	used := make(map[string]*compiledRoute)
-	var routes []*compiledRoute
 	var rc *routesContext
-	t := newTable(res, func(act *ingress.Action) caddyhttp.Handler {
+	var prev *table
+	if cur := a.current(); cur != nil && !a.cleanedUp {
+		prev = cur.routes
+	}
+	handler := func(act *ingress.Action) (caddyhttp.Handler, *compiledRoute) {
 		key := string(act.Routes)
-		cr := used[key]
+		cr := a.compiled[key]
 		if cr == nil {
-			cr = a.compiled[key]
-			if cr == nil {
-				if rc == nil {
-					ctx, cancel := caddy.NewContext(a.routesParent())
-					rc = &routesContext{ctx: ctx, cancel: cancel}
-				}
-				cr = a.compile(rc, act)
+			if rc == nil {
+				ctx, cancel := caddy.NewContext(a.routesParent())
+				rc = &routesContext{ctx: ctx, cancel: cancel}
 			}
-			used[key] = cr
-			cr.tables++
-			routes = append(routes, cr)
+			cr = a.compile(rc, act)
+			cr.key = key
+			a.compiled[key] = cr
+			if cr.static {
+				a.static[cr] = struct{}{}
+			}
 		}
-		return cr.handler
+		cr.refs++
+		cr.releaseAt = 0
+		return cr.handler, cr
+	}
+	var prevRes *ingress.Result
+	if prev != nil {
+		prevRes = a.lastResult
+	}
+	a.gen++
+	t := nextTable(prev, prevRes, res, handler, func(ht *hostTable) {
+		for _, cr := range ht.routes {
+			if cr.refs--; cr.refs == 0 {
+				cr.releaseAt = a.gen - 1
+				a.pending = append(a.pending, cr)
+			}
+		}
 	})
-	t.routes = routes
-	a.compiled = used
-	a.publishProxyMetrics(rc, routes)
+	t.gen = a.gen
+	a.live[t] = struct{}{}
+	a.publishProxyMetrics(rc, slices.Collect(maps.Keys(a.static)))
 	return t
 }
 
@@ -346,24 +374,56 @@ func (a *App) compile(rc *routesContext, act *ingress.Action) *compiledRoute {
 		return &compiledRoute{handler: unavailable, ctx: rc}
 	}
 	rc.lists = append(rc.lists, routes)
-	return &compiledRoute{handler: routes.Compile(notFound), ctx: rc}
+	static := false
+	eachReverseProxy(routes, func(h *reverseproxy.Handler) { static = static || len(h.Upstreams) > 0 })
+	return &compiledRoute{handler: routes.Compile(notFound), ctx: rc, static: static}
 }
 
-// retire releases a replaced table's routes once no request uses it. A
-// long-lived request (a WebSocket, say) keeps the routes it started with.
+// retire releases the routes that only a replaced table used, once no
+// request uses it. A long-lived request (a WebSocket, say) keeps the
+// routes it started with.
 func (a *App) retire(old *table) {
 	old.retire()
 	go func() {
 		<-old.drained
 		a.mu.Lock()
 		defer a.mu.Unlock()
-		for _, cr := range old.routes {
-			cr.tables--
-			if cr.tables == 0 {
-				cr.ctx.release()
-			}
-		}
+		delete(a.live, old)
+		a.releaseUnused()
 	}()
+}
+
+// releaseUnused releases the compiled routes that no live table uses:
+// all of them once the app is cleaned up and its last table drained.
+func (a *App) releaseUnused() {
+	oldest := uint64(math.MaxUint64)
+	for t := range a.live {
+		oldest = min(oldest, t.gen)
+	}
+	release := func(cr *compiledRoute) {
+		delete(a.compiled, cr.key)
+		delete(a.static, cr)
+		cr.ctx.release()
+	}
+	if a.cleanedUp && len(a.live) == 0 {
+		for _, cr := range a.compiled {
+			release(cr)
+		}
+		a.pending = nil
+		return
+	}
+	keep := a.pending[:0]
+	for _, cr := range a.pending {
+		switch {
+		case cr.refs > 0 || cr.releaseAt == 0 || a.compiled[cr.key] != cr:
+			// used again, or released already
+		case cr.releaseAt < oldest:
+			release(cr)
+		default:
+			keep = append(keep, cr)
+		}
+	}
+	a.pending = keep
 }
 
 var (

@@ -103,10 +103,7 @@ func TestApplyReusesRoutes(t *testing.T) {
 	}
 	app.update(snap, nil)
 	first := app.current().routes
-	before := map[*compiledRoute]bool{}
-	for _, cr := range first.routes {
-		before[cr] = true
-	}
+	before := compiledOf(first)
 	if len(before) != 2 {
 		t.Fatalf("got %d compiled routes, want 2", len(before))
 	}
@@ -118,13 +115,32 @@ func TestApplyReusesRoutes(t *testing.T) {
 	if second == first {
 		t.Fatal("got the same table after a change, want a new one")
 	}
-	if len(second.routes) != 1 || !before[second.routes[0]] {
-		t.Fatalf("got routes %v, want only the reused route of svc-a", second.routes)
+	now := compiledOf(second)
+	var reused *compiledRoute
+	for cr := range now {
+		reused = cr
+	}
+	if len(now) != 1 || !before[reused] {
+		t.Fatalf("got routes %v, want only the reused route of svc-a", now)
 	}
 	select {
 	case <-first.drained:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the replaced table never drained")
+	}
+	// The route of svc-b goes once the first table drained.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		app.mu.Lock()
+		n := len(app.compiled)
+		app.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d compiled routes after the old table drained, want 1", n)
+		}
+		time.Sleep(time.Millisecond)
 	}
 
 	// An update that changes nothing keeps the table.
@@ -206,14 +222,16 @@ func TestReleasedRoutesRunNoAppCleanup(t *testing.T) {
 	app := runApp(t)
 	ran := make(chan struct{}, 10)
 	app.ctx.OnCancel(func() { ran <- struct{}{} })
-	var first []*compiledRoute
+	var first *compiledRoute
 	for i, svc := range []string{"svc-a", "svc-b"} {
 		app.update(&ingress.Snapshot{
 			Ingresses: []*networkingv1.Ingress{testIngress("a", "a.example.com", testPath{"/", "Prefix", svc})},
 			Services:  []*corev1.Service{testService(svc)},
 		}, nil)
 		if i == 0 {
-			first = app.current().routes.routes
+			for cr := range compiledOf(app.current().routes) {
+				first = cr
+			}
 		}
 	}
 	// The replaced table drains at once (no request is in flight) and
@@ -221,7 +239,7 @@ func TestReleasedRoutesRunNoAppCleanup(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		app.mu.Lock()
-		released := first[0].ctx.routes == 0
+		released := first.ctx.routes == 0
 		app.mu.Unlock()
 		if released {
 			break
@@ -236,4 +254,16 @@ func TestReleasedRoutesRunNoAppCleanup(t *testing.T) {
 		t.Error("releasing routes ran a cleanup function of the app's context")
 	default:
 	}
+}
+
+// compiledOf returns the compiled routes that the handlers of tbl come
+// from.
+func compiledOf(tbl *table) map[*compiledRoute]bool {
+	out := make(map[*compiledRoute]bool)
+	for _, ht := range tbl.hostTables() {
+		for _, cr := range ht.routes {
+			out[cr] = true
+		}
+	}
+	return out
 }

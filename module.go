@@ -253,10 +253,18 @@ type App struct {
 	lastResult    *ingress.Result
 	lastCerts     string
 	compiled      map[string]*compiledRoute
-	reported      map[ingress.Problem]struct{}
-	problems      []ingress.Problem   // of the last translation
-	owned         []ingress.ObjectRef // Ingresses of our class
-	autocerts     autoCerts           // automatic certificates, partly read by handshakes
+	// static are the compiled routes with static upstreams; live the
+	// tables not yet drained (the current one among them), gen the
+	// generation of the newest; pending the routes no current handler
+	// uses, released once the tables that used them drain.
+	static    map[*compiledRoute]struct{}
+	live      map[*table]struct{}
+	gen       uint64
+	pending   []*compiledRoute
+	reported  map[ingress.Problem]struct{}
+	problems  []ingress.Problem   // of the last translation
+	owned     []ingress.ObjectRef // Ingresses of our class
+	autocerts autoCerts           // automatic certificates, partly read by handshakes
 }
 
 // Defaults of the App's settings.
@@ -329,6 +337,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.source = mod.(Source)
 	a.compiled = make(map[string]*compiledRoute)
+	a.static = make(map[*compiledRoute]struct{})
+	a.live = make(map[*table]struct{})
 	a.reported = make(map[ingress.Problem]struct{})
 	a.firstApplied = make(chan struct{})
 	if p, ok := a.source.(Preloader); ok && p.Preloaded() {

@@ -1,9 +1,11 @@
 package caddyingress
 
 import (
+	"maps"
 	"net/http"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,10 +24,10 @@ type table struct {
 	wildcard map[string]*hostTable // keyed by the parent domain of "*.parent"
 	any      *hostTable
 	fallback caddyhttp.Handler
-
-	// routes are the compiled routes this table uses, released when the
-	// table is retired and no request uses it any more.
-	routes []*compiledRoute
+	// catchAll holds the compiled route of fallback.
+	catchAll *hostTable
+	// gen numbers the tables an app builds, in order.
+	gen uint64
 
 	inflight atomic.Int64
 	retired  atomic.Bool
@@ -50,82 +52,215 @@ type hostTable struct {
 	// matchCN its compiled MatchCN.
 	clientAuth *ingress.ClientAuth
 	matchCN    *regexp.Regexp
+	// names are the host names it serves; routes the compiled routes its
+	// handlers come from (nil for handlers made otherwise).
+	names  []string
+	routes []*compiledRoute
 }
+
+// handlerFunc gives the handler of an action, and the compiled route it
+// comes from if any.
+type handlerFunc func(*ingress.Action) (caddyhttp.Handler, *compiledRoute)
 
 // newTable builds a table for a translation result; handler gives the
 // compiled handler of an action.
 func newTable(res *ingress.Result, handler func(*ingress.Action) caddyhttp.Handler) *table {
-	t := &table{
-		exact:    make(map[string]*hostTable),
-		wildcard: make(map[string]*hostTable),
-		drained:  make(chan struct{}),
+	return nextTable(nil, nil, res, func(act *ingress.Action) (caddyhttp.Handler, *compiledRoute) { return handler(act), nil }, func(*hostTable) {})
+}
+
+// nextTable builds the table for res from prev, the table built for
+// prevRes (nil for none). A host that did not change keeps its hostTable,
+// and only the hosts that changed are built, so a change costs about what
+// it changes; dropped is called with each hostTable of prev that the new
+// table does not have.
+func nextTable(prev *table, prevRes, res *ingress.Result, handler handlerFunc, dropped func(*hostTable)) *table {
+	t := &table{drained: make(chan struct{})}
+	var prevHosts []ingress.Host
+	if prev != nil && prevRes != nil && prevRes.Default == res.Default {
+		t.fallback, t.catchAll, t.any = prev.fallback, prev.catchAll, prev.any
+		t.exact, t.wildcard = maps.Clone(prev.exact), maps.Clone(prev.wildcard)
+		prevHosts = prevRes.Hosts
+	} else {
+		t.exact, t.wildcard = make(map[string]*hostTable), make(map[string]*hostTable)
+		if prev != nil {
+			for _, ht := range prev.hostTables() {
+				dropped(ht)
+			}
+		}
+		if res.Default != nil {
+			t.catchAll = &hostTable{}
+			t.fallback = t.catchAll.handler(handler, res.Default)
+		}
 	}
-	handlerOrNil := func(act *ingress.Action) caddyhttp.Handler {
-		if act == nil {
-			return nil
+	// Walk both host lists, sorted by name: drop what went or changed,
+	// then add what came or changed.
+	var gone []*hostTable
+	var added []*ingress.Host
+	i := 0
+	for j := range res.Hosts {
+		h := &res.Hosts[j]
+		for i < len(prevHosts) && prevHosts[i].Host < h.Host {
+			gone = append(gone, prev.hostTable(&prevHosts[i]))
+			i++
 		}
-		return handler(act)
+		if i < len(prevHosts) && prevHosts[i].Host == h.Host {
+			if sameHost(&prevHosts[i], h) {
+				i++
+				continue
+			}
+			gone = append(gone, prev.hostTable(&prevHosts[i]))
+			i++
+		}
+		added = append(added, h)
 	}
-	t.fallback = handlerOrNil(res.Default)
-	for i := range res.Hosts {
-		h := &res.Hosts[i]
-		ht := &hostTable{
-			exact:      make(map[string]caddyhttp.Handler),
-			prefix:     make(map[string]caddyhttp.Handler),
-			fallback:   handlerOrNil(h.Default),
-			appRoot:    h.AppRoot,
-			clientAuth: h.ClientAuth,
+	for ; i < len(prevHosts); i++ {
+		gone = append(gone, prev.hostTable(&prevHosts[i]))
+	}
+	for _, ht := range gone {
+		if ht == nil {
+			continue
 		}
-		if h.Redirect != nil {
-			next := t.fallback
-			if next == nil {
-				next = notFound
-			}
-			ht.redirect = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-				if location, code, ok := redirectFor(h.Redirect, r); ok {
-					return sendRedirect(w, location, code)
-				}
-				return next.ServeHTTP(w, r)
-			})
+		for _, name := range ht.names {
+			t.unmap(name, ht)
 		}
-		if ca := h.ClientAuth; ca != nil && ca.MatchCN != "" {
-			// Translation checked that it compiles; if it did not, no
-			// certificate would be authorized.
-			if re, err := regexp.Compile(ca.MatchCN); err == nil {
-				ht.matchCN = re
-			} else {
-				ht.matchCN = regexp.MustCompile(`\A\z.`)
-			}
-		}
-		for j := range h.Paths {
-			p := &h.Paths[j]
-			switch p.Type {
-			case ingress.PathExact:
-				ht.exact[p.Path] = handler(&p.Action)
-			case ingress.PathRegex:
-				// Translation checked that it compiles.
-				if rule, err := newRegexRule(p.Path, handler(&p.Action)); err == nil {
-					ht.regex = append(ht.regex, rule)
-				}
-			default:
-				ht.prefix[p.Path] = handler(&p.Action)
-			}
-		}
-		for _, name := range append([]string{h.Host}, h.Aliases...) {
-			switch {
-			case name == "":
-				t.any = ht
-			case strings.HasPrefix(name, "*."):
-				t.wildcard[name[2:]] = ht
-			default:
-				t.exact[name] = ht
-			}
+		dropped(ht)
+	}
+	for _, h := range added {
+		ht := t.newHostTable(h, handler)
+		for _, name := range ht.names {
+			t.mapName(name, ht)
 		}
 	}
 	return t
 }
 
-// lookup returns the handler for a request's host and path, or nil;
+// hostTable returns the hostTable that serves h's own name in t.
+func (t *table) hostTable(h *ingress.Host) *hostTable {
+	switch name := h.Host; {
+	case name == "":
+		return t.any
+	case strings.HasPrefix(name, "*."):
+		return t.wildcard[name[2:]]
+	default:
+		return t.exact[name]
+	}
+}
+
+// hostTables returns every hostTable of t, the catch-all's included.
+func (t *table) hostTables() []*hostTable {
+	seen := make(map[*hostTable]bool)
+	var out []*hostTable
+	for _, ht := range append(append(slices.Collect(maps.Values(t.exact)), slices.Collect(maps.Values(t.wildcard))...), t.any, t.catchAll) {
+		if ht != nil && !seen[ht] {
+			seen[ht] = true
+			out = append(out, ht)
+		}
+	}
+	return out
+}
+
+func (t *table) mapName(name string, ht *hostTable) {
+	switch {
+	case name == "":
+		t.any = ht
+	case strings.HasPrefix(name, "*."):
+		t.wildcard[name[2:]] = ht
+	default:
+		t.exact[name] = ht
+	}
+}
+
+// unmap removes name unless another hostTable took it since.
+func (t *table) unmap(name string, ht *hostTable) {
+	switch {
+	case name == "":
+		if t.any == ht {
+			t.any = nil
+		}
+	case strings.HasPrefix(name, "*."):
+		if t.wildcard[name[2:]] == ht {
+			delete(t.wildcard, name[2:])
+		}
+	default:
+		if t.exact[name] == ht {
+			delete(t.exact, name)
+		}
+	}
+}
+
+// handler returns the handler of act, noting its compiled route.
+func (ht *hostTable) handler(handler handlerFunc, act *ingress.Action) caddyhttp.Handler {
+	hd, cr := handler(act)
+	if cr != nil {
+		ht.routes = append(ht.routes, cr)
+	}
+	return hd
+}
+
+// newHostTable builds the hostTable of h.
+func (t *table) newHostTable(h *ingress.Host, handler handlerFunc) *hostTable {
+	ht := &hostTable{
+		exact:      make(map[string]caddyhttp.Handler),
+		prefix:     make(map[string]caddyhttp.Handler),
+		appRoot:    h.AppRoot,
+		clientAuth: h.ClientAuth,
+		names:      append([]string{h.Host}, h.Aliases...),
+	}
+	if h.Default != nil {
+		ht.fallback = ht.handler(handler, h.Default)
+	}
+	if h.Redirect != nil {
+		next := t.fallback
+		if next == nil {
+			next = notFound
+		}
+		redirect := h.Redirect
+		ht.redirect = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			if location, code, ok := redirectFor(redirect, r); ok {
+				return sendRedirect(w, location, code)
+			}
+			return next.ServeHTTP(w, r)
+		})
+	}
+	if ca := h.ClientAuth; ca != nil && ca.MatchCN != "" {
+		if re, err := regexp.Compile(ca.MatchCN); err == nil {
+			ht.matchCN = re
+		} else {
+			ht.matchCN = regexp.MustCompile(`\A\z.`)
+		}
+	}
+	for j := range h.Paths {
+		p := &h.Paths[j]
+		switch p.Type {
+		case ingress.PathExact:
+			ht.exact[p.Path] = ht.handler(handler, &p.Action)
+		case ingress.PathRegex:
+			if rule, err := newRegexRule(p.Path, ht.handler(handler, &p.Action)); err == nil {
+				ht.regex = append(ht.regex, rule)
+			}
+		default:
+			ht.prefix[p.Path] = ht.handler(handler, &p.Action)
+		}
+	}
+	return ht
+}
+
+// sameHost reports whether a and b serve the same: cheap for the hosts
+// that incremental translation carries over unchanged, which share their
+// paths.
+func sameHost(a, b *ingress.Host) bool {
+	if a.Host != b.Host || a.TLS != b.TLS || a.AppRoot != b.AppRoot || !sameClientAuth(a.ClientAuth, b.ClientAuth) ||
+		!sameAction(a.Default, b.Default) || !sameRedirect(a.Redirect, b.Redirect) || !slices.Equal(a.Aliases, b.Aliases) || len(a.Paths) != len(b.Paths) {
+		return false
+	}
+	if len(a.Paths) > 0 && &a.Paths[0] == &b.Paths[0] {
+		return true
+	}
+	return slices.EqualFunc(a.Paths, b.Paths, func(p, q ingress.Path) bool {
+		return p.Path == q.Path && p.Type == q.Type && sameAction(&p.Action, &q.Action)
+	})
+}
+
 func (t *table) lookup(host, reqPath string) caddyhttp.Handler {
 	hd, _ := t.lookupIn(t.host(host), reqPath)
 	return hd
