@@ -716,22 +716,10 @@ type shared struct {
 
 func (s *shared) add(g *group, sign int) {
 	for _, a := range g.res.AuthSecrets {
-		s.count("auth:"+a.Secret, sign, func(keep bool) {
-			if keep {
-				s.auth[a.Secret] = a
-			} else {
-				delete(s.auth, a.Secret)
-			}
-		})
+		tally(s, s.auth, "auth:", a.Secret, a, sign)
 	}
 	for _, b := range g.res.BackendSecrets {
-		s.count("backend:"+b.Secret, sign, func(keep bool) {
-			if keep {
-				s.backend[b.Secret] = b
-			} else {
-				delete(s.backend, b.Secret)
-			}
-		})
+		tally(s, s.backend, "backend:", b.Secret, b, sign)
 	}
 	if n := g.res.NextChange; !n.IsZero() {
 		if s.next[n] += sign; s.next[n] == 0 {
@@ -741,6 +729,17 @@ func (s *shared) add(g *group, sign int) {
 	for _, h := range g.res.Hosts {
 		s.paths += sign * len(h.Paths)
 	}
+}
+
+// tally counts a use (sign 1) of v, m's value for key, or its end (-1).
+func tally[T any](s *shared, m map[string]T, prefix, key string, v T, sign int) {
+	s.count(prefix+key, sign, func(keep bool) {
+		if keep {
+			m[key] = v
+		} else {
+			delete(m, key)
+		}
+	})
 }
 
 // count counts a use of key (sign 1) or its end (-1); set is told whether
