@@ -78,21 +78,8 @@ func emptyApp(tb testing.TB, app *App) {
 	tb.Helper()
 	old := app.current().routes
 	app.update(&ingress.Snapshot{}, nil)
-	if old == nil || app.current().routes == old {
-		return
-	}
-	<-old.drained
-	for {
-		app.mu.Lock()
-		released := true
-		for _, cr := range old.routes {
-			released = released && cr.tables == 0
-		}
-		app.mu.Unlock()
-		if released {
-			return
-		}
-		runtime.Gosched()
+	if old != nil && app.current().routes != old {
+		waitReleased(tb, app, old)
 	}
 }
 
