@@ -20,12 +20,15 @@ import (
 // translation, compiling routes and the table. In "identical" every path
 // renders the same routes, which are compiled once; in "distinct" each
 // Ingress has its own upstream-vhost, so that each path has its own
-// routes and reverse_proxy handler to the same backend.
+// routes and reverse_proxy handler to the same backend; in
+// "distinct-headers" each sets its own response header, so that the
+// routes differ but their reverse_proxy handlers are alike.
 //
 // Besides ns/op it reports what the app holds afterwards per Ingress:
 // heap-B/ingress, the growth of the heap in use, and rss-B/ingress, the
 // growth of the resident set, both after a garbage collection that
-// returns freed memory to the system. Run it with -benchtime 1x: the
+// returns freed memory to the system; and goroutines/ingress, the growth
+// in goroutines. Run it with -benchtime 1x: the
 // routes released between iterations are kept a little longer (see
 // lateRequestsGrace), which blurs later iterations' memory figures; each
 // run waits for those of the run before it.
@@ -39,6 +42,9 @@ func BenchmarkFirstApplyOneService(b *testing.B) {
 		{"distinct", func(i int) map[string]string {
 			return map[string]string{"nginx.ingress.kubernetes.io/upstream-vhost": fmt.Sprintf("app%d.internal", i)}
 		}},
+		{"distinct-headers", func(i int) map[string]string {
+			return map[string]string{"nginx.ingress.kubernetes.io/configuration-snippet": fmt.Sprintf(`more_set_headers "X-N: %d";`, i)}
+		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			snap := &ingress.Snapshot{Services: []*corev1.Service{testService("svc")}}
@@ -51,16 +57,18 @@ func BenchmarkFirstApplyOneService(b *testing.B) {
 			// The routes of an app that an earlier run stopped are
 			// released lateRequestsGrace after it.
 			time.Sleep(lateRequestsGrace + 500*time.Millisecond)
-			var heap, rss float64
+			var heap, rss, goroutines float64
 			for b.Loop() {
 				b.StopTimer()
 				emptyApp(b, app)
 				heap0, rss0 := liveMemory(b)
+				g0 := runtime.NumGoroutine()
 				b.StartTimer()
 				app.update(snap, nil)
 				b.StopTimer()
 				heap1, rss1 := liveMemory(b)
 				heap, rss = float64(heap1)-float64(heap0), float64(rss1)-float64(rss0)
+				goroutines = float64(runtime.NumGoroutine() - g0)
 				b.StartTimer()
 			}
 			if problems := app.problems; len(problems) > 0 {
@@ -68,6 +76,7 @@ func BenchmarkFirstApplyOneService(b *testing.B) {
 			}
 			b.ReportMetric(heap/n, "heap-B/ingress")
 			b.ReportMetric(rss/n, "rss-B/ingress")
+			b.ReportMetric(goroutines/n, "goroutines/ingress")
 		})
 	}
 }
@@ -100,4 +109,31 @@ func liveMemory(tb testing.TB) (heap, rss uint64) {
 		tb.Fatalf("/proc/self/statm: %v", err)
 	}
 	return ms.HeapInuse, pages * uint64(os.Getpagesize())
+}
+
+// waitReleased waits until a retired table has released its routes:
+// those the current table does not use have no table left.
+func waitReleased(tb testing.TB, app *App, old *table) {
+	tb.Helper()
+	<-old.drained
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		app.mu.Lock()
+		current := map[*compiledRoute]bool{}
+		for _, cr := range app.current().routes.routes {
+			current[cr] = true
+		}
+		released := true
+		for _, cr := range old.routes {
+			released = released && (current[cr] || cr.tables == 0)
+		}
+		app.mu.Unlock()
+		if released {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatal("the retired table's routes are not released after 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

@@ -294,30 +294,3 @@ func TestAppSharesPools(t *testing.T) {
 		t.Errorf("got %d pools, want 1", got)
 	}
 }
-
-// waitReleased waits until a retired table has released its routes:
-// those the current table does not use have no table left.
-func waitReleased(tb testing.TB, app *App, old *table) {
-	tb.Helper()
-	<-old.drained
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		app.mu.Lock()
-		current := map[*compiledRoute]bool{}
-		for _, cr := range app.current().routes.routes {
-			current[cr] = true
-		}
-		released := true
-		for _, cr := range old.routes {
-			released = released && (current[cr] || cr.tables == 0)
-		}
-		app.mu.Unlock()
-		if released {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatal("the retired table's routes are not released after 5s")
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
