@@ -92,9 +92,7 @@ func closeIdleBackendConns(routes caddyhttp.RouteList) {
 						tr.Transport.CloseIdleConnections()
 					}
 				case *Transport:
-					if tr.http != nil && tr.http.Transport != nil {
-						tr.http.Transport.CloseIdleConnections()
-					}
+					tr.closeIdleConnections()
 				}
 			case *caddyhttp.Subroute:
 				closeIdleBackendConns(h.Routes)

@@ -207,10 +207,11 @@ func TestReleasedRoutesCloseBackendConnections(t *testing.T) {
 		t.Fatalf("got %d connections to the backend, want 1", got)
 	}
 
-	// Another path: the route of svc-a is compiled anew, the old one released.
+	// Another path and connect timeout: the route of svc-a is compiled
+	// anew with another connection pool, the old ones released.
 	next := *snap
 	next.Ingresses = []*networkingv1.Ingress{testIngress("a", "a.example.com", testPath{"/", "Prefix", "svc-a"}, testPath{"/b", "Exact", "svc-a"})}
-	next.Ingresses[0].Annotations = map[string]string{"caddy-ingress.io/hsts": "max-age=1"}
+	next.Ingresses[0].Annotations = map[string]string{"caddy-ingress.io/hsts": "max-age=1", "nginx.ingress.kubernetes.io/proxy-connect-timeout": "7"}
 	app.update(&next, nil)
 	deadline := time.Now().Add(5 * time.Second)
 	for openConns() != 0 {

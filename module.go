@@ -236,6 +236,9 @@ type App struct {
 	clientAuthPolicy atomic.Bool
 	// verified caches client certificate verifications.
 	verified verifyCache
+	// pools are the connection pools to backends, shared by the
+	// transports with the same settings (see Transport).
+	pools backendPools
 
 	// mu serializes updates; the fields below it belong to the updater.
 	mu          sync.Mutex

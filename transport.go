@@ -2,14 +2,11 @@ package caddyingress
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"sync/atomic"
 
 	"github.com/caddyserver/caddy/v2"
@@ -19,37 +16,56 @@ import (
 )
 
 func init() {
-	caddy.RegisterModule(Transport{})
+	caddy.RegisterModule(new(Transport))
 }
 
-// Transport is a reverse_proxy transport that speaks HTTPS to backends
-// (ingress-nginx's backend-protocol HTTPS and GRPCS), trusting and
-// presenting what a Secret holds (proxy-ssl-secret). It is Caddy's own
-// http transport underneath, so dial and keep-alive settings, connection
-// pooling and HTTP/2 are Caddy's defaults; only certificate verification,
-// the client certificate and SNI are done here.
+// Transport is the reverse_proxy transport of the routes the translator
+// renders: a handle on a connection pool to backends shared by every
+// transport of the app with the same settings (see poolSettings), so that
+// paths that differ in anything but how they connect (headers, auth,
+// rewrites...) reuse one pool of keep-alive connections to their Service.
+// Underneath is Caddy's own http transport, so dial and keep-alive
+// settings, connection pooling and HTTP/2 are Caddy's defaults. The pool
+// is released when the transport is cleaned up with its routes, and its
+// idle connections are closed once no transport uses it.
 //
-// The Secret is looked up in the ingress app at every TLS handshake, not
-// when the route is built: a rotated Secret applies to the next new
-// connection without new routes. Connections already open keep the
-// certificates they were made with.
+// With tls on it speaks HTTPS to backends (ingress-nginx's
+// backend-protocol HTTPS and GRPCS), trusting and presenting what a
+// Secret holds (proxy-ssl-secret); only certificate verification, the
+// client certificate and SNI are done here. The Secret is looked up in
+// the ingress app at every TLS handshake, not when the route is built: a
+// rotated Secret applies to the next new connection without new routes,
+// and idle connections made with its old contents are closed.
+// Connections already busy keep the certificates they were made with.
 //
 // The Host header sent to the backend is the client's, as ingress-nginx
 // sends it (Caddy's http transport would send the backend's address
 // instead when TLS is on).
 type Transport struct {
 	// Ingress is the namespace/name of the Ingress the route comes from.
-	// It is only used to name the Ingress in error messages, which
-	// reverse_proxy logs.
+	// It is only used to name the Ingress in the errors of TLS, which
+	// reverse_proxy logs; it is not a setting of the pool.
 	Ingress string `json:"ingress,omitempty"`
 
-	// Versions are the HTTP versions to offer the backend in TLS (ALPN),
-	// as Caddy's http transport takes them: "1.1" and "2". "2" alone (for
-	// gRPC) offers HTTP/1.1 as well, as Caddy's http transport does; a
-	// backend that speaks HTTP/2 gets HTTP/2. Cleartext HTTP/2 ("h2c") is
-	// Caddy's http transport's job, and HTTP/3 is not supported.
-	// Default: ["1.1", "2"].
+	// Versions are the HTTP versions to offer the backend, as Caddy's
+	// http transport takes them: "1.1", "2" and, without tls, "h2c"
+	// (cleartext HTTP/2 with prior knowledge, for backend-protocol GRPC
+	// and H2C). With tls, "2" alone (for gRPC) offers HTTP/1.1 as well,
+	// as Caddy's http transport does; a backend that speaks HTTP/2 gets
+	// HTTP/2 (ALPN). HTTP/3 is not supported. Default: ["1.1", "2"].
 	Versions []string `json:"versions,omitempty"`
+
+	// DialTimeout, ReadTimeout and WriteTimeout are as Caddy's http
+	// transport has them: how long connecting to the backend, and each
+	// read from and write to it, may take. Zero: Caddy's defaults (3s
+	// to connect, no limit to read or write).
+	DialTimeout  caddy.Duration `json:"dial_timeout,omitempty"`
+	ReadTimeout  caddy.Duration `json:"read_timeout,omitempty"`
+	WriteTimeout caddy.Duration `json:"write_timeout,omitempty"`
+
+	// TLS speaks TLS to the backend. The settings below apply only with
+	// it. Default: false, cleartext.
+	TLS bool `json:"tls,omitempty"`
 
 	// Secret is the namespace/name of the Secret (proxy-ssl-secret) whose
 	// ca.crt holds the CAs that backend certificates are verified
@@ -80,153 +96,75 @@ type Transport struct {
 	// be sent as one). Default: false.
 	SendSNI bool `json:"send_sni,omitempty"`
 
-	app *App
-	// DialTimeout, ReadTimeout and WriteTimeout are as Caddy's http
-	// transport has them: how long connecting to the backend, and each
-	// read from and write to it, may take. Zero: Caddy's defaults.
-	DialTimeout  caddy.Duration `json:"dial_timeout,omitempty"`
-	ReadTimeout  caddy.Duration `json:"read_timeout,omitempty"`
-	WriteTimeout caddy.Duration `json:"write_timeout,omitempty"`
-
-	http *reverseproxy.HTTPTransport
-	// seen is the SHA-256 of the Secret's contents at the last round
-	// trip: when it changes, idle connections, made with the old CAs or
-	// client certificate, are closed.
-	seen *atomic.Pointer[string]
+	app  *App
+	pool *backendPool
+	// cleaned is set by the first Cleanup, which releases the pool.
+	cleaned atomic.Bool
 }
 
 // CaddyModule returns the Caddy module information.
-func (Transport) CaddyModule() caddy.ModuleInfo {
+func (*Transport) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{
-		ID:  "http.reverse_proxy.transport.ingress",
+		ID:  "http.reverse_proxy.transport." + ingress.TransportModule,
 		New: func() caddy.Module { return new(Transport) },
 	}
 }
 
-// Provision checks the settings, finds the ingress app when a Secret is
-// named and builds the underlying http transport.
+// Provision checks the settings and takes the ingress app's pool for
+// them, making it if no other transport uses one.
 func (t *Transport) Provision(ctx caddy.Context) error {
+	s, err := t.settings()
+	if err != nil {
+		return err
+	}
+	app, err := ctx.App("ingress")
+	if err != nil {
+		return fmt.Errorf("getting ingress app: %v", err)
+	}
+	t.app = app.(*App)
+	t.pool, err = t.app.pools.acquire(t.app, s)
+	return err
+}
+
+// settings checks the transport's settings and returns them in canonical
+// form; it sets the default versions.
+func (t *Transport) settings() (poolSettings, error) {
 	if len(t.Versions) == 0 {
 		t.Versions = []string{"1.1", "2"}
 	}
 	for _, v := range t.Versions {
-		if v != "1.1" && v != "2" {
-			return fmt.Errorf("versions: unsupported HTTP version %q, want 1.1 or 2", v)
+		if v != "1.1" && v != "2" && (t.TLS || v != "h2c") {
+			want := "1.1, 2 or h2c"
+			if t.TLS {
+				want = "1.1 or 2 with tls"
+			}
+			return poolSettings{}, fmt.Errorf("versions: unsupported HTTP version %q, want %s", v, want)
 		}
+	}
+	for _, d := range []struct {
+		name  string
+		value caddy.Duration
+	}{{"dial_timeout", t.DialTimeout}, {"read_timeout", t.ReadTimeout}, {"write_timeout", t.WriteTimeout}} {
+		if d.value < 0 {
+			return poolSettings{}, fmt.Errorf("%s: negative duration %v", d.name, d.value)
+		}
+	}
+	if !t.TLS && (t.Secret != "" || t.Verify || t.ServerName != "" || t.SendSNI) {
+		return poolSettings{}, fmt.Errorf("secret, verify, server_name and send_sni require tls")
 	}
 	if t.Verify && t.ServerName == "" {
 		// x509 verification with an empty name skips the name check:
 		// any certificate from the CAs would do.
-		return fmt.Errorf("verify requires server_name")
+		return poolSettings{}, fmt.Errorf("verify requires server_name")
 	}
-	if t.Secret != "" {
-		app, err := ctx.App("ingress")
-		if err != nil {
-			return fmt.Errorf("getting ingress app: %v", err)
-		}
-		t.app = app.(*App)
+	s := poolSettings{
+		versions:    canonicalVersions(t.Versions),
+		dialTimeout: t.DialTimeout, readTimeout: t.ReadTimeout, writeTimeout: t.WriteTimeout,
+		tls: t.TLS, secret: t.Secret, verify: t.Verify, serverName: t.ServerName,
 	}
-
-	t.seen = new(atomic.Pointer[string])
-	t.http = &reverseproxy.HTTPTransport{
-		TLS: new(reverseproxy.TLSConfig), Versions: slices.Clone(t.Versions),
-		DialTimeout: t.DialTimeout, ReadTimeout: t.ReadTimeout, WriteTimeout: t.WriteTimeout,
-	}
-	if err := t.http.Provision(ctx); err != nil {
-		return fmt.Errorf("provisioning http transport: %v", err)
-	}
-	rt := t.http.Transport
-	if rt.TLSClientConfig == nil {
-		// Caddy leaves it nil when only HTTP/1.1 is enabled.
-		rt.TLSClientConfig = new(tls.Config)
-	}
-	cfg := rt.TLSClientConfig
-	// net/http sets an empty ServerName to the host dialed (an IP
-	// address, which crypto/tls does not send as SNI) and crypto/tls
-	// would verify the certificate for it; verification is done in
-	// verifyConnection instead, for server_name.
-	cfg.InsecureSkipVerify = true
-	if t.SendSNI {
-		cfg.ServerName = t.ServerName
-	}
-	if t.Verify || t.Secret != "" {
-		cfg.VerifyConnection = t.verifyConnection
-	}
-	// Also without a Secret, to notice a backend that asks for a client
-	// certificate in vain.
-	cfg.GetClientCertificate = t.clientCertificate
-	return nil
-}
-
-// verifyConnection runs after every handshake: it checks that the Secret
-// is still there and, with verify on, verifies the backend certificate
-// against the Secret's current CAs.
-func (t *Transport) verifyConnection(cs tls.ConnectionState) error {
-	var sec *ingress.BackendSecret
-	if t.Secret != "" {
-		// The handshake has no request at hand: the current Secret.
-		if sec = t.app.current().backendSecret(t.Secret); sec == nil {
-			return &handshakeError{err: fmt.Errorf("secret %s not found", t.Secret)}
-		}
-	}
-	if !t.Verify {
-		return nil
-	}
-	switch {
-	case sec == nil:
-		return &handshakeError{untrusted: true, err: errors.New("verify is on but no secret holds the trusted CAs")}
-	case sec.CAs == nil:
-		return &handshakeError{untrusted: true, err: fmt.Errorf("secret %s has no ca.crt", t.Secret)}
-	case len(cs.PeerCertificates) == 0:
-		return &handshakeError{untrusted: true, err: errors.New("no certificate")}
-	}
-	opts := x509.VerifyOptions{
-		Roots:         sec.CAs,
-		Intermediates: x509.NewCertPool(),
-		DNSName:       t.ServerName,
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	for _, c := range cs.PeerCertificates[1:] {
-		opts.Intermediates.AddCert(c)
-	}
-	chains, err := cs.PeerCertificates[0].Verify(opts)
-	if err != nil {
-		return &handshakeError{untrusted: true, err: err}
-	}
-	var revoked *x509.Certificate
-chains:
-	for _, chain := range chains {
-		for _, c := range chain[:len(chain)-1] {
-			if sec.Revoked.Revoked(c) {
-				revoked = c
-				continue chains
-			}
-		}
-		return nil
-	}
-	return &handshakeError{untrusted: true, err: fmt.Errorf("certificate %q (serial %s) is revoked by the secret's ca.crl", revoked.Subject.String(), revoked.SerialNumber)}
-}
-
-// clientCertificate returns the client certificate of the Secret as the
-// request being dialed for saw it, or none when there is no Secret or it
-// has no tls.crt. Sending none, it notes in the request's context that
-// the backend asked for one (see RoundTrip).
-func (t *Transport) clientCertificate(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
-	var cert *tls.Certificate
-	if t.Secret != "" {
-		sec := t.app.servedFor(cri.Context()).backendSecret(t.Secret)
-		if sec == nil {
-			return nil, &handshakeError{err: fmt.Errorf("secret %s not found", t.Secret)}
-		}
-		cert = sec.ClientCert
-	}
-	if cert == nil {
-		if asked, ok := cri.Context().Value(askedForCertKey{}).(*atomic.Bool); ok {
-			asked.Store(true)
-		}
-		return new(tls.Certificate), nil
-	}
-	return cert, nil
+	// Without a server name, send_sni sends none.
+	s.sendSNI = t.SendSNI && t.ServerName != ""
+	return s, nil
 }
 
 // askedForCertKey is the context key of the *atomic.Bool that
@@ -244,10 +182,12 @@ type handshakeError struct {
 func (e *handshakeError) Error() string { return e.err.Error() }
 func (e *handshakeError) Unwrap() error { return e.err }
 
-// RoundTrip implements http.RoundTripper. Errors name the backend's
-// address and the Ingress, since reverse_proxy logs them; they wrap the
-// original error and answer Timeout as it does, so reverse_proxy still
-// tells dial errors (retries) and timeouts (504) apart.
+// RoundTrip implements http.RoundTripper with the shared pool. In
+// cleartext its errors are those of Caddy's http transport. With tls,
+// errors name the backend's address and the Ingress, since reverse_proxy
+// logs them; they wrap the original error and answer Timeout as it does,
+// so reverse_proxy still tells dial errors (retries) and timeouts (504)
+// apart.
 //
 // A backend that requires a client certificate we do not have refuses the
 // connection: in TLS 1.2 during the handshake, in TLS 1.3 after it, with
@@ -256,10 +196,13 @@ func (e *handshakeError) Unwrap() error { return e.err }
 // the handshake of the connection made for this request asked for a
 // certificate and none was sent, the error says so, whatever its form.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	t.closeStaleConnections(req)
+	if !t.TLS {
+		return t.pool.http.RoundTrip(req)
+	}
+	t.pool.closeStaleConnections(t.app.servedFor(req.Context()))
 	asked := new(atomic.Bool)
 	req = req.WithContext(context.WithValue(req.Context(), askedForCertKey{}, asked))
-	resp, err := t.http.RoundTrip(req)
+	resp, err := t.pool.http.RoundTrip(req)
 	if err == nil {
 		return resp, nil
 	}
@@ -292,25 +235,6 @@ func (t *Transport) noCertReason(req *http.Request) string {
 	return "secret " + t.Secret + " has no tls.crt"
 }
 
-// closeStaleConnections closes the idle connections to backends when the
-// Secret's contents changed since the last round trip, so that a replaced
-// CA or client certificate applies to the next request, not only to new
-// connections. Connections busy at that moment finish their requests.
-func (t *Transport) closeStaleConnections(req *http.Request) {
-	if t.Secret == "" {
-		return
-	}
-	sum := ""
-	if sec := t.app.servedFor(req.Context()).backendSecret(t.Secret); sec != nil {
-		sum = sec.SHA256
-	}
-	if old := t.seen.Load(); old == nil || *old != sum {
-		if prev := t.seen.Swap(&sum); prev != nil && *prev != sum {
-			t.http.Transport.CloseIdleConnections()
-		}
-	}
-}
-
 // backendError is an error of a round trip to a backend, with a message
 // that names the backend and the Ingress.
 type backendError struct {
@@ -330,17 +254,29 @@ func (e *backendError) Timeout() bool {
 // Temporary is deprecated in net.Error; always false.
 func (e *backendError) Temporary() bool { return false }
 
-// OverrideHealthCheckScheme makes active health checks use HTTPS.
+// OverrideHealthCheckScheme makes active health checks use HTTPS with
+// tls.
 func (t *Transport) OverrideHealthCheckScheme(base *url.URL, _ string) {
-	base.Scheme = "https"
+	if t.TLS {
+		base.Scheme = "https"
+	}
 }
 
-// Cleanup closes idle connections.
+// Cleanup releases the pool; it closes the pool's idle connections when
+// no other transport uses it.
 func (t *Transport) Cleanup() error {
-	if t.http == nil {
-		return nil
+	if t.pool != nil && !t.cleaned.Swap(true) {
+		t.app.pools.release(t.pool)
 	}
-	return t.http.Cleanup()
+	return nil
+}
+
+// closeIdleConnections closes the idle connections of the pool once no
+// transport uses it (see closeIdleBackendConns).
+func (t *Transport) closeIdleConnections() {
+	if t.pool != nil {
+		t.pool.closeIdleIfReleased()
+	}
 }
 
 // Interface guards

@@ -8,4 +8,5 @@ go test -run '^$' -bench 'BenchmarkTranslate10k' -benchmem -count "$count" ./ing
 go test -run '^$' -bench 'BenchmarkDispatch|BenchmarkPathDispatch' -benchmem -count "$count" .
 go test -run '^$' -bench 'BenchmarkApplyOneChange/one-of-10000' -benchmem -benchtime 20x -count "$count" .
 go test -run '^$' -bench 'BenchmarkApplyOneChange/initial' -benchmem -benchtime 1x -count 1 .
+go test -run '^$' -bench 'BenchmarkFirstApplyOneService' -benchmem -benchtime 1x -count "$count" .
 go test -run '^$' -bench 'BenchmarkTrafficAnnotations|BenchmarkLimit' -benchmem -count "$count" .

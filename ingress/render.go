@@ -30,8 +30,10 @@ const (
 const UpstreamSourceModule = "ingress"
 
 // TransportModule is the name of the reverse_proxy transport
-// (http.reverse_proxy.transport.<name>) that speaks TLS to backends with
-// the CAs and client certificate of a Secret in Result.BackendSecrets.
+// (http.reverse_proxy.transport.<name>) of every reverse_proxy rendered:
+// it shares one connection pool among the transports with the same
+// settings, and with "tls" speaks TLS to backends with the CAs and client
+// certificate of a Secret in Result.BackendSecrets.
 const TransportModule = "ingress"
 
 type route struct {
@@ -251,6 +253,7 @@ func reverseProxy(up UpstreamKey, balance string, full bool) handler {
 		"dynamic_upstreams": upstreamSource(up),
 		"load_balancing":    map[string]any{"selection_policy": map[string]any{"policy": balance}},
 		"headers":           map[string]any{"request": upstreamRequestHeaders()},
+		"transport":         map[string]any{"protocol": TransportModule},
 	}
 	fullForwardedFor(h, full)
 	return h
@@ -336,9 +339,7 @@ func proxyHandler(p *plan) handler {
 		delete(h, "load_balancing")
 		h["upstreams"] = []map[string]any{{"dial": px.dial}}
 	}
-	if tr := transport(px.upstream, &px.backend, px.timeouts); tr != nil {
-		h["transport"] = tr
-	}
+	h["transport"] = transport(px.upstream, &px.backend, px.timeouts)
 	if host := p.headers.upstreamHost; host != "" {
 		h["headers"].(map[string]any)["request"].(map[string]any)["set"].(map[string][]string)["Host"] = []string{host}
 	}
@@ -361,15 +362,11 @@ func proxyHandler(p *plan) handler {
 }
 
 // transport returns the reverse_proxy transport for the backend protocol
-// and timeouts, nil for plain HTTP/1.1 with Caddy's default timeouts.
+// and timeouts. Paths with the same settings share its connection pool,
+// so it holds nothing else (the Ingress named with TLS only names it in
+// errors).
 func transport(up UpstreamKey, b *backendOptions, to timeouts) map[string]any {
 	tr := transportFor(up, b)
-	if to == (timeouts{}) {
-		return tr
-	}
-	if tr == nil {
-		tr = map[string]any{"protocol": "http"}
-	}
 	for key, secs := range map[string]int{"dial_timeout": to.connect, "write_timeout": to.send, "read_timeout": to.read} {
 		if secs != 0 {
 			tr[key] = strconv.Itoa(secs) + "s"
@@ -381,9 +378,9 @@ func transport(up UpstreamKey, b *backendOptions, to timeouts) map[string]any {
 func transportFor(up UpstreamKey, b *backendOptions) map[string]any {
 	switch b.protocol {
 	case "GRPC", "H2C":
-		return map[string]any{"protocol": "http", "versions": []string{"h2c", "2"}}
+		return map[string]any{"protocol": TransportModule, "versions": []string{"h2c", "2"}}
 	case "HTTPS", "GRPCS":
-		tr := map[string]any{"protocol": TransportModule, "ingress": b.ingress}
+		tr := map[string]any{"protocol": TransportModule, "tls": true, "ingress": b.ingress}
 		if b.protocol == "GRPCS" {
 			tr["versions"] = []string{"2"}
 		}
@@ -407,7 +404,7 @@ func transportFor(up UpstreamKey, b *backendOptions) map[string]any {
 		}
 		return tr
 	}
-	return nil
+	return map[string]any{"protocol": TransportModule}
 }
 
 // affinityPolicy is the selection policy of a session cookie.

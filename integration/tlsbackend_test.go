@@ -28,6 +28,9 @@ type seenRequest struct {
 	clientCert []byte
 	host       string
 	header     http.Header
+	// remote is the address of the proxy's end of the connection that
+	// carried the request: one per connection.
+	remote string
 }
 
 // recordingBackend is a backend that answers every request with its name
@@ -92,7 +95,7 @@ func startRecordingBackend(t *testing.T, name string, tc *backendTLSConfig) *rec
 }
 
 func (b *recordingBackend) serve(w http.ResponseWriter, r *http.Request) {
-	s := seenRequest{protoMajor: r.ProtoMajor, host: r.Host, header: r.Header.Clone()}
+	s := seenRequest{protoMajor: r.ProtoMajor, host: r.Host, header: r.Header.Clone(), remote: r.RemoteAddr}
 	if r.TLS != nil {
 		s.tls = true
 		s.sni = r.TLS.ServerName
