@@ -119,13 +119,10 @@ func waitReleased(tb testing.TB, app *App, old *table) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		app.mu.Lock()
-		current := map[*compiledRoute]bool{}
-		for _, cr := range app.current().routes.routes {
-			current[cr] = true
-		}
+		current := compiledOf(app.current().routes)
 		released := true
-		for _, cr := range old.routes {
-			released = released && (current[cr] || cr.tables == 0)
+		for cr := range compiledOf(old) {
+			released = released && (current[cr] || app.compiled[cr.key] != cr)
 		}
 		app.mu.Unlock()
 		if released {

@@ -263,7 +263,7 @@ func TestAppSharesPools(t *testing.T) {
 		get("app0.example.com")
 		get("app1.example.com")
 	}
-	if n := len(app.current().routes.routes); n != 2 {
+	if n := len(compiledOf(app.current().routes)); n != 2 {
 		t.Fatalf("got %d compiled routes, want 2", n)
 	}
 	if opened, open := backend.conns(); opened != 1 || open != 1 {
