@@ -226,8 +226,10 @@ type site struct {
 // reader reads the annotations of one Ingress.
 type reader struct {
 	ing *networkingv1.Ingress
-	// prefixes are tried in order; the first that is set wins.
+	// prefixes are tried in order; the first that is set wins. keys
+	// caches the keys of each name under them.
 	prefixes []string
+	keys     map[string][]string
 	cfg      *ingressConfig
 	report   func(field, reason string)
 	// dropSnippets drops a snippet outside the subset rather than
@@ -238,9 +240,21 @@ type reader struct {
 // lookup returns the value of the annotation name and the key it is set
 // under.
 func (r *reader) lookup(name string) (value, key string, ok bool) {
-	for _, p := range r.prefixes {
-		if v, ok := r.ing.Annotations[p+name]; ok {
-			return v, p + name, true
+	if len(r.ing.Annotations) == 0 {
+		return "", "", false
+	}
+	keys, made := r.keys[name]
+	if !made {
+		for _, p := range r.prefixes {
+			keys = append(keys, p+name)
+		}
+		if r.keys != nil {
+			r.keys[name] = keys
+		}
+	}
+	for _, k := range keys {
+		if v, ok := r.ing.Annotations[k]; ok {
+			return v, k, true
 		}
 	}
 	return "", "", false
@@ -337,7 +351,7 @@ func annotationPrefixes(opts *Options) []string {
 // so a manifest never loses a setting silently.
 func readAnnotations(t *translation, ing *networkingv1.Ingress, report func(field, reason string)) *ingressConfig {
 	c := &ingressConfig{ssl: sslRedirectConfig{redirect: true}}
-	r := &reader{ing: ing, prefixes: t.prefixes, cfg: c, report: report, dropSnippets: t.opts.DropUnsupportedSnippets}
+	r := &reader{ing: ing, prefixes: t.prefixes, keys: t.keys, cfg: c, report: report, dropSnippets: t.opts.DropUnsupportedSnippets}
 	c.reader = r
 	reportUnsupported(r)
 	if len(ing.Annotations) > 0 {

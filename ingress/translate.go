@@ -33,6 +33,18 @@ type Translator struct {
 	routes      map[planKey]json.RawMessage
 	extras      map[planExtras]*planExtras
 	authSecrets map[string]*AuthSecret
+	// keys are the annotation keys of each annotation name under the
+	// prefixes keyPrefixes joins, in order of precedence.
+	keys        map[string][]string
+	keyPrefixes string
+}
+
+// annotationKeys returns keys for prefixes, made once per prefixes.
+func (tr *Translator) annotationKeys(prefixes []string) map[string][]string {
+	if joined := strings.Join(prefixes, " "); tr.keys == nil || tr.keyPrefixes != joined {
+		tr.keys, tr.keyPrefixes = make(map[string][]string), joined
+	}
+	return tr.keys
 }
 
 // translation is the state of one Translate call.
@@ -60,8 +72,10 @@ type translation struct {
 	routes      map[planKey]json.RawMessage
 	extras      map[planExtras]*planExtras
 	prev        *Translator
-	// prefixes are the annotation prefixes, in order of precedence.
+	// prefixes are the annotation prefixes, in order of precedence;
+	// keys the annotation keys of each name under them.
 	prefixes []string
+	keys     map[string][]string
 	// defaultUpstream is the app's default backend, if it resolves.
 	defaultUpstream *UpstreamKey
 	// defaultRetry is the app's proxy-next-upstream default, checked by
@@ -208,6 +222,7 @@ func (tr *Translator) newTranslation(opts Options, m objectMaps) *translation {
 		prev:           tr,
 		prefixes:       annotationPrefixes(&opts),
 	}
+	t.keys = tr.annotationKeys(t.prefixes)
 	t.defaultRetry, _ = defaultRetry(opts.Traffic)
 	t.globalAuth, _ = globalAuth(opts.GlobalAuth)
 	t.globalOps = t.globalHeaders()
