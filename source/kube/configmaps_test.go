@@ -18,7 +18,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
@@ -69,7 +68,7 @@ func TestConfigMapsNamedAreDelivered(t *testing.T) {
 	headers.BinaryData = map[string][]byte{"blob": {0}}
 	headers.ManagedFields = managedFields
 	headers.Annotations = map[string]string{corev1.LastAppliedConfigAnnotation: "{}"}
-	client := fake.NewClientset(
+	client := newFakeClient(
 		namingIngress("a", "web", "headers"),
 		headers,
 		newConfigMap("a", "other", "2", map[string]string{"X-Other": "1"}),
@@ -171,7 +170,7 @@ func TestConfigMapsNamedAreDelivered(t *testing.T) {
 // failure is logged naming the resource and the API server, and that the
 // ConfigMap is delivered once it can be listed.
 func TestConfigMapListFailure(t *testing.T) {
-	client := fake.NewClientset(namingIngress("a", "web", "headers"), newConfigMap("a", "headers", "1", map[string]string{"X-A": "1"}))
+	client := newFakeClient(namingIngress("a", "web", "headers"), newConfigMap("a", "headers", "1", map[string]string{"X-A": "1"}))
 	var forbidden atomic.Bool
 	forbidden.Store(true)
 	client.PrependReactor("list", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
@@ -207,7 +206,7 @@ func TestConfigMapListFailure(t *testing.T) {
 // TestConfigMapInformersStop checks that the ConfigMap informers stop with
 // the source, and that none starts once they are shut down.
 func TestConfigMapInformersStop(t *testing.T) {
-	client := fake.NewClientset(namingIngress("a", "web", "headers"))
+	client := newFakeClient(namingIngress("a", "web", "headers"))
 	s := newSource(t, client, func(c *Config) { c.ConfigMapRefs = configMapRefs })
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()

@@ -5,14 +5,13 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/record"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 )
 
 func TestRecordEvents(t *testing.T) {
-	client := fake.NewClientset(newIngress("a", "x"), newIngress("a", "y"))
+	client := newFakeClient(newIngress("a", "x"), newIngress("a", "y"))
 	s := newSource(t, client, nil)
 	startInformers(t, s)
 	recorder := record.NewFakeRecorder(100)

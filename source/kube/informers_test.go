@@ -11,7 +11,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 )
@@ -95,7 +94,7 @@ func TestSecretsInCache(t *testing.T) {
 	tlsSecret := newSecret("a", "tls")
 	tlsSecret.Data["password"] = []byte("hunter2")
 	tlsSecret.ManagedFields = managedFields
-	client := fake.NewClientset(
+	client := newFakeClient(
 		tlsSecret,
 		opaqueSecret("a", "ca", "ca.crt", "ca.crl", "extra"),
 		opaqueSecret("a", "proxy", "ca.crt", "tls.crt", "tls.key"),
@@ -149,7 +148,7 @@ func TestSecretsInCache(t *testing.T) {
 // deleting Secrets that hold none of the kept keys delivers no snapshot,
 // and that a Secret gaining or losing such a key does.
 func TestIgnoredSecretsDeliverNothing(t *testing.T) {
-	client := fake.NewClientset(opaqueSecret("a", "old", "password"))
+	client := newFakeClient(opaqueSecret("a", "old", "password"))
 	s := newSource(t, client, nil)
 	u := run(t, s)
 	secrets := client.CoreV1().Secrets("a")
@@ -199,7 +198,7 @@ func TestIgnoredSecretsDeliverNothing(t *testing.T) {
 }
 
 func TestSecretHandler(t *testing.T) {
-	s := newSource(t, fake.NewClientset(), nil)
+	s := newSource(t, newFakeClient(), nil)
 	h := s.secretHandler()
 	changed := func() bool {
 		select {
@@ -249,7 +248,7 @@ func TestSecretHandler(t *testing.T) {
 }
 
 func TestObjectHandler(t *testing.T) {
-	s := newSource(t, fake.NewClientset(), nil)
+	s := newSource(t, newFakeClient(), nil)
 	h := s.objectHandler()
 	changed := func() bool {
 		select {
@@ -286,7 +285,7 @@ func TestObjectHandler(t *testing.T) {
 }
 
 func TestPublishedHandler(t *testing.T) {
-	s := newSource(t, fake.NewClientset(), func(c *Config) {
+	s := newSource(t, newFakeClient(), func(c *Config) {
 		c.PublishService = types.NamespacedName{Namespace: "caddy-ingress", Name: "caddy-ingress"}
 	})
 	h := s.publishedHandler()
@@ -339,7 +338,7 @@ func TestPublishedServiceInformer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			published := newService("caddy-ingress", "caddy-ingress")
-			client := fake.NewClientset(published, newService("caddy-ingress", "other"))
+			client := newFakeClient(published, newService("caddy-ingress", "other"))
 			s := newSource(t, client, func(c *Config) {
 				c.Namespaces = tt.namespaces
 				c.PublishService = types.NamespacedName{Namespace: "caddy-ingress", Name: "caddy-ingress"}

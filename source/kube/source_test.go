@@ -17,12 +17,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 )
 
 func TestRunDeliversSyncedSnapshot(t *testing.T) {
-	client := fake.NewClientset(
+	client := newFakeClient(
 		newIngress("b", "web"), newIngress("a", "web"), newIngress("a", "api"),
 		newIngressClass("caddy"),
 		newService("a", "web"),
@@ -52,7 +51,7 @@ func TestRunDeliversSyncedSnapshot(t *testing.T) {
 }
 
 func TestRunWatchesNamespaces(t *testing.T) {
-	client := fake.NewClientset(
+	client := newFakeClient(
 		newIngress("a", "web"), newIngress("b", "web"), newIngress("c", "web"),
 		newService("a", "web"), newService("c", "web"),
 		newSecret("b", "tls"), newSecret("c", "tls"),
@@ -81,7 +80,7 @@ func TestRunWatchesNamespaces(t *testing.T) {
 // the API server, that nothing is delivered meanwhile, and that the source
 // stops when its context is done.
 func TestStartDoesNotWaitForSync(t *testing.T) {
-	client := fake.NewClientset(newIngress("a", "web"))
+	client := newFakeClient(newIngress("a", "web"))
 	client.PrependReactor("list", "ingresses", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, errors.New("connection refused")
 	})
@@ -112,7 +111,7 @@ func TestStartDoesNotWaitForSync(t *testing.T) {
 // caches synced, as the new config of a reload, gets the latest snapshot
 // before Subscribe returns, and that an ended subscription gets nothing.
 func TestSubscribeAfterSync(t *testing.T) {
-	client := fake.NewClientset(newIngress("a", "web"))
+	client := newFakeClient(newIngress("a", "web"))
 	s := newSource(t, client, nil)
 	first := run(t, s)
 	late := &updates{t: t}
@@ -134,7 +133,7 @@ func TestSubscribeAfterSync(t *testing.T) {
 }
 
 func TestChangesAreDelivered(t *testing.T) {
-	client := fake.NewClientset()
+	client := newFakeClient()
 	s := newSource(t, client, func(c *Config) {
 		c.Debounce = 100 * time.Millisecond
 		c.MaxDelay = 2 * time.Second
@@ -160,7 +159,7 @@ func TestChangesAreDelivered(t *testing.T) {
 // coming.
 func TestSettle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newSource(t, fake.NewClientset(), func(c *Config) {
+		s := newSource(t, newFakeClient(), func(c *Config) {
 			c.Debounce = 50 * time.Millisecond
 			c.MaxDelay = 150 * time.Millisecond
 		})
@@ -216,7 +215,7 @@ func TestSettle(t *testing.T) {
 // wait for Debounce, however long it is.
 func TestWatchLoneChange(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newSource(t, fake.NewClientset(), func(c *Config) {
+		s := newSource(t, newFakeClient(), func(c *Config) {
 			c.Debounce = time.Hour
 			c.MaxDelay = 2 * time.Hour
 		})
@@ -239,7 +238,7 @@ func TestWatchLoneChange(t *testing.T) {
 // once the burst paused for Debounce, and that the last holds every change.
 func TestWatchBurst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newSource(t, fake.NewClientset(), func(c *Config) {
+		s := newSource(t, newFakeClient(), func(c *Config) {
 			c.Debounce = 50 * time.Millisecond
 			c.MaxDelay = 500 * time.Millisecond
 		})
@@ -270,7 +269,7 @@ func TestWatchBurst(t *testing.T) {
 // its context is done while it waits for a burst to pause.
 func TestWatchStopsWhileSettling(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newSource(t, fake.NewClientset(), func(c *Config) {
+		s := newSource(t, newFakeClient(), func(c *Config) {
 			c.Debounce = time.Hour
 			c.MaxDelay = 2 * time.Hour
 		})
@@ -292,7 +291,7 @@ func TestWatchStopsWhileSettling(t *testing.T) {
 // TestUnchangedObjectsKeepPointers checks that a snapshot after a change
 // holds the previous pointers of the objects that did not change.
 func TestUnchangedObjectsKeepPointers(t *testing.T) {
-	client := fake.NewClientset(newIngress("a", "one"), newIngress("a", "two"), newService("a", "web"))
+	client := newFakeClient(newIngress("a", "one"), newIngress("a", "two"), newService("a", "web"))
 	s := newSource(t, client, nil)
 	u := run(t, s)
 	first := u.last()
@@ -319,7 +318,7 @@ func TestUnchangedObjectsKeepPointers(t *testing.T) {
 // TestCollectReusesSameVersion checks that an object re-listed with an
 // unchanged resourceVersion keeps the previous snapshot's pointer.
 func TestCollectReusesSameVersion(t *testing.T) {
-	client := fake.NewClientset()
+	client := newFakeClient()
 	s := newSource(t, client, nil)
 	startInformers(t, s)
 
@@ -379,7 +378,7 @@ func TestNewChecksConfig(t *testing.T) {
 		{
 			"publish service and addresses",
 			Config{
-				Client:          fake.NewClientset(),
+				Client:          newFakeClient(),
 				PublishService:  types.NamespacedName{Namespace: "a", Name: "b"},
 				StatusAddresses: []string{"192.0.2.1"},
 			},
@@ -387,7 +386,7 @@ func TestNewChecksConfig(t *testing.T) {
 		},
 		{
 			"lease timings",
-			Config{Client: fake.NewClientset(), Lease: Lease{Duration: time.Second, RenewDeadline: 2 * time.Second}},
+			Config{Client: newFakeClient(), Lease: Lease{Duration: time.Second, RenewDeadline: 2 * time.Second}},
 			"leader election: leaseDuration must be greater than renewDeadline",
 		},
 	}
@@ -404,7 +403,7 @@ func TestNewChecksConfig(t *testing.T) {
 func TestNewDefaults(t *testing.T) {
 	t.Setenv("POD_NAMESPACE", "ingress-system")
 	t.Setenv("POD_NAME", "caddy-ingress-7d9f")
-	s, err := New(Config{Client: fake.NewClientset()})
+	s, err := New(Config{Client: newFakeClient()})
 	if err != nil {
 		t.Fatalf("got error %v, want none", err)
 	}
@@ -418,7 +417,7 @@ func TestNewDefaults(t *testing.T) {
 	if l.Duration != DefaultLeaseDuration || l.RenewDeadline != DefaultRenewDeadline || l.RetryPeriod != DefaultRetryPeriod {
 		t.Errorf("got lease timings %v %v %v, want the defaults", l.Duration, l.RenewDeadline, l.RetryPeriod)
 	}
-	other, err := New(Config{Client: fake.NewClientset()})
+	other, err := New(Config{Client: newFakeClient()})
 	if err != nil {
 		t.Fatalf("got error %v, want none", err)
 	}

@@ -94,7 +94,7 @@ func refs(keys ...string) []ingress.ObjectRef {
 
 func TestWriteStatus(t *testing.T) {
 	ours := lbIP("192.0.2.1")
-	client := fake.NewClientset(
+	client := newFakeClient(
 		newIngress("a", "own"),
 		newIngress("a", "own-already", ours),
 		newIngress("a", "disowned", ours),
@@ -133,7 +133,7 @@ func TestWriteStatus(t *testing.T) {
 func TestWriteStatusFollowsPublishedService(t *testing.T) {
 	svc := newService("caddy-ingress", "caddy-ingress")
 	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "192.0.2.1"}}
-	client := fake.NewClientset(svc, newIngress("apps", "web"), newIngress("apps", "other"))
+	client := newFakeClient(svc, newIngress("apps", "web"), newIngress("apps", "other"))
 	s := newSource(t, client, func(c *Config) {
 		c.Namespaces = []string{"apps"}
 		c.PublishService = types.NamespacedName{Namespace: "caddy-ingress", Name: "caddy-ingress"}
@@ -184,7 +184,7 @@ func TestWriteStatusLeftAlone(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client := fake.NewClientset(newIngress("a", "own"), newIngress("a", "disowned", lbIP("192.0.2.1")))
+			client := newFakeClient(newIngress("a", "own"), newIngress("a", "disowned", lbIP("192.0.2.1")))
 			s := newSource(t, client, tt.edit)
 			startInformers(t, s)
 			if err := s.writeStatus(t.Context(), refs("a/own")); err != nil {
@@ -198,7 +198,7 @@ func TestWriteStatusLeftAlone(t *testing.T) {
 }
 
 func TestWriteStatusRetriesOnConflict(t *testing.T) {
-	client := fake.NewClientset(newIngress("a", "own"))
+	client := newFakeClient(newIngress("a", "own"))
 	conflicts := 1
 	client.PrependReactor("update", "ingresses", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		if a.GetSubresource() == "status" && conflicts > 0 {
@@ -222,7 +222,7 @@ func TestWriteStatusRetriesOnConflict(t *testing.T) {
 }
 
 func TestWriteStatusError(t *testing.T) {
-	client := fake.NewClientset(newIngress("a", "own"), newIngress("a", "second"))
+	client := newFakeClient(newIngress("a", "own"), newIngress("a", "second"))
 	client.PrependReactor("update", "ingresses", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		if a.GetSubresource() == "status" {
 			return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "networking.k8s.io", Resource: "ingresses"}, "own", errors.New("no RBAC"))
@@ -241,7 +241,7 @@ func TestWriteStatusError(t *testing.T) {
 // TestLeaderReports checks the whole way from Report to the API server:
 // the leader writes status and records Events.
 func TestLeaderReports(t *testing.T) {
-	client := fake.NewClientset(newIngress("a", "web"))
+	client := newFakeClient(newIngress("a", "web"))
 	s := newSource(t, client, func(c *Config) { c.StatusAddresses = []string{"lb.example.com"} })
 	run(t, s)
 
@@ -291,7 +291,7 @@ func TestOnlyLeaderReports(t *testing.T) {
 			RenewTime:            &metav1.MicroTime{Time: time.Now()},
 		},
 	}
-	client := fake.NewClientset(lease, newIngress("a", "web"))
+	client := newFakeClient(lease, newIngress("a", "web"))
 	s := newSource(t, client, func(c *Config) { c.StatusAddresses = []string{"192.0.2.1"} })
 	run(t, s)
 	s.Report(refs("a/web"), nil)
@@ -308,7 +308,7 @@ func TestOnlyLeaderReports(t *testing.T) {
 // TestReportDoesNotBlock checks that reports pile up without anyone
 // reading them, the latest one winning.
 func TestReportDoesNotBlock(t *testing.T) {
-	s := newSource(t, fake.NewClientset(), nil)
+	s := newSource(t, newFakeClient(), nil)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -330,7 +330,7 @@ func TestReportDoesNotBlock(t *testing.T) {
 // written again while the cache still holds the version it was written
 // over, and is written again once a newer version lacks it.
 func TestEnsureStatusCacheLag(t *testing.T) {
-	client := fake.NewClientset(newIngress("a", "web"))
+	client := newFakeClient(newIngress("a", "web"))
 	s := newSource(t, client, nil)
 	want := []networkingv1.IngressLoadBalancerIngress{lbIP("192.0.2.1")}
 
