@@ -260,26 +260,14 @@ func (a *App) apply(res *ingress.Result, next *served) *table {
 		auth[res.AuthSecrets[i].Secret] = &res.AuthSecrets[i]
 	}
 	next.authSecrets = auth
-	if next.routes != nil && a.lastResult != nil && sameRoutes(res, a.lastResult) {
-		return nil
-	}
-	a.warnClientAuthPolicy(res)
 	old := next.routes
 	next.routes = a.build(res)
 	a.lastResult = res
+	if next.routes == old {
+		return nil // the same routes
+	}
+	a.warnClientAuthPolicy(res)
 	return old
-}
-
-// sameRoutes reports whether two results serve requests the same way.
-func sameRoutes(a, b *ingress.Result) bool {
-	return slices.EqualFunc(a.Hosts, b.Hosts, func(x, y ingress.Host) bool {
-		return x.Host == y.Host && x.TLS == y.TLS && sameClientAuth(x.ClientAuth, y.ClientAuth) &&
-			sameAction(x.Default, y.Default) && sameRedirect(x.Redirect, y.Redirect) &&
-			x.AppRoot == y.AppRoot && slices.Equal(x.Aliases, y.Aliases) &&
-			slices.EqualFunc(x.Paths, y.Paths, func(p, q ingress.Path) bool {
-				return p.Path == q.Path && p.Type == q.Type && sameAction(&p.Action, &q.Action)
-			})
-	}) && sameAction(a.Default, b.Default)
 }
 
 func sameClientAuth(a, b *ingress.ClientAuth) bool {
@@ -342,15 +330,18 @@ func (a *App) build(res *ingress.Result) *table {
 	if prev != nil {
 		prevRes = a.lastResult
 	}
-	a.gen++
 	t := nextTable(prev, prevRes, res, handler, func(ht *hostTable) {
 		for _, cr := range ht.routes {
 			if cr.refs--; cr.refs == 0 {
-				cr.releaseAt = a.gen - 1
+				cr.releaseAt = a.gen // the generation of prev, the last to use it
 				a.pending = append(a.pending, cr)
 			}
 		}
 	})
+	if t == prev {
+		return t
+	}
+	a.gen++
 	t.gen = a.gen
 	a.live[t] = struct{}{}
 	a.publishProxyMetrics(rc, slices.Collect(maps.Keys(a.static)))

@@ -72,25 +72,13 @@ func newTable(res *ingress.Result, handler func(*ingress.Action) caddyhttp.Handl
 // prevRes (nil for none). A host that did not change keeps its hostTable,
 // and only the hosts that changed are built, so a change costs about what
 // it changes; dropped is called with each hostTable of prev that the new
-// table does not have.
+// table does not have. When nothing changed it returns prev.
 func nextTable(prev *table, prevRes, res *ingress.Result, handler handlerFunc, dropped func(*hostTable)) *table {
 	t := &table{drained: make(chan struct{})}
+	reuse := prev != nil && prevRes != nil && prevRes.Default == res.Default
 	var prevHosts []ingress.Host
-	if prev != nil && prevRes != nil && prevRes.Default == res.Default {
-		t.fallback, t.catchAll, t.any = prev.fallback, prev.catchAll, prev.any
-		t.exact, t.wildcard = maps.Clone(prev.exact), maps.Clone(prev.wildcard)
+	if reuse {
 		prevHosts = prevRes.Hosts
-	} else {
-		t.exact, t.wildcard = make(map[string]*hostTable), make(map[string]*hostTable)
-		if prev != nil {
-			for _, ht := range prev.hostTables() {
-				dropped(ht)
-			}
-		}
-		if res.Default != nil {
-			t.catchAll = &hostTable{}
-			t.fallback = t.catchAll.handler(handler, res.Default)
-		}
 	}
 	// Walk both host lists, sorted by name: drop what went or changed,
 	// then add what came or changed.
@@ -115,6 +103,24 @@ func nextTable(prev *table, prevRes, res *ingress.Result, handler handlerFunc, d
 	}
 	for ; i < len(prevHosts); i++ {
 		gone = append(gone, prev.hostTable(&prevHosts[i]))
+	}
+	if reuse {
+		if len(gone) == 0 && len(added) == 0 {
+			return prev // serves res as it is
+		}
+		t.fallback, t.catchAll, t.any = prev.fallback, prev.catchAll, prev.any
+		t.exact, t.wildcard = maps.Clone(prev.exact), maps.Clone(prev.wildcard)
+	} else {
+		t.exact, t.wildcard = make(map[string]*hostTable), make(map[string]*hostTable)
+		if prev != nil {
+			for _, ht := range prev.hostTables() {
+				dropped(ht)
+			}
+		}
+		if res.Default != nil {
+			t.catchAll = &hostTable{}
+			t.fallback = t.catchAll.handler(handler, res.Default)
+		}
 	}
 	for _, ht := range gone {
 		if ht == nil {

@@ -615,7 +615,11 @@ func (in *Incremental) merge(dropped map[*group]struct{}, added []*group, opts O
 	}
 	res.Hosts = patchSorted(prev.Hosts, goneHosts, func(h Host, k string) int { return strings.Compare(h.Host, k) }, hosts, func(a, b Host) int { return strings.Compare(a.Host, b.Host) })
 	res.Managed = patchSorted(prev.Managed, goneHosts, strings.Compare, managed, strings.Compare)
-	res.Ingresses = patchSorted(prev.Ingresses, goneIngresses, compareRefs, refs, compareRefs)
+	if sameRefs(goneIngresses, refs) && len(in.ings) == len(prev.Ingresses) {
+		res.Ingresses = prev.Ingresses // the same Ingresses, some changed
+	} else {
+		res.Ingresses = patchSorted(prev.Ingresses, goneIngresses, compareRefs, refs, compareRefs)
+	}
 	// Certificates are per Secret, with the names of every group.
 	for secret := range goneCerts {
 		var c *Certificate
@@ -820,4 +824,17 @@ func sortedValues[T any](m map[string]T, key func(T) string) []T {
 
 func ingressRef(ing *networkingv1.Ingress) ObjectRef {
 	return ObjectRef{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name}
+}
+
+// sameRefs reports whether refs are the gone ones again.
+func sameRefs(gone map[ObjectRef]bool, refs []ObjectRef) bool {
+	if len(gone) != len(refs) {
+		return false
+	}
+	for _, r := range refs {
+		if !gone[r] {
+			return false
+		}
+	}
+	return true
 }
