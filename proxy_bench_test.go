@@ -1,0 +1,75 @@
+package caddyingress
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/caddy-ingress/caddy-ingress/ingress"
+)
+
+// BenchmarkProxy proxies requests to one backend on loopback, side by
+// side: through a single-route Caddy reverse_proxy (the baseline), and
+// through the ingress handler with 10 and 10,000 hosts, each its own
+// Ingress, to one Service.
+func BenchmarkProxy(b *testing.B) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))
+	defer backend.Close()
+	port := int32(backend.Listener.Addr().(*net.TCPAddr).Port)
+	app := runApp(b)
+	serve := func(b *testing.B, h caddyhttp.Handler, host func(i int) string) {
+		i := 0
+		for b.Loop() {
+			w := httptest.NewRecorder()
+			r := caddyhttp.PrepareRequest(httptest.NewRequest("GET", "http://"+host(i)+"/api", nil), caddy.NewReplacer(), w, new(caddyhttp.Server))
+			if err := h.ServeHTTP(w, r); err != nil || w.Code != 200 {
+				b.Fatalf("got %d, %v", w.Code, err)
+			}
+			i++
+		}
+	}
+
+	b.Run("caddy-reverse_proxy", func(b *testing.B) {
+		var routes caddyhttp.RouteList
+		raw := fmt.Sprintf(`[{"handle":[{"handler":"reverse_proxy","upstreams":[{"dial":"127.0.0.1:%d"}]}]}]`, port)
+		if err := json.Unmarshal([]byte(raw), &routes); err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := caddy.NewContext(app.routesParent())
+		defer cancel()
+		if err := routes.Provision(ctx); err != nil {
+			b.Fatal(err)
+		}
+		serve(b, routes.Compile(notFound), func(int) string { return "plain.example.com" })
+	})
+
+	ready := true
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Namespace: "default", Name: "web-1", Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Port: &port}},
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+	}
+	for _, n := range []int{10, 10000} {
+		b.Run(fmt.Sprintf("ingress/hosts=%d", n), func(b *testing.B) {
+			snap := &ingress.Snapshot{Services: []*corev1.Service{testService("web")}, EndpointSlices: []*discoveryv1.EndpointSlice{slice}}
+			for i := range n {
+				snap.Ingresses = append(snap.Ingresses, testIngress(fmt.Sprintf("ing%d", i), fmt.Sprintf("app%d.example.com", i), testPath{"/", "Prefix", "web"}))
+			}
+			app.update(snap, nil)
+			h := &Handler{app: app}
+			next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil })
+			serve(b, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error { return h.ServeHTTP(w, r, next) }),
+				func(i int) string { return fmt.Sprintf("app%d.example.com", (i*7919)%n) })
+		})
+	}
+}
