@@ -14,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	_ "github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 	_ "github.com/caddyserver/caddy/v2/modules/caddyhttp/standard"
@@ -184,13 +183,7 @@ func TestReleasedRoutesCloseBackendConnections(t *testing.T) {
 	port := int32(backend.Listener.Addr().(*net.TCPAddr).Port)
 
 	app := runApp(t)
-	ready := true
-	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Namespace: "default", Name: "svc-a-1", Labels: map[string]string{discoveryv1.LabelServiceName: "svc-a"}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Ports:       []discoveryv1.EndpointPort{{Port: &port}},
-		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
-	}
+	slice := loopbackSlice("svc-a", port)
 	snap := &ingress.Snapshot{
 		Ingresses:      []*networkingv1.Ingress{testIngress("a", "a.example.com", testPath{"/", "Prefix", "svc-a"})},
 		Services:       []*corev1.Service{testService("svc-a")},

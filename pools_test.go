@@ -15,7 +15,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 )
@@ -218,13 +217,7 @@ func TestAppSharesPools(t *testing.T) {
 	backend := startConnBackend(t)
 	port := backend.port()
 	app := runApp(t)
-	ready := true
-	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Namespace: "default", Name: "svc-1", Labels: map[string]string{discoveryv1.LabelServiceName: "svc"}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Ports:       []discoveryv1.EndpointPort{{Port: &port}},
-		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
-	}
+	slice := loopbackSlice("svc", port)
 	ingresses := func(annotations ...map[string]string) []*networkingv1.Ingress {
 		var ings []*networkingv1.Ingress
 		for i, a := range annotations {

@@ -12,7 +12,6 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 )
@@ -52,13 +51,7 @@ func BenchmarkProxy(b *testing.B) {
 		serve(b, routes.Compile(notFound), func(int) string { return "plain.example.com" })
 	})
 
-	ready := true
-	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Namespace: "default", Name: "web-1", Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Ports:       []discoveryv1.EndpointPort{{Port: &port}},
-		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
-	}
+	slice := loopbackSlice("web", port)
 	for _, n := range []int{10, 10000} {
 		b.Run(fmt.Sprintf("ingress/hosts=%d", n), func(b *testing.B) {
 			snap := &ingress.Snapshot{Services: []*corev1.Service{testService("web")}, EndpointSlices: []*discoveryv1.EndpointSlice{slice}}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -214,5 +215,17 @@ func TestUnmatchedRedirect(t *testing.T) {
 		if w.Code != tt.wantStatus || w.Body.String() != tt.wantBody || w.Header().Get("Location") != tt.wantLocation {
 			t.Errorf("%s: got %d %q Location %q, want %d %q Location %q", tt.url, w.Code, w.Body, w.Header().Get("Location"), tt.wantStatus, tt.wantBody, tt.wantLocation)
 		}
+	}
+}
+
+// loopbackSlice is an EndpointSlice of Service default/svc with one ready
+// endpoint, 127.0.0.1:port.
+func loopbackSlice(svc string, port int32) *discoveryv1.EndpointSlice {
+	ready := true
+	return &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Namespace: "default", Name: svc + "-1", Labels: map[string]string{discoveryv1.LabelServiceName: svc}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Port: &port}},
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
 	}
 }

@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 )
@@ -24,15 +23,7 @@ func BenchmarkTrafficAnnotations(b *testing.B) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))
 	defer backend.Close()
 	port := int32(backend.Listener.Addr().(*net.TCPAddr).Port)
-	ready := true
-	slice := func(svc string) *discoveryv1.EndpointSlice {
-		return &discoveryv1.EndpointSlice{
-			ObjectMeta:  metav1.ObjectMeta{Namespace: "default", Name: svc + "-1", Labels: map[string]string{discoveryv1.LabelServiceName: svc}},
-			AddressType: discoveryv1.AddressTypeIPv4,
-			Ports:       []discoveryv1.EndpointPort{{Port: &port}},
-			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
-		}
-	}
+	slice := func(svc string) *discoveryv1.EndpointSlice { return loopbackSlice(svc, port) }
 	annotated := func(name, host string, ann map[string]string) *networkingv1.Ingress {
 		ing := testIngress(name, host, testPath{"/", "Prefix", "web"})
 		ing.Annotations = ann
