@@ -141,7 +141,12 @@ func (h *AuthRequest) check(w http.ResponseWriter, r *http.Request) (http.Respon
 			}
 		}
 		if len(cookies) > 0 {
-			w = &cookieWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, cookies: cookies, always: h.AlwaysSetCookie}
+			always := h.AlwaysSetCookie
+			w = onFinalHeader(w, func(hdr http.Header, status int) {
+				if always || addStatuses[status] {
+					hdr["Set-Cookie"] = append(hdr["Set-Cookie"], cookies...)
+				}
+			})
 		}
 		return w, r, nil
 	case a.status == http.StatusUnauthorized && h.signin != nil:
@@ -168,7 +173,8 @@ func (h *AuthRequest) ask(r *http.Request) (*authAnswer, error) {
 	target := expand(h.url, r)
 	u, err := url.Parse(target)
 	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || requestHost(u.Host) == "" && !strings.HasPrefix(u.Host, "[") {
-		return nil, fmt.Errorf("url %q is not an http or https URL with a host", target)
+		// Not quoted: filled in, it may hold the client's headers.
+		return nil, fmt.Errorf("auth-url, filled in for this request, is not an http or https URL with a host")
 	}
 	method := h.Method
 	if method == "" {
@@ -242,37 +248,6 @@ func (h *AuthRequest) signinURL(r *http.Request) string {
 		sep = "&"
 	}
 	return signin + sep + h.RedirectParam + "=" + requestScheme(r) + "://" + r.Host + escapeURIComponent(r.RequestURI)
-}
-
-// cookieStatuses are the responses that carry the auth service's
-// Set-Cookie unless AlwaysSetCookie is on (nginx's add_header).
-var cookieStatuses = map[int]bool{200: true, 201: true, 204: true, 206: true, 301: true, 302: true, 303: true, 304: true, 307: true, 308: true}
-
-// cookieWriter adds the auth service's cookies to the response.
-type cookieWriter struct {
-	*caddyhttp.ResponseWriterWrapper
-	cookies []string
-	always  bool
-	done    bool
-}
-
-func (w *cookieWriter) WriteHeader(code int) {
-	if !w.done && code >= 200 {
-		w.done = true
-		if w.always || cookieStatuses[code] {
-			for _, c := range w.cookies {
-				w.Header().Add("Set-Cookie", c)
-			}
-		}
-	}
-	w.ResponseWriterWrapper.WriteHeader(code)
-}
-
-func (w *cookieWriter) Write(b []byte) (int, error) {
-	if !w.done {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriterWrapper.Write(b)
 }
 
 // Interface guards

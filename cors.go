@@ -103,7 +103,7 @@ func (h *CORS) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		return nil
 	}
 	// Set again once the backend's headers are in, replacing its own.
-	return next.ServeHTTP(onFinalHeader(w, func(hdr http.Header) { h.set(hdr, origin) }), r)
+	return next.ServeHTTP(onFinalHeader(w, func(hdr http.Header, _ int) { h.set(hdr, origin) }), r)
 }
 
 // Interface guards

@@ -86,9 +86,7 @@ func (h *Headers) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		// Set now, so that responses Caddy writes itself (401, 403, 503)
 		// carry them; set again after the backend's headers.
 		h.apply(w.Header(), http.StatusOK, false)
-		w = &statusHeaderHook{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, hook: func(hdr http.Header, status int) {
-			h.apply(hdr, status, true)
-		}}
+		w = onFinalHeader(w, func(hdr http.Header, status int) { h.apply(hdr, status, true) })
 	}
 	if h.RespondStatus != 0 {
 		return h.respond(w)
@@ -104,7 +102,7 @@ func (h *Headers) apply(hdr http.Header, status int, final bool) {
 		case "set":
 			hdr.Set(op.Name, op.Value)
 		case "add":
-			if final && cookieStatuses[status] && !hasValue(hdr, op.Name, op.Value) {
+			if final && addStatuses[status] && !hasValue(hdr, op.Name, op.Value) {
 				hdr.Add(op.Name, op.Value)
 			}
 		case "add-always":
@@ -147,29 +145,6 @@ func (h *Headers) respond(w http.ResponseWriter) error {
 	w.WriteHeader(h.RespondStatus)
 	_, err := w.Write([]byte(h.RespondText))
 	return err
-}
-
-// statusHeaderHook calls hook with the final response's headers and
-// status before they are written.
-type statusHeaderHook struct {
-	*caddyhttp.ResponseWriterWrapper
-	hook func(http.Header, int)
-	done bool
-}
-
-func (w *statusHeaderHook) WriteHeader(code int) {
-	if !w.done && code >= 200 {
-		w.done = true
-		w.hook(w.Header(), code)
-	}
-	w.ResponseWriterWrapper.WriteHeader(code)
-}
-
-func (w *statusHeaderHook) Write(b []byte) (int, error) {
-	if !w.done {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriterWrapper.Write(b)
 }
 
 // Interface guards

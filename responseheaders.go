@@ -46,35 +46,7 @@ func (ResponseHeaders) CaddyModule() caddy.ModuleInfo {
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *ResponseHeaders) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	return next.ServeHTTP(onFinalHeader(w, h.rewrite), r)
-}
-
-// finalHeaderHook calls hook with the response headers once, when the
-// final (non-1xx) status is written: after a backend's headers are in,
-// before they leave.
-type finalHeaderHook struct {
-	*caddyhttp.ResponseWriterWrapper
-	hook func(http.Header)
-	done bool
-}
-
-func onFinalHeader(w http.ResponseWriter, hook func(http.Header)) *finalHeaderHook {
-	return &finalHeaderHook{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, hook: hook}
-}
-
-func (w *finalHeaderHook) WriteHeader(code int) {
-	if !w.done && code >= 200 {
-		w.done = true
-		w.hook(w.Header())
-	}
-	w.ResponseWriterWrapper.WriteHeader(code)
-}
-
-func (w *finalHeaderHook) Write(b []byte) (int, error) {
-	if !w.done {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriterWrapper.Write(b)
+	return next.ServeHTTP(onFinalHeader(w, func(hdr http.Header, _ int) { h.rewrite(hdr) }), r)
 }
 
 func (h *ResponseHeaders) rewrite(hdr http.Header) {
