@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -135,8 +134,8 @@ func (c *authClient) do(ctx context.Context, req *http.Request) (*http.Response,
 // provisionAuth checks the external auth options.
 func (a *App) provisionAuth() error {
 	for _, o := range []struct{ name, ref string }{{"add_headers", a.AddHeaders}, {"proxy_set_headers", a.ProxySetHeaders}} {
-		if _, err := ingress.ParseSecretRef(o.ref, ""); o.ref != "" && err != nil {
-			return fmt.Errorf("%s: %v", o.name, strings.Replace(err.Error(), "secret", "configmap", 1))
+		if _, err := ingress.ParseConfigMapRef(o.ref, ""); o.ref != "" && err != nil {
+			return fmt.Errorf("%s: %v", o.name, err)
 		}
 	}
 	switch a.UnsupportedSnippets {

@@ -22,7 +22,7 @@ var configMapAnnotations = []string{"custom-headers", "auth-proxy-set-headers"}
 func ConfigMapRefs(ings []*networkingv1.Ingress, opts *Options) []string {
 	var refs []string
 	for _, name := range []string{opts.Headers.Add, opts.Headers.ProxySet} {
-		if ref, err := ParseSecretRef(name, ""); name != "" && err == nil {
+		if ref, err := ParseConfigMapRef(name, ""); name != "" && err == nil {
 			refs = append(refs, ref.String())
 		}
 	}
@@ -37,7 +37,7 @@ func ConfigMapRefs(ings []*networkingv1.Ingress, opts *Options) []string {
 				if !ok {
 					continue
 				}
-				if ref, err := ParseSecretRef(v, ing.Namespace); err == nil {
+				if ref, err := ParseConfigMapRef(v, ing.Namespace); err == nil {
 					refs = append(refs, ref.String())
 				}
 				break
@@ -52,9 +52,9 @@ func ConfigMapRefs(ings []*networkingv1.Ingress, opts *Options) []string {
 // Ingress in namespace: a bare name is in that namespace; another
 // namespace needs allow_cross_namespace_secrets, as for Secrets.
 func (t *translation) configMapFor(namespace, value string) (string, *corev1.ConfigMap, error) {
-	ref, err := ParseSecretRef(value, namespace)
+	ref, err := ParseConfigMapRef(value, namespace)
 	if err != nil {
-		return "", nil, fmt.Errorf("configmap %s", strings.TrimPrefix(err.Error(), "secret "))
+		return "", nil, err
 	}
 	if ref.Namespace != namespace && !t.opts.AllowCrossNamespaceSecrets {
 		return "", nil, fmt.Errorf("configmap %s is in another namespace than the Ingress, and allow_cross_namespace_secrets is off", ref)

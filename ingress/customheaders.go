@@ -67,7 +67,7 @@ func (t *translation) globalHeaders() headerOps {
 		if g.ref == "" {
 			continue
 		}
-		ref, err := ParseSecretRef(g.ref, "")
+		ref, err := ParseConfigMapRef(g.ref, "")
 		var lines string
 		if err == nil {
 			cm := t.configMaps[ref.String()]

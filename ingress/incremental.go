@@ -128,7 +128,7 @@ func optionRefs(opts *Options) []string {
 		refs = append(refs, "secret:"+r.String())
 	}
 	for _, name := range []string{opts.Headers.Add, opts.Headers.ProxySet} {
-		if ref, err := ParseSecretRef(name, ""); name != "" && err == nil {
+		if ref, err := ParseConfigMapRef(name, ""); name != "" && err == nil {
 			refs = append(refs, "configmap:"+ref.String())
 		}
 	}

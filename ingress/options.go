@@ -116,18 +116,29 @@ func (r SecretRef) String() string { return r.Namespace + "/" + r.Name }
 // ParseSecretRef parses "namespace/name". With defaultNamespace set, a bare
 // "name" means a Secret in that namespace.
 func ParseSecretRef(s, defaultNamespace string) (SecretRef, error) {
+	return parseObjectRef("secret", s, defaultNamespace)
+}
+
+// ParseConfigMapRef is ParseSecretRef for a ConfigMap.
+func ParseConfigMapRef(s, defaultNamespace string) (SecretRef, error) {
+	return parseObjectRef("configmap", s, defaultNamespace)
+}
+
+// parseObjectRef reads "namespace/name", or a bare name in
+// defaultNamespace when there is one; errors name the kind.
+func parseObjectRef(kind, s, defaultNamespace string) (SecretRef, error) {
 	ns, name, ok := strings.Cut(s, "/")
 	if !ok {
 		if defaultNamespace == "" {
-			return SecretRef{}, fmt.Errorf("secret %q: want namespace/name", s)
+			return SecretRef{}, fmt.Errorf("%s %q: want namespace/name", kind, s)
 		}
 		ns, name = defaultNamespace, s
 	}
 	if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
-		return SecretRef{}, fmt.Errorf("secret %q: namespace: %s", s, errs[0])
+		return SecretRef{}, fmt.Errorf("%s %q: namespace: %s", kind, s, errs[0])
 	}
 	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
-		return SecretRef{}, fmt.Errorf("secret %q: name: %s", s, errs[0])
+		return SecretRef{}, fmt.Errorf("%s %q: name: %s", kind, s, errs[0])
 	}
 	return SecretRef{Namespace: ns, Name: name}, nil
 }
