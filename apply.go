@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -228,11 +227,7 @@ func (a *App) report(problems []ingress.Problem) {
 // ones where they did not change. It returns the table that next
 // replaces, to be retired once next is stored, or nil.
 func (a *App) apply(res *ingress.Result, next *served) *table {
-	certsKey := certificatesKey(res.Certificates)
-	if c := res.DefaultCertificate; c != nil {
-		certsKey += "default=" + c.Secret + "=" + c.SHA256
-	}
-	if certsKey != a.lastCerts {
+	if !a.certsApplied || !sameCertificates(res.Certificates, a.lastCerts) || !sameCertificate(res.DefaultCertificate, a.lastDefaultCert) {
 		entries := make([]secrets.Entry, 0, len(res.Certificates))
 		for _, c := range res.Certificates {
 			entries = append(entries, secrets.Entry{Names: c.Names, Cert: c.KeyPair})
@@ -242,7 +237,7 @@ func (a *App) apply(res *ingress.Result, next *served) *table {
 			fallback = res.DefaultCertificate.KeyPair
 		}
 		next.certs = secrets.NewStore(entries, fallback)
-		a.lastCerts = certsKey
+		a.lastCerts, a.lastDefaultCert, a.certsApplied = res.Certificates, res.DefaultCertificate, true
 	}
 	a.manageCertificates(res.Managed)
 	backendSecrets := make(map[string]*ingress.BackendSecret, len(res.BackendSecrets))
@@ -291,12 +286,17 @@ func sameAction(a, b *ingress.Action) bool {
 	return a.Ingress == b.Ingress && bytes.Equal(a.Routes, b.Routes)
 }
 
-func certificatesKey(certs []ingress.Certificate) string {
-	var b strings.Builder
-	for _, c := range certs {
-		b.WriteString(c.Secret + "=" + c.SHA256 + ":" + strings.Join(c.Names, ",") + ";")
+// sameCertificates reports whether two lists serve the same certificates
+// for the same names.
+func sameCertificates(a, b []ingress.Certificate) bool {
+	return slices.EqualFunc(a, b, func(x, y ingress.Certificate) bool { return sameCertificate(&x, &y) })
+}
+
+func sameCertificate(a, b *ingress.Certificate) bool {
+	if a == nil || b == nil {
+		return a == b
 	}
-	return b.String()
+	return a.Secret == b.Secret && a.SHA256 == b.SHA256 && slices.Equal(a.Names, b.Names)
 }
 
 // build compiles a table, reusing the hostTables of the hosts that did

@@ -254,8 +254,12 @@ type App struct {
 	// becomes valid or expires.
 	retranslation *time.Timer
 	lastResult    *ingress.Result
-	lastCerts     string
-	compiled      map[string]*compiledRoute
+	// lastCerts and lastDefaultCert are the certificates served since
+	// certsApplied.
+	lastCerts       []ingress.Certificate
+	lastDefaultCert *ingress.Certificate
+	certsApplied    bool
+	compiled        map[string]*compiledRoute
 	// static are the compiled routes with static upstreams; live the
 	// tables not yet drained (the current one among them), gen the
 	// generation of the newest; pending the routes no current handler
