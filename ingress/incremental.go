@@ -57,6 +57,8 @@ type Incremental struct {
 	// catch-all default backend, if any.
 	shared   shared
 	catchAll *group
+	// prefixes are those of the options, for keys.
+	prefixes []string
 	// fulls counts the whole translations, steps the others.
 	fulls, steps int
 }
@@ -81,6 +83,7 @@ type group struct {
 // Translate translates snap, which follows the snapshot of the previous
 // call.
 func (in *Incremental) Translate(snap *Snapshot, opts Options) *Result {
+	in.prefixes = annotationPrefixes(&opts)
 	if in.needsFull(snap, opts) {
 		in.full(snap, opts)
 	} else {
@@ -309,7 +312,7 @@ func (in *Incremental) keys(ing *networkingv1.Ingress, opts Options) []string {
 		add("")
 	}
 	www := false
-	for _, p := range annotationPrefixes(&opts) {
+	for _, p := range in.prefixes {
 		if v, ok := ing.Annotations[p+"server-alias"]; ok {
 			for _, a := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
 				add(strings.ToLower(a))
