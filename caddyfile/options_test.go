@@ -45,6 +45,26 @@ func TestParseOption(t *testing.T) {
 			wantErr: "legacy_annotations: want on or off",
 		},
 		{
+			name:    "global_auth takes one URL",
+			input:   "ingress {\n\tmanifests /m\n\tglobal_auth https://a https://b\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "global_auth knows its options",
+			input:   "ingress {\n\tmanifests /m\n\tglobal_auth https://a {\n\t\tauth_snippet x\n\t}\n}",
+			wantErr: "unrecognized global_auth option 'auth_snippet'",
+		},
+		{
+			name:    "global_auth lists need an argument",
+			input:   "ingress {\n\tmanifests /m\n\tglobal_auth https://a {\n\t\tresponse_headers\n\t}\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "allowed_response_headers needs a name",
+			input:   "ingress {\n\tmanifests /m\n\tallowed_response_headers\n}",
+			wantErr: "wrong argument count",
+		},
+		{
 			name:    "timeouts are whole seconds",
 			input:   "ingress {\n\tmanifests /m\n\tproxy_read_timeout 60s\n}",
 			wantErr: "proxy_read_timeout: want a whole number such as 60, got '60s'",
