@@ -60,9 +60,8 @@ func opsOf(op, lines string) headerOps {
 }
 
 // globalHeaders reads the ConfigMaps of the app's add_headers and
-// proxy_set_headers; a missing or invalid one is reported and left out.
-func (t *translation) globalHeaders() headerOps {
-	var ops headerOps
+// proxy_set_headers; a missing or invalid one is left out, with a problem.
+func (t *translation) globalHeaders() (ops headerOps, problems []Problem) {
 	for _, g := range []struct{ option, ref, op string }{{"add_headers", t.opts.Headers.Add, "set"}, {"proxy_set_headers", t.opts.Headers.ProxySet, "req-set"}} {
 		if g.ref == "" {
 			continue
@@ -78,12 +77,12 @@ func (t *translation) globalHeaders() headerOps {
 			}
 		}
 		if err != nil {
-			t.problems = append(t.problems, Problem{Object: ObjectRef{Kind: "Config", Name: g.option}, Reason: err.Error() + "; its headers are not set"})
+			problems = append(problems, Problem{Object: ObjectRef{Kind: "Config", Name: g.option}, Reason: err.Error() + "; its headers are not set"})
 			continue
 		}
 		ops = joinOps(ops, opsOf(g.op, lines))
 	}
-	return ops
+	return ops, problems
 }
 
 // canonicalNames returns header names in canonical form.

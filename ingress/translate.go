@@ -87,6 +87,7 @@ type translation struct {
 	// globalOps are the app-wide headers; allowedResponse the names
 	// custom-headers may set.
 	globalOps       headerOps
+	globalProblems  []Problem
 	allowedResponse []string
 	// site and plan are where the plan of each path is made.
 	site site
@@ -225,7 +226,7 @@ func (tr *Translator) newTranslation(opts Options, m objectMaps) *translation {
 	t.keys = tr.annotationKeys(t.prefixes)
 	t.defaultRetry, _ = defaultRetry(opts.Traffic)
 	t.globalAuth, _ = globalAuth(opts.GlobalAuth)
-	t.globalOps = t.globalHeaders()
+	t.globalOps, t.globalProblems = t.globalHeaders()
 	t.allowedResponse = canonicalNames(opts.Headers.AllowedResponse)
 	if ref := opts.DefaultBackend; ref != nil {
 		// Reported by addConfiguredDefault.
@@ -247,9 +248,6 @@ const (
 
 // translate translates ingresses, owned and sorted oldest first.
 func (t *translation) translate(ingresses []*networkingv1.Ingress, mode int) {
-	if mode == translatePart {
-		t.problems = t.problems[:0] // those of the options, reported by translateGlobal
-	}
 	all := make([]*ingressConfig, len(ingresses))
 	for i, ing := range ingresses {
 		all[i] = readAnnotations(t, ing, t.reporter(ing))
@@ -275,6 +273,7 @@ func (t *translation) translate(ingresses []*networkingv1.Ingress, mode int) {
 		}
 	}
 	if mode != translatePart {
+		t.problems = append(t.problems, t.globalProblems...)
 		t.addConfiguredDefault()
 		t.addDefaultCertificate()
 	}
