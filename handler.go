@@ -2,10 +2,7 @@ package caddyingress
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
@@ -88,32 +85,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		return caddyhttp.Error(http.StatusNotFound, nil)
 	}
 	return hd.ServeHTTP(w, r)
-}
-
-// setForwardingHeaders sets the request headers for backends that
-// ingress-nginx sets and Caddy does not: X-Request-ID when the client sent
-// none, and X-Forwarded-Port, the port the request came in on, unless a
-// trusted proxy says it.
-func setForwardingHeaders(r *http.Request) {
-	if r.Header.Get("X-Request-Id") == "" {
-		r.Header.Set("X-Request-Id", newRequestID())
-	}
-	if fromTrustedProxy(r) && r.Header.Get("X-Forwarded-Port") != "" {
-		return
-	}
-	r.Header.Del("X-Forwarded-Port")
-	if addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		if _, port, err := net.SplitHostPort(addr.String()); err == nil {
-			r.Header.Set("X-Forwarded-Port", port)
-		}
-	}
-}
-
-// newRequestID returns 32 random hex digits, as nginx's $request_id.
-func newRequestID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // firstWait bounds how long a request waits for the first snapshot when

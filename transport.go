@@ -96,6 +96,21 @@ type Transport struct {
 	// be sent as one). Default: false.
 	SendSNI bool `json:"send_sni,omitempty"`
 
+	// Forwarding sets the request headers that ingress-nginx sends to
+	// backends and Caddy's reverse_proxy does not, on each request sent:
+	// X-Real-IP (the client's address, as Caddy's client_ip variable has
+	// it after trusted_proxies), X-Scheme and X-Forwarded-Scheme (the
+	// scheme the request came in on), one X-Request-ID (the values the
+	// request has, joined), and no Proxy header (httpoxy). With "client",
+	// X-Forwarded-For is the client's address alone, as ingress-nginx
+	// sends it by default; with "full" it is left to reverse_proxy, which
+	// appends the peer to the list a trusted proxy sent
+	// (compute-full-forwarded-for). They are set after reverse_proxy's
+	// header operations, from the request itself, without placeholders.
+	// It is not a setting of the connection pool. Default: "", none of
+	// them is set.
+	Forwarding string `json:"forwarding,omitempty"`
+
 	app  *App
 	pool *backendPool
 	// cleaned is set by the first Cleanup, which releases the pool.
@@ -149,6 +164,9 @@ func (t *Transport) settings() (poolSettings, error) {
 			return poolSettings{}, fmt.Errorf("%s: negative duration %v", d.name, d.value)
 		}
 	}
+	if t.Forwarding != "" && t.Forwarding != "client" && t.Forwarding != "full" {
+		return poolSettings{}, fmt.Errorf("forwarding: unknown value %q, want client or full", t.Forwarding)
+	}
 	if !t.TLS && (t.Secret != "" || t.Verify || t.ServerName != "" || t.SendSNI) {
 		return poolSettings{}, fmt.Errorf("secret, verify, server_name and send_sni require tls")
 	}
@@ -196,6 +214,9 @@ func (e *handshakeError) Unwrap() error { return e.err }
 // the handshake of the connection made for this request asked for a
 // certificate and none was sent, the error says so, whatever its form.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.Forwarding != "" {
+		setUpstreamHeaders(req, t.Forwarding == "full")
+	}
 	if !t.TLS {
 		return t.pool.http.RoundTrip(req)
 	}

@@ -243,50 +243,35 @@ func upstreamSource(k UpstreamKey) map[string]any {
 
 // reverseProxy proxies to the ready endpoints of a Service port, chosen
 // by the selection policy balance ("" for round_robin), with the request
-// headers ingress-nginx sends (upstreamRequestHeaders).
+// headers ingress-nginx sends (see forwarding).
 func reverseProxy(up UpstreamKey, balance string, full bool) handler {
 	if balance == "" {
 		balance = "round_robin"
 	}
-	h := handler{
+	return handler{
 		"handler":           "reverse_proxy",
 		"dynamic_upstreams": upstreamSource(up),
 		"load_balancing":    map[string]any{"selection_policy": map[string]any{"policy": balance}},
-		"headers":           map[string]any{"request": upstreamRequestHeaders()},
-		"transport":         map[string]any{"protocol": TransportModule},
+		"transport":         forwarding(map[string]any{"protocol": TransportModule}, full),
 	}
-	fullForwardedFor(h, full)
-	return h
 }
 
-// fullForwardedFor leaves X-Forwarded-For to Caddy, which appends the
-// peer to the list a trusted proxy sent (compute-full-forwarded-for);
-// otherwise it is the client's address alone, as ingress-nginx sends it
-// by default.
-func fullForwardedFor(h handler, full bool) {
+// forwarding makes the ingress transport tr set the headers ingress-nginx
+// sets on requests to backends besides Caddy's own X-Forwarded-For,
+// -Proto and -Host: the client's address (after Caddy's trusted_proxies),
+// the scheme it came in on and the request ID (the client's, else one the
+// ingress handler made, as it sets X-Forwarded-Port); the Proxy header
+// goes (httpoxy). X-Forwarded-For is the client's address alone, as
+// ingress-nginx sends it by default, unless full
+// (compute-full-forwarded-for) leaves it to Caddy, which appends the peer
+// to the list a trusted proxy sent. The transport sets them as data,
+// cheaper than header operations with placeholders.
+func forwarding(tr map[string]any, full bool) map[string]any {
+	tr["forwarding"] = "client"
 	if full {
-		return
+		tr["forwarding"] = "full"
 	}
-	set := h["headers"].(map[string]any)["request"].(map[string]any)["set"].(map[string][]string)
-	set["X-Forwarded-For"] = []string{"{http.vars.client_ip}"}
-}
-
-// upstreamRequestHeaders are the headers ingress-nginx sets on requests
-// to backends besides Caddy's own X-Forwarded-For, -Proto and -Host:
-// the client's address (after Caddy's trusted_proxies), the scheme it
-// came in on, and the request ID (the client's, else one the ingress
-// handler made, as it sets X-Forwarded-Port); the Proxy header goes
-// (httpoxy).
-func upstreamRequestHeaders() map[string]any {
-	return map[string]any{
-		"set": map[string][]string{
-			"X-Real-Ip":          {"{http.vars.client_ip}"},
-			"X-Forwarded-Scheme": {"{http.request.scheme}"},
-			"X-Scheme":           {"{http.request.scheme}"},
-			"X-Request-Id":       {"{http.request.header.X-Request-Id}"},
-		},
-		"delete": []string{"Proxy"},
-	}
+	return tr
 }
 
 // idempotentMethods are retried after a connection to the backend was
@@ -339,9 +324,9 @@ func proxyHandler(p *plan) handler {
 		delete(h, "load_balancing")
 		h["upstreams"] = []map[string]any{{"dial": px.dial}}
 	}
-	h["transport"] = transport(px.upstream, &px.backend, px.timeouts)
+	h["transport"] = forwarding(transport(px.upstream, &px.backend, px.timeouts), px.fullForwardedFor)
 	if host := p.headers.upstreamHost; host != "" {
-		h["headers"].(map[string]any)["request"].(map[string]any)["set"].(map[string][]string)["Host"] = []string{host}
+		h["headers"] = map[string]any{"request": map[string]any{"set": map[string][]string{"Host": {host}}}}
 	}
 	if e := &px.errors; e.codes != "" {
 		var codes []int

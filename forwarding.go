@@ -1,0 +1,70 @@
+package caddyingress
+
+import (
+	"encoding/hex"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// setForwardingHeaders sets the request headers for backends that
+// ingress-nginx sets and Caddy does not, on the client's request, for
+// every handler after the ingress handler: X-Request-ID when the client
+// sent none, and X-Forwarded-Port, the port the request came in on,
+// unless a trusted proxy says it.
+func setForwardingHeaders(r *http.Request) {
+	if r.Header.Get("X-Request-Id") == "" {
+		r.Header.Set("X-Request-Id", newRequestID())
+	}
+	if fromTrustedProxy(r) && r.Header.Get("X-Forwarded-Port") != "" {
+		return
+	}
+	r.Header.Del("X-Forwarded-Port")
+	if addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if _, port, err := net.SplitHostPort(addr.String()); err == nil {
+			r.Header.Set("X-Forwarded-Port", port)
+		}
+	}
+}
+
+// newRequestID returns 32 random hex digits, as nginx's $request_id. The
+// bits come from the runtime's per-thread ChaCha8 generator (math/rand/v2),
+// which is seeded from the system's and cannot be predicted from earlier
+// IDs, without a system call per request.
+func newRequestID() string {
+	var b [16]byte
+	for i := 0; i < len(b); i += 8 {
+		v := rand.Uint64()
+		for j := range 8 {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// setUpstreamHeaders sets on req, a request to a backend, the headers of
+// the ingress transport's forwarding option (see Transport.Forwarding).
+func setUpstreamHeaders(req *http.Request, fullForwardedFor bool) {
+	h := req.Header
+	ip, _ := caddyhttp.GetVar(req.Context(), caddyhttp.ClientIPVarKey).(string)
+	scheme := "http"
+	if req.TLS != nil {
+		scheme = "https"
+	}
+	// One array holds the values (each header gets a slice of it with no
+	// room to grow): one allocation, not one per header.
+	v := [...]string{ip, scheme, scheme, ip}
+	h["X-Real-Ip"] = v[0:1:1]
+	h["X-Scheme"] = v[1:2:2]
+	h["X-Forwarded-Scheme"] = v[2:3:3]
+	if !fullForwardedFor {
+		h["X-Forwarded-For"] = v[3:4:4]
+	}
+	if ids := h["X-Request-Id"]; len(ids) > 1 {
+		h["X-Request-Id"] = []string{strings.Join(ids, ",")}
+	}
+	delete(h, "Proxy")
+}

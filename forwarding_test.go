@@ -1,0 +1,78 @@
+package caddyingress
+
+import (
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func TestSetUpstreamHeaders(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		full       bool
+		tls        bool
+		wantXFF    string
+		wantScheme string
+	}{
+		{name: "client", wantXFF: "192.0.2.7", wantScheme: "http"},
+		{name: "full", full: true, tls: true, wantXFF: "198.51.100.1, 192.0.2.7", wantScheme: "https"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			r := caddyhttp.PrepareRequest(httptest.NewRequest("GET", "http://app.example.com/", nil), caddy.NewReplacer(), w, new(caddyhttp.Server))
+			caddyhttp.SetVar(r.Context(), caddyhttp.ClientIPVarKey, "192.0.2.7")
+			if tc.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			r.Header["X-Real-Ip"] = []string{"203.0.113.9"}
+			r.Header["X-Scheme"] = []string{"gopher"}
+			r.Header["Proxy"] = []string{"http://evil"}
+			r.Header["X-Request-Id"] = []string{"a", "b"}
+			r.Header["X-Forwarded-For"] = []string{"198.51.100.1, 192.0.2.7"}
+			setUpstreamHeaders(r, tc.full)
+			want := http.Header{
+				"X-Real-Ip": {"192.0.2.7"}, "X-Forwarded-For": {tc.wantXFF}, "X-Scheme": {tc.wantScheme},
+				"X-Forwarded-Scheme": {tc.wantScheme}, "X-Request-Id": {"a,b"},
+			}
+			for k, v := range want {
+				if got := r.Header[k]; len(got) != 1 || got[0] != v[0] {
+					t.Errorf("%s: got %q, want %q", k, got, v)
+				}
+			}
+			if _, ok := r.Header["Proxy"]; ok {
+				t.Errorf("Proxy header kept: %q", r.Header["Proxy"])
+			}
+		})
+	}
+}
+
+func TestNewRequestID(t *testing.T) {
+	hex32 := regexp.MustCompile(`\A[0-9a-f]{32}\z`)
+	seen := make(map[string]bool)
+	for range 1000 {
+		id := newRequestID()
+		if !hex32.MatchString(id) {
+			t.Fatalf("request ID %q: want 32 hex digits", id)
+		}
+		if seen[id] {
+			t.Fatalf("request ID %q made twice", id)
+		}
+		seen[id] = true
+	}
+}
+
+func TestTransportForwardingValue(t *testing.T) {
+	for _, v := range []string{"", "client", "full"} {
+		if _, err := (&Transport{Forwarding: v}).settings(); err != nil {
+			t.Errorf("forwarding %q: %v", v, err)
+		}
+	}
+	if _, err := (&Transport{Forwarding: "{http.vars.x}"}).settings(); err == nil {
+		t.Error("forwarding with a placeholder: no error")
+	}
+}
