@@ -145,7 +145,7 @@ func (a *App) applySnapshot(snap *ingress.Snapshot, sourceProblems []ingress.Pro
 		a.problems = res.Problems
 		a.owned = res.Ingresses
 		a.schedule(res.NextChange)
-		a.logger.Debug("applied", zap.Int("hosts", len(res.Hosts)), zap.Int("certificates", len(res.Certificates)), zap.Duration("duration", time.Since(start)))
+		a.logger.Debug("applied", zap.Int("hosts", res.Hosts.Len()), zap.Int("certificates", len(res.Certificates)), zap.Duration("duration", time.Since(start)))
 	}
 	a.state.Store(&next)
 	if retired != nil {

@@ -78,7 +78,7 @@ func (a *App) warnClientAuthPolicy(res *ingress.Result) {
 	if a.clientAuthPolicy.Load() {
 		return
 	}
-	for _, h := range res.Hosts {
+	for h := range res.Hosts.All() {
 		if h.ClientAuth != nil {
 			a.logger.Error("hosts ask for client certificates, but no TLS connection policy asks clients for them; "+
 				"serve HTTPS from a site block of its own, such as \":443 { ingress }\", or add the ingress_client_auth policy",

@@ -32,10 +32,10 @@ func (s *seen) ServeHTTP(_ http.ResponseWriter, r *http.Request) error {
 // given) and open.test (none), both proxied to backend.
 func clientAuthHandler(auth *ingress.ClientAuth, backend caddyhttp.Handler) *Handler {
 	a := &App{httpsPort: 8443}
-	res := &ingress.Result{Hosts: []ingress.Host{
+	res := &ingress.Result{Hosts: ingress.NewHostList([]*ingress.Host{
 		{Host: "mtls.test", TLS: true, ClientAuth: auth, Paths: []ingress.Path{{Path: "/", Type: ingress.PathPrefix}}},
 		{Host: "open.test", TLS: true, Paths: []ingress.Path{{Path: "/", Type: ingress.PathPrefix}}},
-	}}
+	})}
 	a.setTable(res, backend)
 	return &Handler{app: a}
 }
@@ -223,10 +223,10 @@ func TestClientAuthCatchAll(t *testing.T) {
 	ca := newTestCA(t, "client CA")
 	a := &App{httpsPort: 443}
 	res := &ingress.Result{
-		Hosts: []ingress.Host{
+		Hosts: ingress.NewHostList([]*ingress.Host{
 			{Host: "", ClientAuth: &ingress.ClientAuth{Verify: "on", Depth: 1, CAs: ca.pool}, Paths: []ingress.Path{{Path: "/hostless", Type: ingress.PathPrefix}}},
 			{Host: "open.test", Paths: []ingress.Path{{Path: "/open", Type: ingress.PathPrefix}}},
-		},
+		}),
 		Default: &ingress.Action{},
 	}
 	backend := new(seen)

@@ -36,7 +36,7 @@ func (a *App) setTable(res *ingress.Result, handler caddyhttp.Handler) {
 // snapshot is applied waits for it when one is at hand (a directory read
 // at Provision), and gets 503 at once otherwise.
 func TestAwaitFirst(t *testing.T) {
-	res := &ingress.Result{Hosts: []ingress.Host{{Host: "a.test", Paths: []ingress.Path{{Path: "/", Type: ingress.PathPrefix}}}}}
+	res := &ingress.Result{Hosts: ingress.NewHostList([]*ingress.Host{{Host: "a.test", Paths: []ingress.Path{{Path: "/", Type: ingress.PathPrefix}}}})}
 	for _, expect := range []bool{true, false} {
 		t.Run(fmt.Sprintf("snapshot at hand %v", expect), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {

@@ -1,7 +1,6 @@
 package caddyingress
 
 import (
-	"maps"
 	"net/http"
 	"path"
 	"regexp"
@@ -20,8 +19,8 @@ import (
 // rules without host; within a host, exact path, then the longest
 // element-wise prefix; then the host's default, then the catch-all.
 type table struct {
-	exact    map[string]*hostTable
-	wildcard map[string]*hostTable // keyed by the parent domain of "*.parent"
+	exact    hostMap
+	wildcard hostMap // keyed by the parent domain of "*.parent"
 	any      *hostTable
 	fallback caddyhttp.Handler
 	// catchAll holds the compiled route of fallback.
@@ -76,42 +75,55 @@ func newTable(res *ingress.Result, handler func(*ingress.Action) caddyhttp.Handl
 func nextTable(prev *table, prevRes, res *ingress.Result, handler handlerFunc, dropped func(*hostTable)) *table {
 	t := &table{drained: make(chan struct{})}
 	reuse := prev != nil && prevRes != nil && prevRes.Default == res.Default
-	var prevHosts []ingress.Host
+	var prevHosts ingress.HostList
 	if reuse {
 		prevHosts = prevRes.Hosts
 	}
 	// Walk both host lists, sorted by name: drop what went or changed,
-	// then add what came or changed.
+	// then add what came or changed. Chunks the lists share are skipped
+	// whole.
 	var gone []*hostTable
 	var added []*ingress.Host
-	i := 0
-	for j := range res.Hosts {
-		h := &res.Hosts[j]
-		for i < len(prevHosts) && prevHosts[i].Host < h.Host {
-			gone = append(gone, prev.hostTable(&prevHosts[i]))
-			i++
+	old, cur := hostCursor{chunks: prevHosts.Chunks()}, hostCursor{chunks: res.Hosts.Chunks()}
+	for !cur.done() {
+		if old.sameChunk(&cur) {
+			old.c++
+			cur.c++
+			continue
 		}
-		if i < len(prevHosts) && prevHosts[i].Host == h.Host {
-			if sameHost(&prevHosts[i], h) {
-				i++
+		h := cur.host()
+		cur.next()
+		if !old.done() && old.host() == h {
+			old.next() // carried over as it is
+			continue
+		}
+		for !old.done() && old.host().Host < h.Host {
+			gone = append(gone, prev.hostTable(old.host()))
+			old.next()
+		}
+		if !old.done() && old.host().Host == h.Host {
+			same := sameHost(old.host(), h)
+			if !same {
+				gone = append(gone, prev.hostTable(old.host()))
+			}
+			old.next()
+			if same {
 				continue
 			}
-			gone = append(gone, prev.hostTable(&prevHosts[i]))
-			i++
 		}
 		added = append(added, h)
 	}
-	for ; i < len(prevHosts); i++ {
-		gone = append(gone, prev.hostTable(&prevHosts[i]))
+	for ; !old.done(); old.next() {
+		gone = append(gone, prev.hostTable(old.host()))
 	}
 	if reuse {
 		if len(gone) == 0 && len(added) == 0 {
 			return prev // serves res as it is
 		}
 		t.fallback, t.catchAll, t.any = prev.fallback, prev.catchAll, prev.any
-		t.exact, t.wildcard = maps.Clone(prev.exact), maps.Clone(prev.wildcard)
+		t.exact, t.wildcard = prev.exact.next(), prev.wildcard.next()
 	} else {
-		t.exact, t.wildcard = make(map[string]*hostTable), make(map[string]*hostTable)
+		t.exact, t.wildcard = newHostMap(), newHostMap()
 		if prev != nil {
 			for _, ht := range prev.hostTables() {
 				dropped(ht)
@@ -140,15 +152,40 @@ func nextTable(prev *table, prevRes, res *ingress.Result, handler handlerFunc, d
 	return t
 }
 
+// hostCursor walks the chunks of a host list.
+type hostCursor struct {
+	chunks [][]*ingress.Host
+	c, i   int // chunk, and host in it
+}
+
+func (k *hostCursor) done() bool          { return k.c >= len(k.chunks) }
+func (k *hostCursor) host() *ingress.Host { return k.chunks[k.c][k.i] }
+
+func (k *hostCursor) next() {
+	if k.i++; k.i == len(k.chunks[k.c]) {
+		k.c, k.i = k.c+1, 0
+	}
+}
+
+// sameChunk reports whether both cursors are at the start of the same
+// chunk, shared by their lists.
+func (k *hostCursor) sameChunk(o *hostCursor) bool {
+	if k.i != 0 || o.i != 0 || k.done() || o.done() {
+		return false
+	}
+	a, b := k.chunks[k.c], o.chunks[o.c]
+	return len(a) == len(b) && &a[0] == &b[0]
+}
+
 // hostTable returns the hostTable that serves h's own name in t.
 func (t *table) hostTable(h *ingress.Host) *hostTable {
 	switch name := h.Host; {
 	case name == "":
 		return t.any
 	case strings.HasPrefix(name, "*."):
-		return t.wildcard[name[2:]]
+		return t.wildcard.get(name[2:])
 	default:
-		return t.exact[name]
+		return t.exact.get(name)
 	}
 }
 
@@ -156,12 +193,16 @@ func (t *table) hostTable(h *ingress.Host) *hostTable {
 func (t *table) hostTables() []*hostTable {
 	seen := make(map[*hostTable]bool)
 	var out []*hostTable
-	for _, ht := range append(append(slices.Collect(maps.Values(t.exact)), slices.Collect(maps.Values(t.wildcard))...), t.any, t.catchAll) {
+	add := func(ht *hostTable) {
 		if ht != nil && !seen[ht] {
 			seen[ht] = true
 			out = append(out, ht)
 		}
 	}
+	t.exact.all(add)
+	t.wildcard.all(add)
+	add(t.any)
+	add(t.catchAll)
 	return out
 }
 
@@ -170,9 +211,9 @@ func (t *table) mapName(name string, ht *hostTable) {
 	case name == "":
 		t.any = ht
 	case strings.HasPrefix(name, "*."):
-		t.wildcard[name[2:]] = ht
+		t.wildcard.set(name[2:], ht)
 	default:
-		t.exact[name] = ht
+		t.exact.set(name, ht)
 	}
 }
 
@@ -184,12 +225,12 @@ func (t *table) unmap(name string, ht *hostTable) {
 			t.any = nil
 		}
 	case strings.HasPrefix(name, "*."):
-		if t.wildcard[name[2:]] == ht {
-			delete(t.wildcard, name[2:])
+		if t.wildcard.get(name[2:]) == ht {
+			t.wildcard.delete(name[2:])
 		}
 	default:
-		if t.exact[name] == ht {
-			delete(t.exact, name)
+		if t.exact.get(name) == ht {
+			t.exact.delete(name)
 		}
 	}
 }
@@ -291,11 +332,11 @@ func (t *table) lookupIn(h *hostTable, reqPath string) (hd caddyhttp.Handler, ca
 
 func (t *table) host(host string) *hostTable {
 	if host != "" {
-		if h := t.exact[host]; h != nil {
+		if h := t.exact.get(host); h != nil {
 			return h
 		}
 		if i := strings.IndexByte(host, '.'); i > 0 {
-			if h := t.wildcard[host[i+1:]]; h != nil {
+			if h := t.wildcard.get(host[i+1:]); h != nil {
 				return h
 			}
 		}

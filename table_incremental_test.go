@@ -19,8 +19,22 @@ import (
 // every compiled route that the previous table used and the new one does
 // not is reported dropped.
 func TestNextTableEqualsNew(t *testing.T) {
-	rnd := rand.New(rand.NewPCG(3, 9))
-	names := []string{"", "a.test", "b.test", "*.test", "c.test", "x.b.test"}
+	t.Run("few hosts", func(t *testing.T) {
+		checkNextTable(t, rand.New(rand.NewPCG(3, 9)), []string{"", "a.test", "b.test", "*.test", "c.test", "x.b.test"}, false)
+	})
+	// Many hosts, patched as incremental translation patches them: the
+	// chunks of the host list that did not change are shared with the
+	// previous result, and skipped whole.
+	t.Run("many hosts", func(t *testing.T) {
+		names := []string{"", "*.test", "x.b.test"}
+		for i := range 700 {
+			names = append(names, fmt.Sprintf("h%03d.test", i))
+		}
+		checkNextTable(t, rand.New(rand.NewPCG(5, 7)), names, true)
+	})
+}
+
+func checkNextTable(t *testing.T, rnd *rand.Rand, names []string, patch bool) {
 	paths := []string{"/", "/api", "/api/v1", "/x"}
 	actions := map[string]*ingress.Action{}
 	action := func(name string) *ingress.Action {
@@ -31,8 +45,8 @@ func TestNextTableEqualsNew(t *testing.T) {
 		actions[name] = a
 		return a
 	}
-	randomHost := func(name string) ingress.Host {
-		h := ingress.Host{Host: name}
+	randomHost := func(name string) *ingress.Host {
+		h := &ingress.Host{Host: name}
 		for _, p := range paths {
 			if rnd.IntN(2) == 0 {
 				typ := []ingress.PathType{ingress.PathPrefix, ingress.PathExact}[rnd.IntN(2)]
@@ -55,26 +69,47 @@ func TestNextTableEqualsNew(t *testing.T) {
 	live := map[string]int{} // route → handlers using it in prev
 	for step := 0; step < 400; step++ {
 		res := &ingress.Result{}
+		var hosts []*ingress.Host
 		if prevRes != nil {
 			res.Default = prevRes.Default
-			res.Hosts = slices.Clone(prevRes.Hosts)
+			hosts = prevRes.Hosts.Slice()
 		}
-		for n := 1 + rnd.IntN(2); n > 0; n-- {
+		gone, add := map[string]bool{}, []*ingress.Host(nil)
+		touched := []string{}
+		count := 1 + rnd.IntN(2)
+		if patch && step == 0 {
+			count = len(names) // most of them, from the start
+		}
+		for n := count; n > 0; n-- {
 			name := names[rnd.IntN(len(names))]
-			i := slices.IndexFunc(res.Hosts, func(h ingress.Host) bool { return h.Host == name })
+			if gone[name] {
+				continue
+			}
+			touched = append(touched, name)
+			i := slices.IndexFunc(hosts, func(h *ingress.Host) bool { return h.Host == name })
+			gone[name] = true
 			switch {
 			case i >= 0 && rnd.IntN(3) == 0:
-				res.Hosts = slices.Delete(res.Hosts, i, i+1)
+				hosts = slices.Delete(hosts, i, i+1)
 			case i >= 0:
-				res.Hosts[i] = randomHost(name)
+				hosts[i] = randomHost(name)
+				add = append(add, hosts[i])
 			default:
-				res.Hosts = append(res.Hosts, randomHost(name))
+				hosts = append(hosts, randomHost(name))
+				add = append(add, hosts[len(hosts)-1])
 			}
 		}
 		if rnd.IntN(10) == 0 {
 			res.Default = action(fmt.Sprint("catch-all", rnd.IntN(2)))
 		}
-		slices.SortFunc(res.Hosts, func(a, b ingress.Host) int { return strings.Compare(a.Host, b.Host) })
+		slices.SortFunc(hosts, func(a, b *ingress.Host) int { return strings.Compare(a.Host, b.Host) })
+		res.Hosts = ingress.NewHostList(hosts)
+		if patch && prevRes != nil {
+			res.Hosts = prevRes.Hosts.Patch(gone, add)
+			if got := res.Hosts.Slice(); !slices.Equal(got, hosts) {
+				t.Fatalf("step %d: patched list of %d hosts, want %d", step, len(got), len(hosts))
+			}
+		}
 
 		counts := map[string]int{}
 		handler := func(act *ingress.Action) (caddyhttp.Handler, *compiledRoute) {
@@ -111,7 +146,11 @@ func TestNextTableEqualsNew(t *testing.T) {
 				t.Fatalf("step %d: route %q: counted %d uses, the table has %d", step, k, v, want[k])
 			}
 		}
-		for _, host := range append(slices.Clone(names), "alias-a.test", "alias-test", "y.test", "other") {
+		check := names
+		if len(names) > 20 {
+			check = append(touched, names[rnd.IntN(len(names))], names[rnd.IntN(len(names))])
+		}
+		for _, host := range append(slices.Clone(check), "alias-a.test", "alias-test", "y.test", "other") {
 			for _, p := range []string{"/", "/api", "/api/v1/z", "/x", "/nothing"} {
 				if got, want := describeHandler(next.lookup(host, p)), describeHandler(fresh.lookup(host, p)); got != want {
 					t.Fatalf("step %d: %s%s: got %s, want %s", step, host, p, got, want)

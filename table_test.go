@@ -186,12 +186,12 @@ func TestHostMatching(t *testing.T) {
 // catch-all.
 func TestUnmatchedRedirect(t *testing.T) {
 	res := &ingress.Result{
-		Hosts: []ingress.Host{{
+		Hosts: ingress.NewHostList([]*ingress.Host{{
 			Host:     "tls.example.com",
 			TLS:      true,
 			Paths:    []ingress.Path{{Path: "/api", Type: ingress.PathPrefix, Action: ingress.Action{Routes: []byte("api")}}},
 			Redirect: &ingress.Redirect{HTTPS: true},
-		}},
+		}}),
 		Default: &ingress.Action{Routes: []byte("catch-all")},
 	}
 	tbl := newTable(res, func(act *ingress.Action) caddyhttp.Handler { return marker(act.Routes) })

@@ -90,8 +90,8 @@ func BenchmarkIncrementalOneChange(b *testing.B) {
 				changed := snap.Ingresses[i%n].DeepCopy()
 				changed.Spec.Rules[0].HTTP.Paths[1].Path = fmt.Sprintf("/healthz-%d", i)
 				snap.Ingresses[i%n] = changed
-				if res := in.Translate(&snap, benchOptions); len(res.Hosts) != n {
-					b.Fatalf("got %d hosts", len(res.Hosts))
+				if res := in.Translate(&snap, benchOptions); res.Hosts.Len() != n {
+					b.Fatalf("got %d hosts", res.Hosts.Len())
 				}
 				i++
 			}

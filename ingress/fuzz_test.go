@@ -110,7 +110,7 @@ func FuzzTranslateAnnotation(f *testing.F) {
 				t.Errorf("got problem %+v, want one of Ingress fuzz/web with a field and a reason", p)
 			}
 		}
-		for _, h := range res.Hosts {
+		for h := range res.Hosts.All() {
 			for _, p := range h.Paths {
 				checkPlaceholders(t, p.Routes)
 			}

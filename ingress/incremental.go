@@ -585,7 +585,7 @@ func (in *Incremental) merge(dropped map[*group]struct{}, added []*group, opts O
 	goneIngresses := make(map[ObjectRef]bool)
 	goneCerts := make(map[string]bool)
 	for g := range dropped {
-		for _, h := range g.res.Hosts {
+		for h := range g.res.Hosts.All() {
 			goneHosts[h.Host] = true
 		}
 		for _, h := range g.res.Managed {
@@ -598,12 +598,12 @@ func (in *Incremental) merge(dropped map[*group]struct{}, added []*group, opts O
 			goneCerts[c.Secret] = true
 		}
 	}
-	var hosts []Host
+	var hosts []*Host
 	var managed []string
 	var certs []Certificate
 	var refs []ObjectRef
 	for _, g := range added {
-		hosts = append(hosts, g.res.Hosts...)
+		hosts = append(hosts, g.res.Hosts.Slice()...)
 		managed = append(managed, g.res.Managed...)
 		for _, c := range g.res.Certificates {
 			goneCerts[c.Secret] = true
@@ -616,7 +616,7 @@ func (in *Incremental) merge(dropped map[*group]struct{}, added []*group, opts O
 		ns, name, _ := strings.Cut(k, "/")
 		goneIngresses[ObjectRef{Kind: "Ingress", Namespace: ns, Name: name}] = true
 	}
-	res.Hosts = patchSorted(prev.Hosts, goneHosts, func(h Host, k string) int { return strings.Compare(h.Host, k) }, hosts, func(a, b Host) int { return strings.Compare(a.Host, b.Host) })
+	res.Hosts = prev.Hosts.Patch(goneHosts, hosts)
 	res.Managed = patchSorted(prev.Managed, goneHosts, strings.Compare, managed, strings.Compare)
 	if sameRefs(goneIngresses, refs) && len(in.ings) == len(prev.Ingresses) {
 		res.Ingresses = prev.Ingresses // the same Ingresses, some changed
@@ -733,7 +733,7 @@ func (s *shared) add(g *group, sign int) {
 			delete(s.next, n)
 		}
 	}
-	for _, h := range g.res.Hosts {
+	for h := range g.res.Hosts.All() {
 		s.paths += sign * len(h.Paths)
 	}
 }

@@ -14,7 +14,7 @@ import (
 type Result struct {
 	// Hosts are sorted by name; the host "" matches requests whose host no
 	// other entry matches.
-	Hosts []Host `json:"hosts"`
+	Hosts HostList `json:"hosts"`
 	// Default serves requests that match no path and no host default: the
 	// default backend of an Ingress without rules, else the configured one.
 	Default *Action `json:"default,omitempty"`

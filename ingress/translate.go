@@ -529,7 +529,6 @@ func (t *translation) result() *Result {
 	slices.Sort(names)
 	names = t.addHostNames(names)
 	res := &Result{
-		Hosts:              []Host{},
 		Certificates:       t.certificates(),
 		DefaultCertificate: t.defaultCert,
 		Managed:            t.managedHosts(),
@@ -542,9 +541,10 @@ func (t *translation) result() *Result {
 	}
 	slices.SortFunc(res.AuthSecrets, func(a, b AuthSecret) int { return strings.Compare(a.Secret, b.Secret) })
 	slices.SortFunc(res.CanaryWeights, func(a, b CanaryWeight) int { return strings.Compare(a.Ingress, b.Ingress) })
+	hosts := make([]*Host, 0, len(names))
 	for _, name := range names {
 		hr := t.hosts[name]
-		h := Host{Host: name, TLS: t.hostHasTLS(name)}
+		h := &Host{Host: name, TLS: t.hostHasTLS(name)}
 		if hr.clientAuth != nil {
 			h.ClientAuth = hr.clientAuth.value
 		}
@@ -560,8 +560,9 @@ func (t *translation) result() *Result {
 		if hr.aliases != nil {
 			h.Aliases = hr.aliases.value
 		}
-		res.Hosts = append(res.Hosts, h)
+		hosts = append(hosts, h)
 	}
+	res.Hosts = NewHostList(hosts)
 	if t.catchAll != nil {
 		res.Default = t.catchAll.value
 	}
