@@ -37,6 +37,8 @@ type compiledRoute struct {
 	// static says it has a reverse_proxy with static upstreams, whose
 	// metrics publishProxyMetrics sets.
 	static bool
+	// proxies are the shared reverse_proxy handlers it uses.
+	proxies []proxySlot
 }
 
 // routesContext is the Caddy context that the routes compiled by one build
@@ -352,9 +354,18 @@ func (a *App) build(res *ingress.Result) *table {
 func (a *App) compile(rc *routesContext, act *ingress.Action) *compiledRoute {
 	rc.routes++
 	var routes caddyhttp.RouteList
+	var proxies []proxySlot
 	err := json.Unmarshal(act.Routes, &routes)
 	if err == nil {
-		err = routes.Provision(rc.ctx)
+		proxies, err = a.takeProxies(rc, routes)
+	}
+	if err == nil {
+		if err = routes.Provision(rc.ctx); err == nil {
+			err = putProxies(rc, routes, proxies)
+		}
+		if err != nil {
+			a.releaseProxies(proxies)
+		}
 	}
 	if err != nil {
 		// Translation only emits routes of known modules; this is a bug,
@@ -365,7 +376,7 @@ func (a *App) compile(rc *routesContext, act *ingress.Action) *compiledRoute {
 	rc.lists = append(rc.lists, routes)
 	static := false
 	eachReverseProxy(routes, func(h *reverseproxy.Handler) { static = static || len(h.Upstreams) > 0 })
-	return &compiledRoute{handler: routes.Compile(notFound), ctx: rc, static: static}
+	return &compiledRoute{handler: routes.Compile(notFound), ctx: rc, static: static, proxies: proxies}
 }
 
 // retire releases the routes that only a replaced table used, once no
@@ -392,6 +403,7 @@ func (a *App) releaseUnused() {
 	release := func(cr *compiledRoute) {
 		delete(a.compiled, cr.key)
 		delete(a.static, cr)
+		a.releaseProxies(cr.proxies)
 		cr.ctx.release()
 	}
 	if a.cleanedUp && len(a.live) == 0 {

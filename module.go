@@ -260,6 +260,9 @@ type App struct {
 	lastDefaultCert *ingress.Certificate
 	certsApplied    bool
 	compiled        map[string]*compiledRoute
+	// shared are the reverse_proxy handlers that compiled routes share,
+	// by their JSON.
+	shared map[string]*sharedProxy
 	// static are the compiled routes with static upstreams; live the
 	// tables not yet drained (the current one among them), gen the
 	// generation of the newest; pending the routes no current handler
@@ -344,6 +347,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.source = mod.(Source)
 	a.compiled = make(map[string]*compiledRoute)
+	a.shared = make(map[string]*sharedProxy)
 	a.static = make(map[*compiledRoute]struct{})
 	a.live = make(map[*table]struct{})
 	a.reported = make(map[ingress.Problem]struct{})

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
@@ -110,6 +111,12 @@ type Transport struct {
 	// It is not a setting of the connection pool. Default: "", none of
 	// them is set.
 	Forwarding string `json:"forwarding,omitempty"`
+
+	// UpstreamHost sends as the Host header the host that an
+	// ingress_upstream_host handler named for the request
+	// (upstream-vhost), when one did, instead of the client's. It is not
+	// a setting of the connection pool. Default: false.
+	UpstreamHost bool `json:"upstream_host,omitempty"`
 
 	app  *App
 	pool *backendPool
@@ -216,6 +223,11 @@ func (e *handshakeError) Unwrap() error { return e.err }
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.Forwarding != "" {
 		setUpstreamHeaders(req, t.Forwarding == "full")
+	}
+	if t.UpstreamHost {
+		if host, _ := caddyhttp.GetVar(req.Context(), upstreamHostVar).(string); host != "" {
+			req.Host = host
+		}
 	}
 	if !t.TLS {
 		return t.pool.http.RoundTrip(req)

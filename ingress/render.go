@@ -22,6 +22,11 @@ const (
 	// UnreadyMatcherModule (http.matchers.<name>) matches requests whose
 	// Service has no ready endpoints.
 	UnreadyMatcherModule = "ingress_unready"
+	// UpstreamHostModule (http.handlers.<name>) names the Host header
+	// that the ingress transport sends to the backend (upstream-vhost),
+	// so that the reverse_proxy handlers of paths to one backend are
+	// the same, and shared, whatever Host each sends.
+	UpstreamHostModule = "ingress_upstream_host"
 )
 
 // UpstreamSourceModule is the name of the dynamic upstream source
@@ -140,7 +145,11 @@ func render(p *plan) json.RawMessage {
 			Terminal: true,
 		})
 	}
-	routes = append(routes, route{Handle: []map[string]any{proxyHandler(p)}})
+	proxy := []map[string]any{proxyHandler(p)}
+	if host := p.headers.upstreamHost; host != "" {
+		proxy = append([]map[string]any{{"handler": UpstreamHostModule, "host": host}}, proxy...)
+	}
+	routes = append(routes, route{Handle: proxy})
 	return marshal(routes)
 }
 
@@ -325,8 +334,8 @@ func proxyHandler(p *plan) handler {
 		h["upstreams"] = []map[string]any{{"dial": px.dial}}
 	}
 	h["transport"] = forwarding(transport(px.upstream, &px.backend, px.timeouts), px.fullForwardedFor)
-	if host := p.headers.upstreamHost; host != "" {
-		h["headers"] = map[string]any{"request": map[string]any{"set": map[string][]string{"Host": {host}}}}
+	if p.headers.upstreamHost != "" {
+		h["transport"].(map[string]any)["upstream_host"] = true
 	}
 	if e := &px.errors; e.codes != "" {
 		var codes []int
