@@ -96,7 +96,7 @@ func writeStatus(out io.Writer, r *statusReport, now time.Time) {
 		if len(notes) > 0 {
 			name += " [" + strings.Join(notes, "; ") + "]"
 		}
-		fmt.Fprintf(tw, "%s\t\t\t\t\n", name)
+		fmt.Fprintf(tw, "%s\n", name) // no cell: each host aligns its own paths
 		for _, p := range h.Paths {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\n", p.Path, p.Type, backend(&p.statusBackend))
 		}
@@ -120,7 +120,7 @@ func writeStatus(out io.Writer, r *statusReport, now time.Time) {
 	if r.DefaultCertificate != nil {
 		cert(r.DefaultCertificate, "(default certificate)")
 	} else {
-		fmt.Fprintf(tw, "  (default certificate)\tself-signed\t\n")
+		fmt.Fprintf(tw, "  (default certificate)\tself-signed\n")
 	}
 	tw.Flush()
 	if len(r.Managed) > 0 {
