@@ -353,3 +353,39 @@ func BenchmarkObserved(b *testing.B) {
 		h.ServeHTTP(w, r)
 	}
 }
+
+// TestRequestMetricsWhileChanging: requests counted while their paths come
+// and go race with nothing (run with -race), and once the paths are gone
+// no series is left behind, also of requests that a draining table served.
+func TestRequestMetricsWhileChanging(t *testing.T) {
+	app := runAppWithMetrics(t)
+	with := &ingress.Snapshot{
+		Ingresses: []*networkingv1.Ingress{testIngress("a", "a.example.com", testPath{"/", "Prefix", "svc-a"})},
+		Services:  []*corev1.Service{testService("svc-a")},
+	}
+	app.update(with, nil)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				serveThrough(t, app, "a.example.com", "/")
+			}
+		}
+	}()
+	for range 50 {
+		app.update(&ingress.Snapshot{Services: with.Services}, nil)
+		next := *with
+		app.update(&next, nil)
+	}
+	close(stop)
+	<-done
+	app.update(&ingress.Snapshot{}, nil)
+	if s := series(t, app, "caddy_ingress_requests_total"); len(s) != 0 {
+		t.Errorf("got series %v with no Ingress, want none", keys(s))
+	}
+}
