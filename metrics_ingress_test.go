@@ -389,3 +389,78 @@ func TestRequestMetricsWhileChanging(t *testing.T) {
 		t.Errorf("got series %v with no Ingress, want none", keys(s))
 	}
 }
+
+// TestObservedWriterPassesThrough: flushes and hijacks (WebSocket
+// upgrades) reach the server's writer through the wrapper, and such a
+// writer is not pooled again.
+func TestObservedWriterPassesThrough(t *testing.T) {
+	m, err := newRequestMetrics(newTestRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	act := &ingress.Action{Ingress: "ns/ws", Host: "h", IngressPath: "/"}
+	h := m.observe(caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		if r.URL.Path == "/flush" {
+			w.Write([]byte("part"))
+			return http.NewResponseController(w).Flush()
+		}
+		// As reverse_proxy upgrades: the status, then the connection.
+		w.Header().Set("Upgrade", "test")
+		w.Header().Set("Connection", "Upgrade")
+		w.WriteHeader(http.StatusSwitchingProtocols)
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		brw.WriteString("hello")
+		return brw.Flush()
+	}), act)
+	served := make(chan string, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h.ServeHTTP(w, r); err != nil {
+			t.Errorf("%s: %v", r.URL.Path, err)
+		}
+		served <- r.URL.Path
+	}))
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/flush")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/flush: got %d, want 200", resp.StatusCode)
+	}
+
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n")
+	buf := make([]byte, 256)
+	var got []byte
+	for !strings.Contains(string(got), "hello") {
+		n, err := conn.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	if !strings.HasPrefix(string(got), "HTTP/1.1 101") || !strings.HasSuffix(string(got), "hello") {
+		t.Errorf("upgrade: got %q, want a 101 then hello", got)
+	}
+	<-served
+	<-served
+	for class, want := range map[int]float64{1: 1, 2: 1} {
+		got := 0.0
+		if c := m.series[labelsOf(act)].classes[class].Load(); c != nil {
+			got = counterValue(t, c.requests)
+		}
+		if got != want {
+			t.Errorf("requests of class %s: got %v, want %v", statusClasses[class], got, want)
+		}
+	}
+}
