@@ -140,6 +140,8 @@ func (a *App) applySnapshot(snap *ingress.Snapshot, sourceProblems []ingress.Pro
 		next.endpoints = newEndpointIndex(ingress.Endpoints(snap.EndpointSlices))
 	}
 	var retired *table
+	var translated *ingress.Result
+	var took time.Duration
 	if first || force || !snap.SameRouteInputs(last) {
 		start := time.Now()
 		res := a.translator.Translate(snap, a.options())
@@ -147,7 +149,8 @@ func (a *App) applySnapshot(snap *ingress.Snapshot, sourceProblems []ingress.Pro
 		a.problems = res.Problems
 		a.owned = res.Ingresses
 		a.schedule(res.NextChange)
-		a.logger.Debug("applied", zap.Int("hosts", res.Hosts.Len()), zap.Int("certificates", len(res.Certificates)), zap.Duration("duration", time.Since(start)))
+		translated, took = res, time.Since(start)
+		a.logger.Debug("applied", zap.Int("hosts", res.Hosts.Len()), zap.Int("certificates", len(res.Certificates)), zap.Duration("duration", took))
 	}
 	a.state.Store(&next)
 	if retired != nil {
@@ -157,6 +160,7 @@ func (a *App) applySnapshot(snap *ingress.Snapshot, sourceProblems []ingress.Pro
 		a.firstOnce.Do(func() { close(a.firstApplied) })
 	}
 	problems := append(slices.Clip(a.problems), sourceProblems...)
+	a.observeApplied(translated, took, problems)
 	a.report(problems)
 	if r, ok := a.source.(Reporter); ok {
 		r.Report(Report{Ingresses: a.owned, Problems: problems})
@@ -285,7 +289,8 @@ func sameAction(a, b *ingress.Action) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	return a.Ingress == b.Ingress && bytes.Equal(a.Routes, b.Routes)
+	return a.Ingress == b.Ingress && bytes.Equal(a.Routes, b.Routes) &&
+		a.Host == b.Host && a.IngressPath == b.IngressPath && a.Backend == b.Backend
 }
 
 // sameCertificates reports whether two lists serve the same certificates
@@ -326,6 +331,9 @@ func (a *App) build(res *ingress.Result) *table {
 		}
 		cr.refs++
 		cr.releaseAt = 0
+		if a.requestMetrics != nil {
+			return a.requestMetrics.observe(cr.handler, act), cr
+		}
 		return cr.handler, cr
 	}
 	var prevRes *ingress.Result
@@ -339,7 +347,13 @@ func (a *App) build(res *ingress.Result) *table {
 				a.pending = append(a.pending, cr)
 			}
 		}
+		if a.requestMetrics != nil {
+			a.requestMetrics.forget(ht, prev.catchAllHandler(ht))
+		}
 	})
+	if a.requestMetrics != nil {
+		a.requestMetrics.sweep()
+	}
 	if t == prev {
 		return t
 	}

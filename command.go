@@ -39,6 +39,7 @@ per line, and make the command exit with status 1.`,
 			render.Flags().String("annotations-prefix", ingress.DefaultAnnotationPrefix, "As the app's annotations_prefix: the prefix of ingress-nginx annotations")
 			render.Flags().Bool("legacy-annotations", true, "As the app's legacy_annotations: also read ingress.kubernetes.io/ annotations")
 			cmd.AddCommand(render)
+			cmd.AddCommand(statusCommand())
 		},
 	})
 }

@@ -275,6 +275,18 @@ type App struct {
 	problems  []ingress.Problem   // of the last translation
 	owned     []ingress.ObjectRef // Ingresses of our class
 	autocerts autoCerts           // automatic certificates, partly read by handshakes
+
+	// requestMetrics, when Caddy's metrics are on, count the requests of
+	// each path; controllerMetrics count the app's work (see
+	// metrics_controller.go); status is what the admin API reports.
+	requestMetrics    *requestMetrics
+	controllerMetrics *controllerMetrics
+	status            atomic.Pointer[appliedStatus]
+	// previous is the app that served the admin API before this one
+	// started, to go back to if this one is stopped first; halted is set
+	// by Stop.
+	previous atomic.Pointer[App]
+	halted   atomic.Bool
 }
 
 // Defaults of the App's settings.
@@ -352,6 +364,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.live = make(map[*table]struct{})
 	a.reported = make(map[ingress.Problem]struct{})
 	a.firstApplied = make(chan struct{})
+	if err := a.provisionMetrics(); err != nil {
+		return err
+	}
 	if p, ok := a.source.(Preloader); ok && p.Preloaded() {
 		a.expectFirst.Store(true)
 	}
@@ -370,6 +385,9 @@ func (a *App) Start() error {
 		if h, ok := httpApp.(*caddyhttp.App); ok && h.HTTPSPort != 0 {
 			a.httpsPort = h.HTTPSPort
 		}
+		if err := a.startRequestMetrics(httpApp); err != nil {
+			return err
+		}
 	}
 	cert, err := secrets.SelfSigned(time.Now())
 	if err != nil {
@@ -385,6 +403,7 @@ func (a *App) Start() error {
 		return fmt.Errorf("starting source: %v", err)
 	}
 	a.logger.Info("started", zap.String("ingress_class", a.IngressClass), zap.String("controller", a.Controller))
+	a.makeActive()
 	return nil
 }
 
@@ -392,6 +411,7 @@ func (a *App) Start() error {
 // the scheduled translation. Routes keep serving until Caddy stops the
 // server.
 func (a *App) Stop() error {
+	a.deactivate()
 	err := a.source.Stop()
 	a.mu.Lock()
 	a.stopped = true

@@ -74,3 +74,12 @@ func (t *translation) resolveService(ns, name string, port networkingv1.ServiceB
 	report(field+".port", fmt.Sprintf("service %s/%s: port %s not found", ns, name, portText))
 	return target{}
 }
+
+// backendRef returns the Service port that b names in namespace ns, as
+// written; zero when b names no Service.
+func backendRef(ns string, b *networkingv1.IngressBackend) ServiceRef {
+	if b == nil || b.Service == nil {
+		return ServiceRef{}
+	}
+	return ServiceRef{Namespace: ns, Name: b.Service.Name, Port: b.Service.Port}
+}

@@ -132,6 +132,16 @@ type Action struct {
 	// empty for the configured default backend.
 	Ingress string          `json:"ingress,omitempty"`
 	Routes  json.RawMessage `json:"routes"`
+
+	// Host, IngressPath and Backend say where the action comes from, for
+	// metrics and the status endpoint; the routes hold all that serves.
+	// Host is the rule's host ("" for rules without host and for the
+	// catch-all); IngressPath the path as the Ingress writes it ("/" for
+	// an empty one; "" for default backends); Backend the Service port
+	// the Ingress names (Name "" when it names none).
+	Host        string     `json:"-"`
+	IngressPath string     `json:"-"`
+	Backend     ServiceRef `json:"-"`
 }
 
 // Certificate is a key pair from a Secret to serve for some TLS server names.

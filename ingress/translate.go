@@ -384,7 +384,7 @@ func (t *translation) addRules(ing *networkingv1.Ingress, c *ingressConfig) {
 			t.checkServiceUpstream(c, tgt, report, pfield+".backend")
 			rendered := routes(raw, hostTLS, tgt)
 			hr.paths[k] = &pathRule{
-				Path:   Path{Path: path, Type: typ, Action: Action{Ingress: owner, Routes: rendered}},
+				Path:   Path{Path: path, Type: typ, Action: Action{Ingress: owner, Routes: rendered, Host: rule.Host, IngressPath: raw, Backend: backendRef(ing.Namespace, &p.Backend)}},
 				raw:    raw,
 				report: report,
 				rule:   i,
@@ -406,7 +406,7 @@ func (t *translation) addRules(ing *networkingv1.Ingress, c *ingressConfig) {
 	if len(ing.Spec.Rules) == 0 {
 		// An Ingress with only a default backend serves everything that
 		// nothing else serves.
-		action := &Action{Ingress: owner, Routes: routes("", false, tgt)}
+		action := &Action{Ingress: owner, Routes: routes("", false, tgt), Backend: backendRef(ing.Namespace, ing.Spec.DefaultBackend)}
 		if c.auth != nil {
 			t.claimClientAuth(t.host(""), "", c, report)
 		}
@@ -423,7 +423,7 @@ func (t *translation) addRules(ing *networkingv1.Ingress, c *ingressConfig) {
 			report("spec.defaultBackend", fmt.Sprintf("the default backend of host %q is already set by Ingress %s", host, hr.fallback.owner))
 			continue
 		}
-		action := &Action{Ingress: owner, Routes: routes("", t.hostHasTLS(host), tgt)}
+		action := &Action{Ingress: owner, Routes: routes("", t.hostHasTLS(host), tgt), Host: host, Backend: backendRef(ing.Namespace, ing.Spec.DefaultBackend)}
 		hr.fallback = &owned[*Action]{action, owner}
 	}
 }
@@ -475,7 +475,7 @@ func (t *translation) addConfiguredDefault() {
 	}
 	tgt := t.resolveService(ref.Namespace, ref.Name, ref.Port, report, "")
 	up, ok := tgt.key()
-	t.catchAll = &owned[*Action]{&Action{Routes: t.routesFor(&plan{headers: headersPhase{ops: t.globalOps}, proxy: proxyPhase{upstream: up, resolved: ok, retry: t.defaultRetry, fullForwardedFor: t.opts.Traffic.ComputeFullForwardedFor}})}, ""}
+	t.catchAll = &owned[*Action]{&Action{Routes: t.routesFor(&plan{headers: headersPhase{ops: t.globalOps}, proxy: proxyPhase{upstream: up, resolved: ok, retry: t.defaultRetry, fullForwardedFor: t.opts.Traffic.ComputeFullForwardedFor}}), Backend: *ref}, ""}
 }
 
 // claimClientAuth sets the client certificate check of a host: the oldest
