@@ -3,6 +3,7 @@ package caddyingress
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"maps"
 	"math"
@@ -26,7 +27,8 @@ import (
 type compiledRoute struct {
 	handler caddyhttp.Handler
 	ctx     *routesContext
-	// key is its JSON, under which App.compiled holds it.
+	// key is the SHA-256 of its JSON (see routesKey), under which
+	// App.compiled holds it.
 	key string
 	// refs counts the handlers of the current table made from it. When
 	// it drops to 0, releaseAt is the generation of the last table that
@@ -315,7 +317,7 @@ func (a *App) build(res *ingress.Result) *table {
 		prev = cur.routes
 	}
 	handler := func(act *ingress.Action) (caddyhttp.Handler, *compiledRoute) {
-		key := string(act.Routes)
+		key := routesKey(act.Routes)
 		cr := a.compiled[key]
 		if cr == nil {
 			if rc == nil {
@@ -362,6 +364,13 @@ func (a *App) build(res *ingress.Result) *table {
 	a.live[t] = struct{}{}
 	a.publishProxyMetrics(rc, slices.Collect(maps.Keys(a.static)))
 	return t
+}
+
+// routesKey is the key of compiled routes in App.compiled: the SHA-256
+// of their JSON, 32 bytes rather than a second copy of the JSON.
+func routesKey(routes json.RawMessage) string {
+	sum := sha256.Sum256(routes)
+	return string(sum[:])
 }
 
 // compile provisions the Caddy routes of an action in rc.

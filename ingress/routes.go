@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"encoding/json"
+	"unique"
 )
 
 // UpstreamKey names a Service port as EndpointSlices name it: by the
@@ -54,7 +55,10 @@ type planKey struct {
 	retry    retryPolicy
 	fullXFF  bool
 	logSkip  bool
-	extras   *planExtras
+	// extras are interned: one copy of each distinct value, shared by
+	// every plan key that has it (and dropped with the last); the zero
+	// Handle for none.
+	extras unique.Handle[planExtras]
 }
 
 // planExtras are the parts of a plan that annotations set.
@@ -72,7 +76,7 @@ type planExtras struct {
 	ret      snippetReturn
 }
 
-// key returns the key of p, interning its extras in t.
+// key returns the key of p, with its extras interned.
 func (t *translation) key(p *plan) planKey {
 	k := planKey{redirect: p.redirect, denied: p.access.denied, allow: p.access.allow, deny: p.access.deny, auth: p.access.basicAuth, any: p.access.satisfyAny, hsts: p.headers.hsts, upstream: p.proxy.upstream, resolved: p.proxy.resolved,
 		limits: p.limits, timeouts: p.proxy.timeouts, balance: p.proxy.balance, retry: p.proxy.retry, fullXFF: p.proxy.fullForwardedFor, logSkip: p.logSkip}
@@ -81,13 +85,7 @@ func (t *translation) key(p *plan) planKey {
 	if x == (planExtras{}) {
 		return k
 	}
-	k.extras = t.extras[x]
-	if k.extras == nil {
-		if k.extras = t.prev.extras[x]; k.extras == nil {
-			k.extras = &x
-		}
-		t.extras[x] = k.extras
-	}
+	k.extras = unique.Make(x)
 	return k
 }
 

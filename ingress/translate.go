@@ -31,7 +31,6 @@ type Translator struct {
 	cas         map[*corev1.Secret]*secrets.CA
 	backendTLSs map[*corev1.Secret]*secrets.BackendTLS
 	routes      map[planKey]json.RawMessage
-	extras      map[planExtras]*planExtras
 	authSecrets map[string]*AuthSecret
 	// keys are the annotation keys of each annotation name under the
 	// prefixes keyPrefixes joins, in order of precedence.
@@ -70,7 +69,6 @@ type translation struct {
 	cas         map[*corev1.Secret]*secrets.CA
 	backendTLSs map[*corev1.Secret]*secrets.BackendTLS
 	routes      map[planKey]json.RawMessage
-	extras      map[planExtras]*planExtras
 	prev        *Translator
 	// prefixes are the annotation prefixes, in order of precedence;
 	// keys the annotation keys of each name under them.
@@ -218,7 +216,6 @@ func (tr *Translator) newTranslation(opts Options, m objectMaps) *translation {
 		cas:            make(map[*corev1.Secret]*secrets.CA),
 		backendTLSs:    make(map[*corev1.Secret]*secrets.BackendTLS),
 		routes:         make(map[planKey]json.RawMessage),
-		extras:         make(map[planExtras]*planExtras),
 		authSecrets:    make(map[string]*AuthSecret),
 		prev:           tr,
 		prefixes:       annotationPrefixes(&opts),
@@ -284,14 +281,13 @@ func (t *translation) translate(ingresses []*networkingv1.Ingress, mode int) {
 func (tr *Translator) keep(t *translation, merge bool) {
 	if !merge || tr.routes == nil {
 		tr.keyPairs, tr.cas, tr.backendTLSs = t.keyPairs, t.cas, t.backendTLSs
-		tr.routes, tr.extras, tr.authSecrets = t.routes, t.extras, t.authSecrets
+		tr.routes, tr.authSecrets = t.routes, t.authSecrets
 		return
 	}
 	maps.Copy(tr.keyPairs, t.keyPairs)
 	maps.Copy(tr.cas, t.cas)
 	maps.Copy(tr.backendTLSs, t.backendTLSs)
 	maps.Copy(tr.routes, t.routes)
-	maps.Copy(tr.extras, t.extras)
 	maps.Copy(tr.authSecrets, t.authSecrets)
 }
 
