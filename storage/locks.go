@@ -129,9 +129,11 @@ func (s *Storage) tryLock(ctx context.Context, name string) (ok bool, wait <-cha
 		close(h.released)
 		return false, nil, err
 	}
-	h.lease = lease
 	renewCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	h.stop = stop
+	// Published under heldLocks: Unlock and RenewLockLease read them so.
+	heldLocks.Lock()
+	h.lease, h.stop = lease, stop
+	heldLocks.Unlock()
 	h.renewer.Go(func() { s.renew(renewCtx, leases, h, name) })
 	return true, nil, nil
 }
@@ -330,8 +332,9 @@ func (s *Storage) RenewLockLease(ctx context.Context, name string, _ time.Durati
 	}
 	heldLocks.Lock()
 	h := heldLocks.m[s.heldKey(s.leaseName(name))]
+	isHeld := h != nil && h.stop != nil
 	heldLocks.Unlock()
-	if h == nil || h.stop == nil {
+	if !isHeld {
 		return fmt.Errorf("lock %s: not held by %s", name, s.HolderIdentity)
 	}
 	return s.renewOnce(ctx, leases, h, name)

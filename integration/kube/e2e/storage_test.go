@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,8 +18,10 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -27,9 +31,11 @@ import (
 // size limit, and the Lease locks between holders: exclusion, take-over
 // of an expired Lease, Unlock by another holder, renewal, a lost Lease,
 // racing take-overs) against this cluster's API server instead of the
-// fake clientset.
+// fake clientset, as a user that has only the rights of deploy/rbac.yaml's
+// Role caddy-ingress-storage in the namespace.
 func TestStorageContract(t *testing.T) {
 	ns := newNamespace(t, "storage")
+	kubeconfig := deployedStorageUser(t, ns)
 	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
 	if err != nil {
 		t.Fatal(err)
@@ -43,12 +49,12 @@ func TestStorageContract(t *testing.T) {
 	runCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	run := exec.CommandContext(runCtx, bin, "-test.run", "^TestContract$", "-test.v", "-test.count=1")
-	run.Env = append(os.Environ(), "KUBESTORAGE_TEST_KUBECONFIG="+cluster.Kubeconfig(), "KUBESTORAGE_TEST_NAMESPACE="+ns)
+	run.Env = append(os.Environ(), "KUBESTORAGE_TEST_KUBECONFIG="+kubeconfig, "KUBESTORAGE_TEST_NAMESPACE="+ns)
 	out, err := run.CombinedOutput()
 	if err != nil {
 		t.Fatalf("storage contract tests against the API server: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "against the API server of "+cluster.Kubeconfig()) {
+	if !strings.Contains(string(out), "against the API server of "+kubeconfig) {
 		t.Fatalf("the contract tests did not run against the API server:\n%s", out)
 	}
 	passed := regexp.MustCompile(`--- PASS: TestContract/(\w+)`).FindAllStringSubmatch(string(out), -1)
@@ -219,7 +225,7 @@ func TestLockHolderKilled(t *testing.T) {
 	mustCreate(t, kube().DiscoveryV1().EndpointSlices(ns).Create, endpointSlice(ns, "web", "http", a))
 
 	user := "storage-holder-" + ns
-	stalled := impersonatingKubeconfig(t, user)
+	stalled := impersonatingKubeconfig(t, user, "system:masters")
 	denyCertificates(t, ns, user, stalled)
 
 	holder := startCaddy(t, caddyOptions{namespace: ns, identity: "holder", kubeconfig: stalled, configure: withSharedCertificates(ns, stalled)})
@@ -301,9 +307,9 @@ func leaseHolder(t testing.TB, ns, lockName string) string {
 	return ""
 }
 
-// impersonatingKubeconfig writes the admin kubeconfig acting as user,
-// with the admin's group: all rights, under a name of its own.
-func impersonatingKubeconfig(t testing.TB, user string) string {
+// impersonatingKubeconfig writes the admin kubeconfig acting as user in
+// groups (system:masters: all rights, under a name of its own).
+func impersonatingKubeconfig(t testing.TB, user string, groups ...string) string {
 	t.Helper()
 	config, err := clientcmd.LoadFromFile(cluster.Kubeconfig())
 	if err != nil {
@@ -311,7 +317,7 @@ func impersonatingKubeconfig(t testing.TB, user string) string {
 	}
 	for _, auth := range config.AuthInfos {
 		auth.Impersonate = user
-		auth.ImpersonateGroups = []string{"system:masters"}
+		auth.ImpersonateGroups = groups
 	}
 	path := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := clientcmd.WriteToFile(*config, path); err != nil {
@@ -393,4 +399,41 @@ func denyCertificates(t testing.TB, ns, user, kubeconfig string) {
 	if err := kube().CoreV1().Secrets(ns).Delete(ctx, "probe-admin", metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		t.Fatal(err)
 	}
+}
+
+// deployedStorageUser creates in ns the Role caddy-ingress-storage of
+// deploy/rbac.yaml, binds a new user to it, and returns a kubeconfig of
+// that user, who has no other rights.
+func deployedStorageUser(t testing.TB, ns string) string {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "..", "deploy", "rbac.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var role *rbacv1.Role
+	dec := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
+	for {
+		var doc rbacv1.Role
+		if err := dec.Decode(&doc); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			t.Fatal(err)
+		}
+		if doc.Kind == "Role" && doc.Name == "caddy-ingress-storage" {
+			role = &doc
+		}
+	}
+	if role == nil {
+		t.Fatal("deploy/rbac.yaml has no Role caddy-ingress-storage")
+	}
+	user := "storage-" + ns
+	mustCreate(t, kube().RbacV1().Roles(ns).Create, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: role.Name}, Rules: role.Rules})
+	mustCreate(t, kube().RbacV1().RoleBindings(ns).Create, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: user}},
+	})
+	return impersonatingKubeconfig(t, user)
 }
