@@ -115,3 +115,36 @@ func TestUnder(t *testing.T) {
 		})
 	}
 }
+
+// FuzzKeys: every key that checkKey accepts maps to a valid Secret name,
+// valid labels, and is listed under each directory above it.
+func FuzzKeys(f *testing.F) {
+	for _, seed := range []string{"a/b/c", "certificates/local/*.example.com/wildcard_.example.com.crt", "/../x//y/", "", "é/ü"} {
+		f.Add(seed)
+	}
+	s := &Storage{Prefix: DefaultPrefix}
+	f.Fuzz(func(t *testing.T, key string) {
+		clean, err := checkKey(key)
+		if err != nil {
+			return
+		}
+		if clean != cleanKey(clean) {
+			t.Fatalf("clean key %q is not clean", clean)
+		}
+		if errs := validation.IsDNS1123Subdomain(s.secretName(clean)); len(errs) > 0 {
+			t.Fatalf("secret name of %q: %v", clean, errs)
+		}
+		for k, v := range s.labels(clean) {
+			if len(validation.IsQualifiedName(k)) > 0 || len(validation.IsValidLabelValue(v)) > 0 {
+				t.Fatalf("label %s=%s of %q is invalid", k, v, clean)
+			}
+		}
+		parts := strings.Split(clean, "/")
+		for i := range parts {
+			dir := strings.Join(parts[:i], "/")
+			if got := under(dir, clean, true); len(got) == 0 || got[len(got)-1] != clean {
+				t.Fatalf("under(%q, %q): got %q, want it to end with the key", dir, clean, got)
+			}
+		}
+	})
+}
