@@ -239,6 +239,14 @@ func (s *Storage) forget(leaseName string) {
 	s.st.obsMu.Unlock()
 }
 
+// sameTenure reports whether cur is still the Lease that this holder
+// took as mine: the same object, holder and acquireTime. The acquireTime
+// tells a take-over apart even by a holder of the same identity.
+func sameTenure(cur, mine *coordinationv1.Lease) bool {
+	return cur.UID == mine.UID && holderOf(cur) == holderOf(mine) &&
+		cur.Spec.AcquireTime != nil && mine.Spec.AcquireTime != nil && cur.Spec.AcquireTime.Equal(mine.Spec.AcquireTime)
+}
+
 func holderOf(lease *coordinationv1.Lease) string {
 	if lease.Spec.HolderIdentity == nil {
 		return ""
@@ -311,7 +319,7 @@ func (s *Storage) renewOnce(ctx context.Context, leases coordinationv1client.Lea
 			return fmt.Errorf("lock %s: lease %s/%s was deleted", name, s.Namespace, lease.Name)
 		case err != nil:
 			return fmt.Errorf("lock %s: reading lease %s/%s: %w", name, s.Namespace, lease.Name, err)
-		case holderOf(cur) != s.HolderIdentity || cur.UID != lease.UID:
+		case !sameTenure(cur, lease):
 			h.lostTo = holderOf(cur)
 			return fmt.Errorf("lock %s: lease %s/%s taken over by %q", name, s.Namespace, lease.Name, h.lostTo)
 		}
@@ -390,7 +398,7 @@ func (s *Storage) Unlock(ctx context.Context, name string) error {
 			return nil
 		case err != nil:
 			return fmt.Errorf("lock %s: reading lease %s/%s: %w", name, s.Namespace, leaseName, err)
-		case holderOf(cur) != s.HolderIdentity || cur.UID != uid:
+		case !sameTenure(cur, h.lease):
 			return fmt.Errorf("lock %s: lease %s/%s was taken over by %q before it was released", name, s.Namespace, leaseName, holderOf(cur))
 		}
 		h.lease = cur

@@ -81,10 +81,10 @@ func TestStorageContract(t *testing.T) {
 
 // withSharedCertificates returns a configure function for caddyOptions:
 // automatic certificates from Caddy's internal CA, kept in the Kubernetes
-// storage in ns (through kubeconfig), with 2s Leases.
+// storage in ns (through kubeconfig), with 3s Leases.
 func withSharedCertificates(ns, kubeconfig string) func(map[string]any) {
 	return func(cfg map[string]any) {
-		cfg["storage"] = map[string]any{"module": "kubernetes", "namespace": ns, "kubeconfig": kubeconfig, "lease_duration": "2s"}
+		cfg["storage"] = map[string]any{"module": "kubernetes", "namespace": ns, "kubeconfig": kubeconfig, "lease_duration": "3s"}
 		apps := cfg["apps"].(map[string]any)
 		apps["ingress"].(map[string]any)["automatic_certificates"] = true
 		policy := apps["tls"].(map[string]any)["automation"].(map[string]any)["policies"].([]any)[0].(map[string]any)
