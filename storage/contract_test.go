@@ -38,7 +38,7 @@ const (
 type contractEnv struct {
 	t      *testing.T
 	prefix string
-	fake bool
+	fake   bool
 	// duration is the storages' lease_duration.
 	duration time.Duration
 	mk       func(holder string) *Storage
