@@ -36,9 +36,7 @@ const (
 // contractEnv makes the storages of one contract test: all of them share
 // one prefix, so they see the same Secrets and Leases, as replicas do.
 type contractEnv struct {
-	t      *testing.T
 	prefix string
-	fake   bool
 	// duration is the storages' lease_duration.
 	duration time.Duration
 	mk       func(holder string) *Storage
@@ -118,7 +116,7 @@ const (
 func fakeEnv(t *testing.T) *contractEnv {
 	client := newFakeClientset()
 	prefix := randomPrefix(t)
-	return &contractEnv{t: t, prefix: prefix, fake: true, duration: fakeLeaseDuration, mk: func(holder string) *Storage {
+	return &contractEnv{prefix: prefix, duration: fakeLeaseDuration, mk: func(holder string) *Storage {
 		s := &Storage{Namespace: "storage", Prefix: prefix, HolderIdentity: holder, LeaseDuration: caddyDuration(fakeLeaseDuration)}
 		if err := s.setup(zaptest.NewLogger(t)); err != nil {
 			t.Fatal(err)
@@ -130,7 +128,7 @@ func fakeEnv(t *testing.T) *contractEnv {
 
 func realEnv(t *testing.T, kubeconfig, ns string) *contractEnv {
 	prefix := randomPrefix(t)
-	return &contractEnv{t: t, prefix: prefix, duration: realLeaseDuration, mk: func(holder string) *Storage {
+	return &contractEnv{prefix: prefix, duration: realLeaseDuration, mk: func(holder string) *Storage {
 		s := &Storage{Namespace: ns, Kubeconfig: kubeconfig, Prefix: prefix, HolderIdentity: holder, LeaseDuration: caddyDuration(realLeaseDuration)}
 		if err := s.setup(zaptest.NewLogger(t)); err != nil {
 			t.Fatal(err)

@@ -60,6 +60,10 @@ func (s *Storage) heldKey(lease string) string {
 // Lock takes the lock name, waiting until it is free or ctx is done.
 // While held, its Lease is renewed in the background until Unlock.
 func (s *Storage) Lock(ctx context.Context, name string) error {
+	// A kubeconfig that cannot be read does not get better by waiting.
+	if _, _, err := s.clients(); err != nil {
+		return fmt.Errorf("lock %s: %w", name, err)
+	}
 	var lastErr error
 	for {
 		ok, wait, err := s.tryLock(ctx, name)
@@ -102,8 +106,9 @@ func (s *Storage) TryLock(ctx context.Context, name string) (bool, error) {
 	return ok, err
 }
 
-// tryLock tries once to take the lock name. When another holder of this
-// process holds it, it returns a channel closed when that one releases it.
+// tryLock tries once to take the lock name. When this holder holds it in
+// this process already (another storage instance, or another goroutine),
+// it returns a channel that is closed when it is released here.
 func (s *Storage) tryLock(ctx context.Context, name string) (ok bool, wait <-chan struct{}, err error) {
 	_, leases, err := s.clients()
 	if err != nil {

@@ -109,6 +109,9 @@ func TestNoAPICallBeforeUse(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "kubeconfig /nonexistent/kubeconfig") {
 		t.Errorf("got %v, want an error naming the kubeconfig", err)
 	}
+	if err := s.Lock(t.Context(), "x"); err == nil || !strings.Contains(err.Error(), "lock x: kubeconfig /nonexistent/kubeconfig") {
+		t.Errorf("Lock: got %v, want an error at once naming the kubeconfig", err)
+	}
 	if got := s.String(); got != "kubernetes:ns/caddy-storage" {
 		t.Errorf("String: got %q", got)
 	}
