@@ -61,8 +61,8 @@ func init() {
 // certmagic tolerates that (it checks the storage again after locking).
 //
 // The service account needs, in the namespace: get, list, create, update
-// and delete on secrets and on leases (coordination.k8s.io); see
-// deploy/rbac.yaml. Secrets cannot be limited by RBAC to those this storage
+// and delete on secrets, and get, create, update and delete on leases
+// (coordination.k8s.io); see deploy/rbac.yaml. Secrets cannot be limited by RBAC to those this storage
 // makes, so give the storage a namespace of its own or the controller's.
 type Storage struct {
 	// Namespace holds the Secrets and Leases. Default: the namespace in
