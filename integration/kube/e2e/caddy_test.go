@@ -36,6 +36,8 @@ type caddyOptions struct {
 	// unready makes startCaddy return once Caddy listens, without
 	// waiting for it to be ready.
 	unready bool
+	// configure, when set, edits the JSON config before Caddy starts.
+	configure func(cfg map[string]any)
 	// clientAuth gives the HTTPS listener the TLS connection policies the
 	// ingress directive writes for a site such as ":443 { ingress }" (see
 	// the README's JSON): handshakes for hosts with auth-tls-secret ask for
@@ -136,6 +138,9 @@ func launchCaddy(t testing.TB, o caddyOptions) (*caddyProcess, error) {
 				map[string]any{"get_certificate": []any{map[string]any{"via": "ingress"}}},
 			}}},
 		},
+	}
+	if o.configure != nil {
+		o.configure(cfg)
 	}
 	c.config = cfg
 	data, err := json.Marshal(cfg)
