@@ -53,7 +53,7 @@ func newConfigMaps(s *Source) *configMaps {
 	return &configMaps{
 		client:  s.cfg.Client,
 		health:  s.cfg.Health,
-		handler: s.objectHandler(),
+		handler: s.objectHandler(resourceConfigMaps),
 		logger:  s.logger,
 		wait:    configMapSyncTimeout,
 		running: make(map[string]*configMapInformer),

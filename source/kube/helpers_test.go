@@ -128,6 +128,7 @@ func addIngress(t *testing.T, s *Source, ing *networkingv1.Ingress) {
 	if err := s.inf.ingresses[metav1.NamespaceAll].GetStore().Add(ing); err != nil {
 		t.Fatal(err)
 	}
+	s.pending.add(resourceIngresses, ing.Namespace+"/"+ing.Name)
 	s.changed()
 }
 

@@ -72,7 +72,7 @@ func newInformerSet(s *Source) *informerSet {
 	}
 	add := func(m map[string]cache.SharedIndexInformer, namespace, resource string, inf cache.SharedIndexInformer) {
 		m[namespace] = inf
-		handler := s.objectHandler()
+		handler := s.objectHandler(resource)
 		if resource == resourceSecrets {
 			handler = s.secretHandler()
 		}
@@ -187,16 +187,24 @@ func (set *informerSet) publishedService(namespace, name string) *corev1.Service
 // objectHandler notes every change of a watched object. It never looks
 // at the objects, so a delete tombstone (cache.DeletedFinalStateUnknown)
 // is just another change.
-func (s *Source) objectHandler() cache.ResourceEventHandler {
+func (s *Source) objectHandler(resource string) cache.ResourceEventHandler {
+	changed := func(obj any) {
+		if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+			s.pending.add(resource, key)
+		} else {
+			s.pending.all(resource)
+		}
+		s.changed()
+	}
 	return cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { s.changed() },
+		AddFunc: changed,
 		UpdateFunc: func(oldObj, newObj any) {
 			// A re-list after a watch broke delivers unchanged objects.
 			if !sameVersion(oldObj, newObj) {
-				s.changed()
+				changed(newObj)
 			}
 		},
-		DeleteFunc: func(any) { s.changed() },
+		DeleteFunc: changed,
 	}
 }
 
@@ -205,7 +213,7 @@ func (s *Source) objectHandler() cache.ResourceEventHandler {
 // them out too. A Secret that gains its first such key is added, one that
 // loses its last is deleted.
 func (s *Source) secretHandler() cache.ResourceEventHandler {
-	return cache.FilteringResourceEventHandler{FilterFunc: holdsKeptKeys, Handler: s.objectHandler()}
+	return cache.FilteringResourceEventHandler{FilterFunc: holdsKeptKeys, Handler: s.objectHandler(resourceSecrets)}
 }
 
 // holdsKeptKeys reports whether obj, a Secret or the tombstone of one,

@@ -249,7 +249,7 @@ func TestSecretHandler(t *testing.T) {
 
 func TestObjectHandler(t *testing.T) {
 	s := newSource(t, newFakeClient(), nil)
-	h := s.objectHandler()
+	h := s.objectHandler(resourceIngresses)
 	changed := func() bool {
 		select {
 		case <-s.dirty:

@@ -134,8 +134,14 @@ type Source struct {
 	status []networkingv1.IngressLoadBalancerIngress
 
 	inf *informerSet
-	// dirty holds a token when objects changed since the last snapshot.
-	dirty chan struct{}
+	// dirty holds a token when objects changed since the last snapshot;
+	// pending says which.
+	dirty   chan struct{}
+	pending pending
+	// baseMu guards base, the last snapshot built, which the next one
+	// patches.
+	baseMu sync.Mutex
+	base   *ingress.Snapshot
 
 	// subMu serializes deliveries; it guards subs and prev.
 	subMu sync.Mutex
