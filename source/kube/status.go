@@ -122,7 +122,17 @@ func (s *Source) writeStatus(ctx context.Context, owned []ingress.ObjectRef) err
 	}
 
 	present := make(map[string]bool)
-	for _, ing := range collect[*networkingv1.Ingress](s.inf.ingresses, nil) {
+	// In no order: listing unsorted spares a sort of every Ingress per
+	// report.
+	var all []*networkingv1.Ingress
+	for _, inf := range s.inf.ingresses {
+		for _, obj := range inf.GetStore().List() {
+			if ing, ok := obj.(*networkingv1.Ingress); ok {
+				all = append(all, ing)
+			}
+		}
+	}
+	for _, ing := range all {
 		key := ing.Namespace + "/" + ing.Name
 		present[key] = true
 		if isOwned[key] {
