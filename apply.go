@@ -269,7 +269,7 @@ func (a *App) apply(res *ingress.Result, next *served) *table {
 	if next.routes == old {
 		return nil // the same routes
 	}
-	a.warnClientAuthPolicy(res)
+	a.warnClientAuthPolicy(res, next.routes)
 	return old
 }
 

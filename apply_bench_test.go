@@ -82,12 +82,22 @@ func BenchmarkApplyOneChange(b *testing.B) {
 			base := snapshot(n)
 			app.update(base, nil)
 			i := 0
+			// The snapshots' lists of Ingresses take turns in two
+			// arrays: the app keeps only the last snapshot, so the one
+			// before it is free, and the 80 KB copy of 10,000 pointers
+			// per change does not make garbage for the collector to chase
+			// while the change is timed.
+			var bufs [2][]*networkingv1.Ingress
+			for k := range bufs {
+				bufs[k] = make([]*networkingv1.Ingress, n)
+			}
 			for b.Loop() {
 				// The snapshot is the source's work (a copy of the
-				// list of 10,000 Ingresses), not timed.
+				// list of Ingresses), not timed.
 				b.StopTimer()
 				snap := *base
-				snap.Ingresses = append([]*networkingv1.Ingress(nil), base.Ingresses...)
+				snap.Ingresses = bufs[i%2]
+				copy(snap.Ingresses, base.Ingresses)
 				changed := snap.Ingresses[i%n].DeepCopy()
 				changed.Spec.Rules[0].HTTP.Paths[1].Path = fmt.Sprintf("/healthz-%d", i)
 				snap.Ingresses[i%n] = changed

@@ -74,8 +74,8 @@ func (m *ClientAuthMatcher) Provision(ctx caddy.Context) error {
 // certificates but no TLS connection policy uses ClientAuthMatcher, so no
 // handshake asks for them: those hosts then answer 400 to every HTTPS
 // request (with verify-client "on").
-func (a *App) warnClientAuthPolicy(res *ingress.Result) {
-	if a.clientAuthPolicy.Load() {
+func (a *App) warnClientAuthPolicy(res *ingress.Result, t *table) {
+	if a.clientAuthPolicy.Load() || t.clientAuthHosts == 0 {
 		return
 	}
 	for h := range res.Hosts.All() {

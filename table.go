@@ -27,6 +27,9 @@ type table struct {
 	catchAll *hostTable
 	// gen numbers the tables an app builds, in order.
 	gen uint64
+	// clientAuthHosts counts the host tables that ask for client
+	// certificates.
+	clientAuthHosts int
 
 	inflight atomic.Int64
 	retired  atomic.Bool
@@ -121,6 +124,7 @@ func nextTable(prev *table, prevRes, res *ingress.Result, handler handlerFunc, d
 			return prev // serves res as it is
 		}
 		t.fallback, t.catchAll, t.any = prev.fallback, prev.catchAll, prev.any
+		t.clientAuthHosts = prev.clientAuthHosts
 		t.exact, t.wildcard = prev.exact.next(), prev.wildcard.next()
 	} else {
 		t.exact, t.wildcard = newHostMap(), newHostMap()
@@ -141,12 +145,18 @@ func nextTable(prev *table, prevRes, res *ingress.Result, handler handlerFunc, d
 		for _, name := range ht.names {
 			t.unmap(name, ht)
 		}
+		if ht.clientAuth != nil {
+			t.clientAuthHosts--
+		}
 		dropped(ht)
 	}
 	for _, h := range added {
 		ht := t.newHostTable(h, handler)
 		for _, name := range ht.names {
 			t.mapName(name, ht)
+		}
+		if ht.clientAuth != nil {
+			t.clientAuthHosts++
 		}
 	}
 	return t

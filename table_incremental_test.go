@@ -62,6 +62,9 @@ func checkNextTable(t *testing.T, rnd *rand.Rand, names []string, patch bool) {
 		if rnd.IntN(5) == 0 && name != "" {
 			h.Aliases = []string{"alias-" + strings.TrimPrefix(name, "*.")}
 		}
+		if rnd.IntN(5) == 0 {
+			h.ClientAuth = &ingress.ClientAuth{Secret: "default/ca", Ingress: "default/" + name}
+		}
 		return h
 	}
 	var prev *table
@@ -134,6 +137,9 @@ func checkNextTable(t *testing.T, rnd *rand.Rand, names []string, patch bool) {
 			}
 		}
 		fresh := newTable(res, func(act *ingress.Action) caddyhttp.Handler { return marker(act.Routes) })
+		if next.clientAuthHosts != fresh.clientAuthHosts {
+			t.Fatalf("step %d: %d hosts with client certificates counted, %d in a table built fresh", step, next.clientAuthHosts, fresh.clientAuthHosts)
+		}
 		want := map[string]int{}
 		// What the new table's handlers use, counted from scratch.
 		for _, ht := range next.hostTables() {
