@@ -360,6 +360,11 @@ func TestChartValues(t *testing.T) {
 	if storage.Namespace != ns || !reflect.DeepEqual(storage.Rules, want) {
 		t.Errorf("storage Role: got %s %+v, want %s %+v", storage.Namespace, storage.Rules, ns, want)
 	}
+	var deployStorage rbacv1.Role
+	deployed(t, "storage-rbac.yaml", "Role", &deployStorage)
+	if !reflect.DeepEqual(storage.Rules, deployStorage.Rules) {
+		t.Errorf("storage Role rules: got %+v in the chart, want deploy/storage-rbac.yaml's %+v", storage.Rules, deployStorage.Rules)
+	}
 	if got, err := kube().RbacV1().RoleBindings(ns).Get(ctx, full+"-storage", metav1GetOptions); err != nil || got.RoleRef.Name != full+"-storage" {
 		t.Errorf("storage RoleBinding: got %v, %v", got, err)
 	}
