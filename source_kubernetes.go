@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/tools/leaderelection"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 	"github.com/caddy-ingress/caddy-ingress/source/kube"
@@ -173,8 +172,8 @@ func (s *KubernetesSource) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("lease_duration, renew_deadline and retry_period must not be negative")
 	case lease <= renew:
 		return fmt.Errorf("lease_duration %v must be longer than renew_deadline %v", lease, renew)
-	case float64(renew) <= leaderelection.JitterFactor*float64(retry):
-		return fmt.Errorf("renew_deadline %v must be longer than %v times retry_period %v", renew, leaderelection.JitterFactor, retry)
+	case float64(renew) <= kube.JitterFactor*float64(retry):
+		return fmt.Errorf("renew_deadline %v must be longer than %v times retry_period %v", renew, kube.JitterFactor, retry)
 	}
 
 	key, err := json.Marshal(s)

@@ -2,7 +2,6 @@ package caddyingress
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -11,8 +10,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/client-go/kubernetes"
 
+	"github.com/caddy-ingress/caddy-ingress/kubeclient"
 	"github.com/caddy-ingress/caddy-ingress/source/kube"
 )
 
@@ -77,9 +76,9 @@ func newKubeSource(s *KubernetesSource, refs func([]*networkingv1.Ingress) []str
 	}
 	health := kube.NewHealth(s.logger, restConfig.Host)
 	restConfig.Wrap(health.WrapTransport)
-	client, err := kubernetes.NewForConfig(restConfig)
+	client, err := kubeclient.New(restConfig)
 	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
+		return nil, err
 	}
 	cfg := s.config
 	cfg.Client = client

@@ -10,9 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	coreinformers "k8s.io/client-go/informers/core/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/caddy-ingress/caddy-ingress/kubeclient"
 )
 
 // configMapSyncTimeout bounds how long a snapshot waits for the first list
@@ -26,7 +26,7 @@ const configMapSyncTimeout = 5 * time.Second
 // selector metadata.name), so that no other ConfigMap is ever read, in
 // any namespace. The worker reconciles them with every snapshot.
 type configMaps struct {
-	client  kubernetes.Interface
+	client  kubeclient.Interface
 	health  *Health
 	handler cache.ResourceEventHandler
 	logger  *zap.Logger
@@ -110,11 +110,7 @@ func (c *configMaps) reconcile(ctx context.Context, refs []string) {
 // namespace/name.
 func (c *configMaps) newInformer(namespace, name string) (*configMapInformer, error) {
 	byName := fields.OneTermEqualSelector("metadata.name", name).String()
-	inf := coreinformers.NewFilteredConfigMapInformer(c.client, namespace, 0, cache.Indexers{},
-		func(o *metav1.ListOptions) { o.FieldSelector = byName })
-	if err := inf.SetTransform(transform); err != nil {
-		return nil, err
-	}
+	inf := newInformer(c.client, c.client.ConfigMaps(namespace), func(o *metav1.ListOptions) { o.FieldSelector = byName })
 	if err := inf.SetWatchErrorHandlerWithContext(watchErrorHandler(resourceConfigMaps, c.health)); err != nil {
 		return nil, err
 	}

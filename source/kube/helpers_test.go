@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
+	"github.com/caddy-ingress/caddy-ingress/kubeclient/kubeclienttest"
 )
 
 // newSource returns a Source on client with short timings for tests;
@@ -23,7 +24,7 @@ import (
 func newSource(t *testing.T, client *fake.Clientset, edit func(*Config)) *Source {
 	t.Helper()
 	cfg := Config{
-		Client:   client,
+		Client:   kubeclienttest.New(client),
 		Logger:   zaptest.NewLogger(t),
 		Debounce: 20 * time.Millisecond,
 		MaxDelay: 200 * time.Millisecond,

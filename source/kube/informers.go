@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -12,8 +13,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/client-go/informers"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/caddy-ingress/caddy-ingress/kubeclient"
 )
 
 // keptSecretKeys are the Secret data keys kept in the cache: those that
@@ -32,7 +36,10 @@ var keptSecretKeys = map[string]bool{
 // informer per watched namespace, keyed by namespace, or a single one
 // under "" when all namespaces are watched.
 type informerSet struct {
-	factories      []informers.SharedInformerFactory
+	// informers are those that start starts: all but the ConfigMaps'.
+	informers []cache.SharedIndexInformer
+	// wg counts the goroutines of informers.
+	wg             sync.WaitGroup
 	ingresses      map[string]cache.SharedIndexInformer
 	ingressClasses map[string]cache.SharedIndexInformer
 	services       map[string]cache.SharedIndexInformer
@@ -61,17 +68,9 @@ func newInformerSet(s *Source) *informerSet {
 		secrets:        make(map[string]cache.SharedIndexInformer),
 		configMaps:     newConfigMaps(s),
 	}
-	newFactory := func(namespace string, tweak func(*metav1.ListOptions)) informers.SharedInformerFactory {
-		opts := []informers.SharedInformerOption{informers.WithNamespace(namespace), informers.WithTransform(transform)}
-		if tweak != nil {
-			opts = append(opts, informers.WithTweakListOptions(tweak))
-		}
-		f := informers.NewSharedInformerFactoryWithOptions(client, 0, opts...)
-		set.factories = append(set.factories, f)
-		return f
-	}
 	add := func(m map[string]cache.SharedIndexInformer, namespace, resource string, inf cache.SharedIndexInformer) {
 		m[namespace] = inf
+		set.informers = append(set.informers, inf)
 		handler := s.objectHandler(resource)
 		if resource == resourceSecrets {
 			handler = s.secretHandler()
@@ -79,18 +78,16 @@ func newInformerSet(s *Source) *informerSet {
 		set.setUp(inf, resource, s.cfg.Health, handler)
 	}
 
-	cluster := newFactory(metav1.NamespaceAll, nil)
-	add(set.ingressClasses, "", resourceIngressClasses, cluster.Networking().V1().IngressClasses().Informer())
+	add(set.ingressClasses, "", resourceIngressClasses, newInformer(client, client.IngressClasses(), nil))
 	namespaces := s.cfg.Namespaces
 	if len(namespaces) == 0 {
 		namespaces = []string{metav1.NamespaceAll}
 	}
 	for _, ns := range namespaces {
-		f := newFactory(ns, nil)
-		add(set.ingresses, ns, resourceIngresses, f.Networking().V1().Ingresses().Informer())
-		add(set.services, ns, resourceServices, f.Core().V1().Services().Informer())
-		add(set.endpointSlices, ns, resourceEndpointSlices, f.Discovery().V1().EndpointSlices().Informer())
-		add(set.secrets, ns, resourceSecrets, f.Core().V1().Secrets().Informer())
+		add(set.ingresses, ns, resourceIngresses, newInformer(client, client.Ingresses(ns), nil))
+		add(set.services, ns, resourceServices, newInformer(client, client.Services(ns), nil))
+		add(set.endpointSlices, ns, resourceEndpointSlices, newInformer(client, client.EndpointSlices(ns), nil))
+		add(set.secrets, ns, resourceSecrets, newInformer(client, client.Secrets(ns), nil))
 	}
 
 	if p := s.cfg.PublishService; p.Name != "" {
@@ -100,14 +97,44 @@ func newInformerSet(s *Source) *informerSet {
 		}
 		if inf == nil {
 			byName := fields.OneTermEqualSelector("metadata.name", p.Name).String()
-			f := newFactory(p.Namespace, func(o *metav1.ListOptions) { o.FieldSelector = byName })
-			inf = f.Core().V1().Services().Informer()
+			inf = newInformer(client, client.Services(p.Namespace), func(o *metav1.ListOptions) { o.FieldSelector = byName })
+			set.informers = append(set.informers, inf)
 			set.setUp(inf, resourceServices, s.cfg.Health, nil)
 		}
 		set.published = inf
 		set.handle(inf, s.publishedHandler())
 	}
 	return set
+}
+
+// newInformer returns an informer, not started, of the objects that c
+// lists and watches, with tweak applied to the list options: what
+// client-go's informer factory makes for a kind, with no resync, the
+// namespace index and the transform. client is c's Interface, asked
+// whether it supports watch lists as the factory asks its clientset.
+func newInformer[O any, T interface {
+	*O
+	runtime.Object
+}, L runtime.Object](client kubeclient.Interface, c kubeclient.Client[T, L], tweak func(*metav1.ListOptions)) cache.SharedIndexInformer {
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			if tweak != nil {
+				tweak(&opts)
+			}
+			return c.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			if tweak != nil {
+				tweak(&opts)
+			}
+			return c.Watch(ctx, opts)
+		},
+	}
+	inf := cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, client), T(new(O)), 0,
+		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	// Only a started informer refuses a transform.
+	_ = inf.SetTransform(transform)
+	return inf
 }
 
 // setUp reports the list and watch errors of inf to health and registers
@@ -130,26 +157,26 @@ func (set *informerSet) handle(inf cache.SharedIndexInformer, handler cache.Reso
 // start starts every informer but those of ConfigMaps, which the worker
 // starts as they are named; they stop when ctx is done.
 func (set *informerSet) start(ctx context.Context) {
-	for _, f := range set.factories {
-		f.StartWithContext(ctx)
+	for _, inf := range set.informers {
+		set.wg.Go(func() { inf.RunWithContext(ctx) })
 	}
 }
 
 // shutdown waits until the informers, once stopped, are done.
 func (set *informerSet) shutdown() {
-	for _, f := range set.factories {
-		f.Shutdown()
-	}
+	set.wg.Wait()
 	set.configMaps.shutdown()
 }
 
 // waitForSync waits until every informer started by start has listed its
 // objects once.
 func (set *informerSet) waitForSync(ctx context.Context) error {
-	for _, f := range set.factories {
-		if res := f.WaitForCacheSyncWithContext(ctx); res.Err != nil {
-			return res.Err
-		}
+	synced := make([]cache.DoneChecker, 0, len(set.informers))
+	for _, inf := range set.informers {
+		synced = append(synced, inf.HasSyncedChecker())
+	}
+	if !cache.WaitFor(ctx, "", synced...) {
+		return fmt.Errorf("caches not synced: %w", context.Cause(ctx))
 	}
 	return nil
 }

@@ -2,13 +2,9 @@ package kube
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"go.uber.org/zap"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/leaderelection"
-	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 )
@@ -19,54 +15,36 @@ const (
 	retryMax = time.Minute
 )
 
-// elector returns the leader election configuration, checked.
-func (s *Source) elector() (leaderelection.LeaderElectionConfig, error) {
+// newElector returns the candidate of s in leader election, checked.
+func (s *Source) newElector() (*elector, error) {
 	l := s.cfg.Lease
-	cfg := leaderelection.LeaderElectionConfig{
-		Lock: &resourcelock.LeaseLock{
-			LeaseMeta:  metav1.ObjectMeta{Namespace: l.Namespace, Name: l.Name},
-			Client:     s.cfg.Client.CoordinationV1(),
-			LockConfig: resourcelock.ResourceLockConfig{Identity: l.Identity},
-		},
-		LeaseDuration: l.Duration,
-		RenewDeadline: l.RenewDeadline,
-		RetryPeriod:   l.RetryPeriod,
-		// Stopping (a config reload, a rolling update) hands the lease
-		// over at once instead of after LeaseDuration.
-		ReleaseOnCancel: true,
-		Name:            l.Namespace + "/" + l.Name,
-		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(ctx context.Context) {
-				select {
-				case s.leading <- ctx:
-				case <-ctx.Done():
-				}
-			},
-			OnStoppedLeading: func() {},
-			OnNewLeader: func(identity string) {
-				if identity != l.Identity {
-					s.logger.Info("leader elected", zap.String("identity", identity))
-				}
-			},
-		},
+	if err := checkLease(l); err != nil {
+		return nil, err
 	}
-	if _, err := leaderelection.NewLeaderElector(cfg); err != nil {
-		return cfg, fmt.Errorf("leader election: %w", err)
-	}
-	return cfg, nil
+	return &elector{
+		leases: s.cfg.Client.Leases(l.Namespace),
+		cfg:    l,
+		logger: s.logger,
+		onLeader: func(identity string) {
+			if identity != "" && identity != l.Identity {
+				s.logger.Info("leader elected", zap.String("identity", identity))
+			}
+		},
+	}, nil
 }
 
 // elect takes part in leader election until ctx is done. A lost lease
-// makes this instance a candidate again.
+// makes this instance a candidate again. Stopping (a config reload, a
+// rolling update) hands the lease over at once instead of after its
+// duration.
 func (s *Source) elect(ctx context.Context) {
 	for ctx.Err() == nil {
-		le, err := leaderelection.NewLeaderElector(s.election)
-		if err != nil {
-			// New checked the same configuration.
-			s.logger.Error("leader election", zap.Error(err))
-			return
-		}
-		le.Run(ctx)
+		s.election.run(ctx, func(term context.Context) {
+			select {
+			case s.leading <- term:
+			case <-term.Done():
+			}
+		})
 	}
 }
 

@@ -32,13 +32,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/record"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
+	"github.com/caddy-ingress/caddy-ingress/kubeclient"
 )
 
 // Defaults of Config.
@@ -57,7 +54,7 @@ const reportingController = "caddy-ingress"
 // Config configures a Source.
 type Config struct {
 	// Client talks to the API server. Required.
-	Client kubernetes.Interface
+	Client kubeclient.Interface
 
 	// Namespaces are the namespaces whose Ingresses, Services,
 	// EndpointSlices and Secrets are watched; empty watches all.
@@ -152,8 +149,8 @@ type Source struct {
 	reports *reports
 	// recorder records Events; set by Run unless a test set it.
 	recorder record.EventRecorder
-	// election configures leader election.
-	election leaderelection.LeaderElectionConfig
+	// election is this instance's candidate in leader election.
+	election *elector
 	// leading receives the context of each leadership term.
 	leading chan context.Context
 	// written maps the namespace/name of Ingresses to the status this
@@ -210,7 +207,7 @@ func New(cfg Config) (*Source, error) {
 		leading: make(chan context.Context),
 		written: make(map[string]writtenStatus),
 	}
-	election, err := s.elector()
+	election, err := s.newElector()
 	if err != nil {
 		return nil, err
 	}
@@ -256,8 +253,8 @@ func (s *Source) Start(ctx context.Context) {
 		// message, where events.k8s.io series merge every problem of an
 		// Ingress into one Event by reason and action.
 		broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: s.cfg.Client.CoreV1().Events("")})
-		s.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: reportingController})
+		broadcaster.StartRecordingToSink(kubeclient.EventSink{Client: s.cfg.Client})
+		s.recorder = broadcaster.NewRecorder(kubeclient.Scheme, corev1.EventSource{Component: reportingController})
 		s.wg.Go(func() {
 			<-ctx.Done()
 			broadcaster.Shutdown()

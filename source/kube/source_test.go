@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/caddy-ingress/caddy-ingress/kubeclient/kubeclienttest"
 )
 
 func TestRunDeliversSyncedSnapshot(t *testing.T) {
@@ -378,7 +380,7 @@ func TestNewChecksConfig(t *testing.T) {
 		{
 			"publish service and addresses",
 			Config{
-				Client:          newFakeClient(),
+				Client:          kubeclienttest.New(newFakeClient()),
 				PublishService:  types.NamespacedName{Namespace: "a", Name: "b"},
 				StatusAddresses: []string{"192.0.2.1"},
 			},
@@ -386,7 +388,7 @@ func TestNewChecksConfig(t *testing.T) {
 		},
 		{
 			"lease timings",
-			Config{Client: newFakeClient(), Lease: Lease{Duration: time.Second, RenewDeadline: 2 * time.Second}},
+			Config{Client: kubeclienttest.New(newFakeClient()), Lease: Lease{Duration: time.Second, RenewDeadline: 2 * time.Second}},
 			"leader election: leaseDuration must be greater than renewDeadline",
 		},
 	}
@@ -403,7 +405,7 @@ func TestNewChecksConfig(t *testing.T) {
 func TestNewDefaults(t *testing.T) {
 	t.Setenv("POD_NAMESPACE", "ingress-system")
 	t.Setenv("POD_NAME", "caddy-ingress-7d9f")
-	s, err := New(Config{Client: newFakeClient()})
+	s, err := New(Config{Client: kubeclienttest.New(newFakeClient())})
 	if err != nil {
 		t.Fatalf("got error %v, want none", err)
 	}
@@ -417,7 +419,7 @@ func TestNewDefaults(t *testing.T) {
 	if l.Duration != DefaultLeaseDuration || l.RenewDeadline != DefaultRenewDeadline || l.RetryPeriod != DefaultRetryPeriod {
 		t.Errorf("got lease timings %v %v %v, want the defaults", l.Duration, l.RenewDeadline, l.RetryPeriod)
 	}
-	other, err := New(Config{Client: newFakeClient()})
+	other, err := New(Config{Client: kubeclienttest.New(newFakeClient())})
 	if err != nil {
 		t.Fatalf("got error %v, want none", err)
 	}

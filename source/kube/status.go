@@ -180,7 +180,7 @@ func (s *Source) ensureStatus(ctx context.Context, ing *networkingv1.Ingress, wa
 // attempt updates a copy of the cached object; after a conflict, a copy of
 // the object as read from the API server.
 func (s *Source) setStatus(ctx context.Context, ing *networkingv1.Ingress, want []networkingv1.IngressLoadBalancerIngress) error {
-	client := s.cfg.Client.NetworkingV1().Ingresses(ing.Namespace)
+	client := s.cfg.Client.Ingresses(ing.Namespace)
 	cur := ing
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		ctx, cancel := context.WithTimeout(ctx, requestTimeout)

@@ -25,6 +25,7 @@ type caddyOptions struct {
 	statusAddresses []string // written to status by the leader
 	leaseName       string   // default: caddy-ingress-<namespace>
 	identity        string   // POD_NAME of the replica
+	ingressClass    string   // the app's ingress_class; default: caddy
 
 	// allowCrossNamespaceSecrets sets the ingress app's
 	// allow_cross_namespace_secrets.
@@ -101,6 +102,9 @@ func launchCaddy(t testing.TB, o caddyOptions) (*caddyProcess, error) {
 	app := map[string]any{"source": source, "allowed_response_headers": []string{"X-Rbac"}}
 	if o.allowCrossNamespaceSecrets {
 		app["allow_cross_namespace_secrets"] = true
+	}
+	if o.ingressClass != "" {
+		app["ingress_class"] = o.ingressClass
 	}
 	server := map[string]any{
 		"listen":                  []string{fmt.Sprintf("127.0.0.1:%d", c.httpPort), fmt.Sprintf("127.0.0.1:%d", c.httpsPort)},

@@ -31,7 +31,7 @@ import (
 // size limit, and the Lease locks between holders: exclusion, take-over
 // of an expired Lease, Unlock by another holder, renewal, a lost Lease,
 // racing take-overs) against this cluster's API server instead of the
-// fake clientset, as a user that has only the rights of deploy/rbac.yaml's
+// fake clientset, as a user that has only the rights of deploy/storage-rbac.yaml's
 // Role caddy-ingress-storage in the namespace.
 func TestStorageContract(t *testing.T) {
 	ns := newNamespace(t, "storage")
@@ -402,11 +402,11 @@ func denyCertificates(t testing.TB, ns, user, kubeconfig string) {
 }
 
 // deployedStorageUser creates in ns the Role caddy-ingress-storage of
-// deploy/rbac.yaml, binds a new user to it, and returns a kubeconfig of
+// deploy/storage-rbac.yaml, binds a new user to it, and returns a kubeconfig of
 // that user, who has no other rights.
 func deployedStorageUser(t testing.TB, ns string) string {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "..", "deploy", "rbac.yaml"))
+	f, err := os.Open(filepath.Join("..", "..", "..", "deploy", "storage-rbac.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +426,7 @@ func deployedStorageUser(t testing.TB, ns string) string {
 		}
 	}
 	if role == nil {
-		t.Fatal("deploy/rbac.yaml has no Role caddy-ingress-storage")
+		t.Fatal("deploy/storage-rbac.yaml has no Role caddy-ingress-storage")
 	}
 	user := "storage-" + ns
 	mustCreate(t, kube().RbacV1().Roles(ns).Create, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: role.Name}, Rules: role.Rules})
