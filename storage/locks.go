@@ -10,7 +10,6 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 )
 
 // unlockTimeout bounds the API calls of Unlock, whose context certmagic
@@ -145,7 +144,7 @@ func (s *Storage) tryLock(ctx context.Context, name string) (ok bool, wait <-cha
 
 // acquire takes the Lease of lock name if it does not exist or has
 // expired, and returns it; nil if another holds it.
-func (s *Storage) acquire(ctx context.Context, leases coordinationv1client.LeaseInterface, leaseName, name string) (*coordinationv1.Lease, error) {
+func (s *Storage) acquire(ctx context.Context, leases leaseClient, leaseName, name string) (*coordinationv1.Lease, error) {
 	now := metav1.NewMicroTime(time.Now())
 	seconds := int32(s.duration / time.Second)
 	cur, err := leases.Get(ctx, leaseName, metav1.GetOptions{})
@@ -261,7 +260,7 @@ func holderOf(lease *coordinationv1.Lease) string {
 
 // renew renews h's Lease every third of the lease duration until ctx is
 // done or the Lease is lost.
-func (s *Storage) renew(ctx context.Context, leases coordinationv1client.LeaseInterface, h *held, name string) {
+func (s *Storage) renew(ctx context.Context, leases leaseClient, h *held, name string) {
 	ticker := time.NewTicker(s.duration / 3)
 	defer ticker.Stop()
 	failing := false
@@ -299,7 +298,7 @@ func (h *held) lost() string {
 // renewOnce writes a new renewTime into h's Lease, conditional on the
 // version last written; a conflict is looked into: the Lease is lost if
 // another holder has it or it is gone.
-func (s *Storage) renewOnce(ctx context.Context, leases coordinationv1client.LeaseInterface, h *held, name string) error {
+func (s *Storage) renewOnce(ctx context.Context, leases leaseClient, h *held, name string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.lostTo != "" {

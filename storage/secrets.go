@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
 // storeAttempts bounds the retries of a Store that races with another
@@ -94,7 +93,7 @@ func (s *Storage) owns(secret *corev1.Secret, key string) error {
 
 // get returns the Secret of key (clean), or an error wrapping
 // fs.ErrNotExist.
-func (s *Storage) get(ctx context.Context, secrets corev1client.SecretInterface, key string) (*corev1.Secret, error) {
+func (s *Storage) get(ctx context.Context, secrets secretClient, key string) (*corev1.Secret, error) {
 	name := s.secretName(key)
 	secret, err := secrets.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -227,7 +226,7 @@ func (s *Storage) List(ctx context.Context, dir string, recursive bool) ([]strin
 
 // list returns the Secrets of the keys under dir (clean, "" for all), at
 // most limit of them if limit > 0.
-func (s *Storage) list(ctx context.Context, secrets corev1client.SecretInterface, dir string, limit int64) ([]corev1.Secret, error) {
+func (s *Storage) list(ctx context.Context, secrets secretClient, dir string, limit int64) ([]corev1.Secret, error) {
 	opts := metav1.ListOptions{LabelSelector: s.selector(dir), Limit: listPage}
 	if limit > 0 {
 		opts.Limit = limit

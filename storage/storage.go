@@ -17,11 +17,13 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
-	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/caddy-ingress/caddy-ingress/kubeclient"
 )
 
 func init() {
@@ -108,8 +110,8 @@ type Storage struct {
 type state struct {
 	// mu guards the clients, made on first use.
 	mu      sync.Mutex
-	secrets corev1client.SecretInterface
-	leases  coordinationv1client.LeaseInterface
+	secrets secretClient
+	leases  leaseClient
 
 	// obsMu guards observed: the Leases of others being waited for.
 	obsMu    sync.Mutex
@@ -203,10 +205,18 @@ func (s *Storage) String() string {
 	return "kubernetes:" + s.Namespace + "/" + s.Prefix
 }
 
+// secretClient and leaseClient are the clients of Secrets and Leases in
+// one namespace (kubeclient's, which link only the API groups
+// caddy-ingress uses).
+type (
+	secretClient = kubeclient.Client[*corev1.Secret, *corev1.SecretList]
+	leaseClient  = kubeclient.Client[*coordinationv1.Lease, *coordinationv1.LeaseList]
+)
+
 // clients returns the Secrets and Leases clients of the namespace, made
 // on first use. Making them reads the kubeconfig or the service account's
 // files and makes no API call; a failure is retried on the next use.
-func (s *Storage) clients() (corev1client.SecretInterface, coordinationv1client.LeaseInterface, error) {
+func (s *Storage) clients() (secretClient, leaseClient, error) {
 	st := s.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -217,15 +227,11 @@ func (s *Storage) clients() (corev1client.SecretInterface, coordinationv1client.
 	if err != nil {
 		return nil, nil, err
 	}
-	core, err := corev1client.NewForConfig(cfg)
+	cs, err := kubeclient.New(cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	coordination, err := coordinationv1client.NewForConfig(cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
-	}
-	st.secrets, st.leases = core.Secrets(s.Namespace), coordination.Leases(s.Namespace)
+	st.secrets, st.leases = cs.Secrets(s.Namespace), cs.Leases(s.Namespace)
 	return st.secrets, st.leases, nil
 }
 
