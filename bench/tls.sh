@@ -96,7 +96,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "# $(date -u +%FT%TZ) $(git rev-parse --short HEAD) $(nginx -v 2>&1) $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2) $(openssl version | cut -d' ' -f1-2)"
+echo "# $(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null || echo "${REV:-unknown}") $(nginx -v 2>&1) $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2) $(openssl version | cut -d' ' -f1-2)"
 echo "# runs=$runs, per run and mode $slices slices of ${slice}s per server, 32 connections, server on core 0, wrk and backend on core 1"
 
 go build -o "$dir/caddy" ./cmd/caddy
