@@ -106,9 +106,16 @@ func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error)
 // and in no others: one matched by the ingress_client_auth matcher with
 // client authentication mode "request" (the ingress handler verifies the
 // certificate per host), and a catch-all without client authentication.
-// The catch-all's empty client_authentication changes nothing at run time;
-// it keeps the adapter from dropping the policy as empty, since the first
-// policy, having no host names, stands for the site's catch-all.
+//
+// The catch-all states Caddy's default minimum protocol (protocol_min
+// tls1.2) only to keep the adapter from dropping it as empty, since the
+// first policy, having no host names, stands for the site's catch-all.
+// It must not carry client_authentication, not even an empty one: caddytls
+// turns session tickets off in every policy that has it (connpolicy.go,
+// buildStandardTLSConfig), and without tickets no client resumes a TLS
+// session, so every reconnect would cost a full handshake. Handshakes of
+// hosts with client certificates (the first policy) get no tickets, as
+// Caddy decides for client authentication.
 //
 // The adapter replaces the matchers of a site with host names by an sni
 // matcher, and refuses TLS connection policies on a site that also
@@ -122,7 +129,7 @@ func clientAuthPolicies() []httpcaddyfile.ConfigValue {
 			ClientAuthentication: &caddytls.ClientAuthentication{Mode: "request"},
 		}},
 		{Class: "tls.connection_policy", Value: &caddytls.ConnectionPolicy{
-			ClientAuthentication: &caddytls.ClientAuthentication{},
+			ProtocolMin: "tls1.2",
 		}},
 	}
 }
