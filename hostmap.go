@@ -27,8 +27,10 @@ func newHostMap() hostMap {
 
 // get returns the host table of name, or nil.
 func (m *hostMap) get(name string) *hostTable {
-	if ht, ok := m.delta[name]; ok {
-		return ht
+	if m.delta != nil {
+		if ht, ok := m.delta[name]; ok {
+			return ht
+		}
 	}
 	return m.base[name]
 }
