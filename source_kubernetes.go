@@ -16,9 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/caddy-ingress/caddy-ingress/ingress"
+	"github.com/caddy-ingress/caddy-ingress/kubeclient"
 	"github.com/caddy-ingress/caddy-ingress/source/kube"
 )
 
@@ -269,23 +269,7 @@ func (s *KubernetesSource) Cleanup() error {
 // restConfig returns the client configuration: from the kubeconfig file,
 // or else in-cluster.
 func (s *KubernetesSource) restConfig() (*rest.Config, error) {
-	var cfg *rest.Config
-	var err error
-	if s.Kubeconfig != "" {
-		if cfg, err = clientcmd.BuildConfigFromFlags("", s.Kubeconfig); err != nil {
-			return nil, fmt.Errorf("kubeconfig %s: %w", s.Kubeconfig, err)
-		}
-	} else if cfg, err = rest.InClusterConfig(); err != nil {
-		return nil, fmt.Errorf("in-cluster kubernetes config (outside a cluster, set kubeconfig): %w", err)
-	}
-	cfg.UserAgent = "caddy-ingress"
-	// client-go's default of 5 requests per second would take minutes
-	// to write the status of a few hundred Ingresses.
-	cfg.QPS, cfg.Burst = 20, 40
-	// Protobuf costs the API server and this process less than JSON.
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	return cfg, nil
+	return kubeclient.RESTConfig(s.Kubeconfig, "caddy-ingress")
 }
 
 // Report forwards the outcome of a translation to the running source,

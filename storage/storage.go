@@ -21,7 +21,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/caddy-ingress/caddy-ingress/kubeclient"
 )
@@ -238,22 +237,7 @@ func (s *Storage) clients() (secretClient, leaseClient, error) {
 // restConfig returns the client configuration: from the kubeconfig file,
 // or else in-cluster (as the ingress app's kubernetes source).
 func (s *Storage) restConfig() (*rest.Config, error) {
-	var cfg *rest.Config
-	var err error
-	if s.Kubeconfig != "" {
-		if cfg, err = clientcmd.BuildConfigFromFlags("", s.Kubeconfig); err != nil {
-			return nil, fmt.Errorf("kubeconfig %s: %w", s.Kubeconfig, err)
-		}
-	} else if cfg, err = rest.InClusterConfig(); err != nil {
-		return nil, fmt.Errorf("in-cluster kubernetes config (outside a cluster, set kubeconfig): %w", err)
-	}
-	cfg.UserAgent = "caddy-ingress-storage"
-	// Storage cleaning deletes a certificate's Secrets in a row; client-go's
-	// default of 5 requests per second would make that slow.
-	cfg.QPS, cfg.Burst = 20, 40
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	return cfg, nil
+	return kubeclient.RESTConfig(s.Kubeconfig, "caddy-ingress-storage")
 }
 
 // Interface guards
