@@ -314,8 +314,8 @@ func TestChartDefaults(t *testing.T) {
 }
 
 // TestChartValues renders the chart with CI's non-default values
-// (automatic certificates, NodePort, 3 replicas, namespaces, HTTP/3, a
-// default class), applies it, and checks that each value reached its
+// (automatic certificates, NodePort, 3 replicas, namespaces, HTTP/3 on
+// NodePort, a default class), applies it, and checks that each value reached its
 // object.
 func TestChartValues(t *testing.T) {
 	ns := newNamespace(t, "chartvalues")
