@@ -354,8 +354,8 @@ func TestChartValues(t *testing.T) {
 	var storage rbacv1.Role
 	typed(t, objs, "Role/"+full+"-storage", &storage)
 	want := []rbacv1.PolicyRule{
-		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "watch", "create", "update", "delete"}},
-		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "list", "create", "update", "delete"}},
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "create", "update", "delete"}},
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update", "delete"}},
 	}
 	if storage.Namespace != ns || !reflect.DeepEqual(storage.Rules, want) {
 		t.Errorf("storage Role: got %s %+v, want %s %+v", storage.Namespace, storage.Rules, ns, want)
