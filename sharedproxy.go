@@ -1,6 +1,7 @@
 package caddyingress
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -30,6 +31,9 @@ type proxySlot struct {
 	proxy        *sharedProxy
 }
 
+// reverseProxyName is in the JSON of every reverse_proxy handler.
+var reverseProxyName = []byte(`"reverse_proxy"`)
+
 // takeProxies takes the reverse_proxy handlers out of the top-level
 // handlers of routes, before they are provisioned, and returns where
 // they go, each a shared one (provisioned in rc if it is new, and held
@@ -44,7 +48,9 @@ func (a *App) takeProxies(rc *routesContext, routes caddyhttp.RouteList) ([]prox
 			var head struct {
 				Handler string `json:"handler"`
 			}
-			if err := json.Unmarshal(raw, &head); err != nil || head.Handler != "reverse_proxy" {
+			// Decoding a handler's JSON whole just for its name is
+			// needed only when it may be a reverse_proxy.
+			if !bytes.Contains(raw, reverseProxyName) || json.Unmarshal(raw, &head) != nil || head.Handler != "reverse_proxy" {
 				kept = append(kept, raw)
 				continue
 			}

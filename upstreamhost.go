@@ -3,7 +3,6 @@ package caddyingress
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -29,10 +28,6 @@ type UpstreamHost struct {
 // upstreamHostVar is the request variable that UpstreamHost sets.
 const upstreamHostVar = "ingress_upstream_host"
 
-// hostHeaderChars is what a Host header may be here: a host name with
-// an optional port, as the translator lets upstream-vhost be.
-var hostHeaderChars = regexp.MustCompile(`^[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?(:[0-9]{1,5})?$`)
-
 // CaddyModule returns the Caddy module information.
 func (UpstreamHost) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{
@@ -43,7 +38,7 @@ func (UpstreamHost) CaddyModule() caddy.ModuleInfo {
 
 // Provision checks the host.
 func (h *UpstreamHost) Provision(caddy.Context) error {
-	if !hostHeaderChars.MatchString(h.Host) {
+	if !ingress.ValidUpstreamHost(h.Host) {
 		return fmt.Errorf("host: %q is not a host name with an optional port", h.Host)
 	}
 	return nil

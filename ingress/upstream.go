@@ -21,6 +21,10 @@ type upstreamConfig struct {
 // may hold.
 var vhostChars = regexp.MustCompile(`^[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?(:[0-9]{1,5})?$`)
 
+// ValidUpstreamHost reports whether v may be sent as the Host header to a
+// backend (upstream-vhost): a host name, optionally with a port.
+func ValidUpstreamHost(v string) bool { return vhostChars.MatchString(v) }
+
 // serverNameChars are the characters ingress-nginx allows in server names
 // (its IsValidRegex).
 var serverNameChars = regexp.MustCompile(`^[/\-._~a-zA-Z0-9:^$\[\]()\{\}*+?|&=\\]*$`)
@@ -35,7 +39,7 @@ var upstreamFamily = family{
 		if v, ok := r.value("upstream-vhost"); ok && strings.TrimSpace(v) != "" {
 			v = strings.TrimSpace(v)
 			switch {
-			case vhostChars.MatchString(v):
+			case ValidUpstreamHost(v):
 				c.upstream.vhost = v
 			case serverNameChars.MatchString(v):
 				r.warn("upstream-vhost", fmt.Sprintf("%s: nginx variables and patterns are not supported; the client's Host is sent", quoted(v)))
