@@ -603,7 +603,7 @@ func (in *Incremental) merge(dropped map[*group]struct{}, added []*group, opts O
 	var certs []Certificate
 	var refs []ObjectRef
 	for _, g := range added {
-		hosts = append(hosts, g.res.Hosts.Slice()...)
+		hosts = slices.AppendSeq(hosts, g.res.Hosts.All())
 		managed = append(managed, g.res.Managed...)
 		for _, c := range g.res.Certificates {
 			goneCerts[c.Secret] = true
