@@ -309,7 +309,7 @@ var authURLChars = regexp.MustCompile(`^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%{}]+
 // once its variables are filled in.
 func checkURLTemplate(v string) error {
 	if !authURLChars.MatchString(v) {
-		return fmt.Errorf("invalid URL %s: want an http or https URL", quoted(v))
+		return fmt.Errorf("invalid URL %s: want an http or https URL", quoted(withoutUserinfo(v)))
 	}
 	parts, err := ParseURLTemplate(v)
 	if err != nil {
@@ -324,8 +324,31 @@ func checkURLTemplate(v string) error {
 		}
 	}
 	u, err := url.Parse(b.String())
-	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || strings.Contains(u.Host, "..") || u.User != nil {
-		return fmt.Errorf("invalid URL %s: want an http or https URL with a host", quoted(v))
+	if err == nil && u.User != nil {
+		// Never quoted: problems are logged and shown by the status API.
+		return fmt.Errorf("invalid URL %s: want an http or https URL without credentials", quoted(withoutUserinfo(v)))
+	}
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || strings.Contains(u.Host, "..") {
+		return fmt.Errorf("invalid URL %s: want an http or https URL with a host", quoted(withoutUserinfo(v)))
 	}
 	return nil
+}
+
+// withoutUserinfo returns v, a URL as written, with the user and password
+// of its authority (user:password@) replaced by "…@", so that an error
+// quoting it does not hold them.
+func withoutUserinfo(v string) string {
+	i := strings.Index(v, "://")
+	if i < 0 {
+		return v
+	}
+	rest := v[i+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
+		return v[:i+3] + "…@" + rest[at+1:]
+	}
+	return v
 }

@@ -62,3 +62,26 @@ func TestCheckGlobalAuth(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthURLCredentialsNotQuoted: a URL with a user and password is
+// refused, and the error (a problem, logged and shown by the status API)
+// does not hold them.
+func TestAuthURLCredentialsNotQuoted(t *testing.T) {
+	for _, v := range []string{
+		"https://user:s3cret@auth.example.com/check",
+		"https://user:s3cret@auth.example.com/check?x=<bad>",
+		"http://s3cret@auth.example.com",
+	} {
+		err := checkURLTemplate(v)
+		if err == nil {
+			t.Errorf("%s: no error", v)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: the error holds the credentials: %v", v, err)
+		}
+		if !strings.Contains(err.Error(), "auth.example.com") {
+			t.Errorf("%s: the error does not name the host: %v", v, err)
+		}
+	}
+}
