@@ -293,7 +293,6 @@ func (o *observed) record(ow *observedWriter, r *http.Request, err error, start 
 		class = 0
 	}
 	c := o.series.class(class)
-	c.requests.Inc()
 	c.duration.Observe(time.Since(start).Seconds())
 	c.requestSize.Observe(float64(requestSize(r)))
 	c.responseSize.Observe(float64(ow.written))
@@ -304,6 +303,9 @@ func (o *observed) record(ow *observedWriter, r *http.Request, err error, start 
 			}
 		}
 	}
+	// The count comes last: a scrape that sees the request counted sees
+	// its other samples too.
+	c.requests.Inc()
 }
 
 // requestSize approximates the size of r as it came: request line,
