@@ -28,7 +28,6 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // helmEnv names the helm binary the chart tests render with; .ci/run
@@ -294,7 +293,7 @@ func TestChartDefaults(t *testing.T) {
 	mustCreate(t, kube().NetworkingV1().Ingresses(ns).Create, bad)
 
 	caddy := startCaddy(t, caddyOptions{namespace: ns, identity: "chart-1", ingressClass: class,
-		kubeconfig: impersonating(t, "system:serviceaccount:"+ns+":"+full), leaseName: full + "-leader",
+		kubeconfig: impersonatingKubeconfig(t, "system:serviceaccount:"+ns+":"+full), leaseName: full + "-leader",
 		statusAddresses: []string{"192.0.2.77"}})
 	newClient(caddy.httpPort, false, nil).expect(t, "chart.example.com", "/", 200, "a ")
 	eventually(t, "the status written as the chart's ServiceAccount", 20*time.Second, func() error {
@@ -395,22 +394,4 @@ func TestChartValues(t *testing.T) {
 	case !hasStorage && (err == nil || !strings.Contains(err.Error(), "caddy.storage.kubernetes")):
 		t.Errorf("got %v adapting without the caddy.storage.kubernetes module, want an error naming it", err)
 	}
-}
-
-// impersonating returns a kubeconfig of the cluster's admin that
-// impersonates user.
-func impersonating(t *testing.T, user string) string {
-	t.Helper()
-	config, err := clientcmd.LoadFromFile(cluster.Kubeconfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, auth := range config.AuthInfos {
-		auth.Impersonate = user
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*config, kubeconfig); err != nil {
-		t.Fatal(err)
-	}
-	return kubeconfig
 }

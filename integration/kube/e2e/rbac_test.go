@@ -13,7 +13,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // TestForbiddenLists runs Caddy as a user that RBAC does not let list
@@ -37,17 +36,7 @@ func TestForbiddenLists(t *testing.T) {
 	mustCreate(t, kube().NetworkingV1().Ingresses(ns).Create, web)
 
 	// The admin kubeconfig, impersonating a user with no permissions.
-	config, err := clientcmd.LoadFromFile(cluster.Kubeconfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, auth := range config.AuthInfos {
-		auth.Impersonate = user
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*config, kubeconfig); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := impersonatingKubeconfig(t, user)
 
 	caddy := startCaddy(t, caddyOptions{namespace: ns, identity: "rbac-1", kubeconfig: kubeconfig, unready: true})
 	server := cluster.RESTConfig().Host
