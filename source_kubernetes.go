@@ -170,6 +170,9 @@ func (s *KubernetesSource) Provision(ctx caddy.Context) error {
 	switch {
 	case lease < 0 || renew < 0 || retry < 0:
 		return fmt.Errorf("lease_duration, renew_deadline and retry_period must not be negative")
+	case lease != 0 && lease < time.Second:
+		// A Lease records its duration in whole seconds.
+		return fmt.Errorf("lease_duration %v must be at least 1s", lease)
 	case lease <= renew:
 		return fmt.Errorf("lease_duration %v must be longer than renew_deadline %v", lease, renew)
 	case float64(renew) <= kube.JitterFactor*float64(retry):

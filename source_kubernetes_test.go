@@ -62,6 +62,7 @@ func TestKubernetesSourceProvision(t *testing.T) {
 		{name: "bad lease name", config: `{"lease_name": "Leader"}`, wantErr: `lease_name: "Leader"`},
 		{name: "negative duration", config: `{"retry_period": "-1s"}`, wantErr: "must not be negative"},
 		{name: "lease shorter than renew deadline", config: `{"lease_duration": "10s"}`, wantErr: "lease_duration 10s must be longer than renew_deadline 10s"},
+		{name: "lease under a second", config: `{"lease_duration": "800ms", "renew_deadline": "500ms", "retry_period": "200ms"}`, wantErr: "lease_duration 800ms must be at least 1s"},
 		{name: "renew deadline too short", config: `{"retry_period": "9s"}`, wantErr: "renew_deadline 10s must be longer than 1.2 times retry_period 9s"},
 	}
 	for _, tt := range tests {

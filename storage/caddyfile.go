@@ -48,6 +48,9 @@ func (s *Storage) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("storage kubernetes: %s takes one value", opt)
 		}
 		if field == nil {
+			if s.LeaseDuration != 0 {
+				return d.Errf("storage kubernetes: lease_duration is set twice")
+			}
 			dur, err := caddy.ParseDuration(val)
 			if err != nil {
 				return d.Errf("storage kubernetes: lease_duration %q: %v", val, err)

@@ -87,6 +87,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{name: "no value", input: "kubernetes {\n\tprefix\n}", wantErr: "storage kubernetes: prefix needs a value"},
 		{name: "two values", input: "kubernetes {\n\tnamespace a b\n}", wantErr: "storage kubernetes: namespace takes one value"},
 		{name: "twice", input: "kubernetes {\n\tnamespace a\n\tnamespace b\n}", wantErr: "storage kubernetes: namespace is set twice"},
+		{name: "duration twice", input: "kubernetes {\n\tlease_duration 10s\n\tlease_duration 20s\n}", wantErr: "storage kubernetes: lease_duration is set twice"},
 		{name: "bad duration", input: "kubernetes {\n\tlease_duration soon\n}", wantErr: `storage kubernetes: lease_duration "soon"`},
 		{name: "short duration", input: "kubernetes {\n\tlease_duration 500ms\n}", wantErr: `lease_duration "500ms": must be at least 1s`},
 	}

@@ -228,7 +228,7 @@ func (s *Storage) clients() (secretClient, leaseClient, error) {
 	}
 	cs, err := kubeclient.New(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
+		return nil, nil, err // it says "kubernetes client"
 	}
 	st.secrets, st.leases = cs.Secrets(s.Namespace), cs.Leases(s.Namespace)
 	return st.secrets, st.leases, nil
