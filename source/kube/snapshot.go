@@ -50,11 +50,21 @@ func (s *Source) snapshot(ctx context.Context) *ingress.Snapshot {
 		Secrets:        update[*corev1.Secret](s.inf.secrets, prev.Secrets, changed, resourceSecrets, lacksKeptKeys),
 	}
 	if s.cfg.ConfigMapRefs != nil {
-		s.inf.configMaps.reconcile(ctx, s.cfg.ConfigMapRefs(snap.Ingresses))
+		// The names come from the Ingresses' annotations: read them
+		// again only when an Ingress changed, or Refresh asked.
+		if _, refresh := changed.of(refreshConfigMapRefs); refresh || !s.refsSet || !sameList(snap.Ingresses, s.refsFor) {
+			s.refs, s.refsFor, s.refsSet = s.cfg.ConfigMapRefs(snap.Ingresses), snap.Ingresses, true
+		}
+		s.inf.configMaps.reconcile(ctx, s.refs)
 		snap.ConfigMaps = reuse(s.inf.configMaps.list(), prev.ConfigMaps)
 	}
 	s.base = snap
 	return snap
+}
+
+// sameList reports whether a and b are the same slice (not merely equal).
+func sameList[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // update returns the objects of informers of one kind, sorted: prev with

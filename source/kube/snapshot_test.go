@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
@@ -90,4 +91,30 @@ func TestObjectHandlerNotesKeys(t *testing.T) {
 	if keys, _ := s.pending.take().of(resourceServices); len(keys) != 0 {
 		t.Errorf("after take: %v still noted", keys)
 	}
+}
+
+// TestConfigMapRefsOnlyWhenIngressesChange: a snapshot asks
+// Config.ConfigMapRefs for the names to watch the first time, when an
+// Ingress changed, and after Refresh; not when only other objects did.
+func TestConfigMapRefsOnlyWhenIngressesChange(t *testing.T) {
+	calls := 0
+	s := newSource(t, newFakeClient(), func(c *Config) {
+		c.ConfigMapRefs = func([]*networkingv1.Ingress) []string { calls++; return nil }
+	})
+	ctx := t.Context()
+	step := func(what string, want int) {
+		t.Helper()
+		s.snapshot(ctx)
+		if calls != want {
+			t.Fatalf("%s: ConfigMapRefs called %d times, want %d", what, calls, want)
+		}
+	}
+	step("first snapshot", 1)
+	step("nothing changed", 1)
+	s.pending.add(resourceServices, "a/svc")
+	step("a Service changed", 1)
+	addIngress(t, s, newIngress("a", "web"))
+	step("an Ingress changed", 2)
+	s.Refresh()
+	step("Refresh", 3)
 }

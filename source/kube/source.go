@@ -139,6 +139,11 @@ type Source struct {
 	// patches.
 	baseMu sync.Mutex
 	base   *ingress.Snapshot
+	// refs are the ConfigMaps that Config.ConfigMapRefs named for the
+	// Ingresses refsFor, under baseMu.
+	refs    []string
+	refsFor []*networkingv1.Ingress
+	refsSet bool
 
 	// subMu serializes deliveries; it guards subs and prev.
 	subMu sync.Mutex
@@ -419,7 +424,14 @@ func (s *Source) settle(ctx context.Context) bool {
 // objects, and deliver it if anything differs. Call it when
 // Config.ConfigMapRefs may name other ConfigMaps for the same Ingresses.
 // It never blocks.
-func (s *Source) Refresh() { s.changed() }
+func (s *Source) Refresh() {
+	s.pending.all(refreshConfigMapRefs)
+	s.changed()
+}
+
+// refreshConfigMapRefs is the pending entry that makes the next snapshot
+// ask Config.ConfigMapRefs again.
+const refreshConfigMapRefs = "configmap-refs"
 
 // changed notes that objects changed; it never blocks.
 func (s *Source) changed() {
