@@ -362,7 +362,9 @@ func (a *App) build(res *ingress.Result) *table {
 	a.gen++
 	t.gen = a.gen
 	a.live[t] = struct{}{}
-	a.publishProxyMetrics(rc, slices.Collect(maps.Keys(a.static)))
+	if rc != nil { // routes were compiled: their gauges need publishing
+		a.publishProxyMetrics(rc, slices.Collect(maps.Keys(a.static)))
+	}
 	return t
 }
 
