@@ -246,6 +246,7 @@ func (a *App) apply(res *ingress.Result, next *served) *table {
 		}
 		next.certs = secrets.NewStore(entries, fallback)
 		a.lastCerts, a.lastDefaultCert, a.certsApplied = res.Certificates, res.DefaultCertificate, true
+		a.certsGen++
 	}
 	a.manageCertificates(res.Managed)
 	backendSecrets := make(map[string]*ingress.BackendSecret, len(res.BackendSecrets))

@@ -24,11 +24,11 @@ type controllerMetrics struct {
 	// that go.
 	problemCounts map[problemKey]int
 	expiries      map[expiryKey]float64
-	// certs and defaultCert are the certificates the series describe.
-	certs       []ingress.Certificate
-	defaultCert *ingress.Certificate
-	managed     int
-	certsSet    bool
+	// certsGen is the App.certsGen of the certificates the series
+	// describe, managed the number of managed hosts.
+	certsGen uint64
+	managed  int
+	certsSet bool
 }
 
 type problemKey struct{ kind, namespace, name, field string }
@@ -77,7 +77,8 @@ func newControllerMetrics(reg prometheus.Registerer) (*controllerMetrics, error)
 // applied records an applied snapshot: res is the translation's result
 // when it was translated (nil when only endpoints changed), took the time
 // it took, problems all current problems.
-func (m *controllerMetrics) applied(res *ingress.Result, took time.Duration, problems []ingress.Problem, now time.Time) {
+// certsGen is the App.certsGen of the certificates served.
+func (m *controllerMetrics) applied(res *ingress.Result, certsGen uint64, took time.Duration, problems []ingress.Problem, now time.Time) {
 	m.lastApplied.Set(float64(now.UnixNano()) / 1e9)
 	m.setProblems(problems)
 	if res == nil {
@@ -85,7 +86,7 @@ func (m *controllerMetrics) applied(res *ingress.Result, took time.Duration, pro
 	}
 	m.translations.Inc()
 	m.translationDuration.Observe(took.Seconds())
-	m.setCertificates(res)
+	m.setCertificates(res, certsGen)
 }
 
 func (m *controllerMetrics) setProblems(problems []ingress.Problem) {
@@ -133,11 +134,11 @@ func fieldClass(field string) string {
 	return strings.ToValidUTF8(b.String(), "\uFFFD")
 }
 
-func (m *controllerMetrics) setCertificates(res *ingress.Result) {
-	if m.certsSet && sameCertificates(res.Certificates, m.certs) && sameCertificate(res.DefaultCertificate, m.defaultCert) && len(res.Managed) == m.managed {
-		return
+func (m *controllerMetrics) setCertificates(res *ingress.Result, certsGen uint64) {
+	if m.certsSet && certsGen == m.certsGen && len(res.Managed) == m.managed {
+		return // apply found the certificates the same
 	}
-	m.certs, m.defaultCert, m.managed, m.certsSet = res.Certificates, res.DefaultCertificate, len(res.Managed), true
+	m.certsGen, m.managed, m.certsSet = certsGen, len(res.Managed), true
 	expiries := make(map[expiryKey]float64, len(m.expiries))
 	add := func(c *ingress.Certificate, hosts []string) {
 		if c.KeyPair == nil || c.KeyPair.Leaf == nil {

@@ -259,7 +259,9 @@ type App struct {
 	lastCerts       []ingress.Certificate
 	lastDefaultCert *ingress.Certificate
 	certsApplied    bool
-	compiled        map[string]*compiledRoute
+	// certsGen counts the changes of the certificates served.
+	certsGen uint64
+	compiled map[string]*compiledRoute
 	// shared are the reverse_proxy handlers that compiled routes share,
 	// by their JSON.
 	shared map[string]*sharedProxy

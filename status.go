@@ -74,7 +74,7 @@ func (a *App) startRequestMetrics(httpApp any) error {
 func (a *App) observeApplied(res *ingress.Result, took time.Duration, problems []ingress.Problem) {
 	now := time.Now()
 	if a.controllerMetrics != nil {
-		a.controllerMetrics.applied(res, took, problems, now)
+		a.controllerMetrics.applied(res, a.certsGen, took, problems, now)
 	}
 	if a.lastResult == nil {
 		return
