@@ -43,7 +43,7 @@ func (handSource) Stop() error { return nil }
 // runApp runs Caddy with only the ingress app and returns the app.
 func runApp(tb testing.TB) *App {
 	tb.Helper()
-	cfg := `{"admin":{"disabled":true},"apps":{"ingress":{"source":{"source":"by_hand"}}}}`
+	cfg := `{"admin":{"disabled":true,"config":{"persist":false}},"apps":{"ingress":{"source":{"source":"by_hand"}}}}`
 	if err := caddy.Load([]byte(cfg), true); err != nil {
 		tb.Fatal(err)
 	}

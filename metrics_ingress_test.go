@@ -24,7 +24,7 @@ import (
 // the metrics option and no servers).
 func runAppWithMetrics(tb testing.TB) *App {
 	tb.Helper()
-	cfg := `{"admin":{"disabled":true},"apps":{"http":{"metrics":{}},"ingress":{"source":{"source":"by_hand"}}}}`
+	cfg := `{"admin":{"disabled":true,"config":{"persist":false}},"apps":{"http":{"metrics":{}},"ingress":{"source":{"source":"by_hand"}}}}`
 	if err := caddy.Load([]byte(cfg), true); err != nil {
 		tb.Fatal(err)
 	}

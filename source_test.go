@@ -40,7 +40,7 @@ func (*namingSource) Stop() error { return nil }
 // before Start, which ConfigMaps translation reads, with its own options:
 // here its annotations prefix.
 func TestAppNamesConfigMaps(t *testing.T) {
-	cfg := `{"admin":{"disabled":true},"apps":{"ingress":{"annotations_prefix":"example.com","source":{"source":"naming"}}}}`
+	cfg := `{"admin":{"disabled":true,"config":{"persist":false}},"apps":{"ingress":{"annotations_prefix":"example.com","source":{"source":"naming"}}}}`
 	if err := caddy.Load([]byte(cfg), true); err != nil {
 		t.Fatal(err)
 	}
