@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -17,17 +18,36 @@ import (
 // unless a trusted proxy says it.
 func setForwardingHeaders(r *http.Request) {
 	if r.Header.Get("X-Request-Id") == "" {
-		r.Header.Set("X-Request-Id", newRequestID())
+		r.Header["X-Request-Id"] = []string{newRequestID()}
 	}
 	if fromTrustedProxy(r) && r.Header.Get("X-Forwarded-Port") != "" {
 		return
 	}
 	r.Header.Del("X-Forwarded-Port")
 	if addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		if _, port, err := net.SplitHostPort(addr.String()); err == nil {
-			r.Header.Set("X-Forwarded-Port", port)
+		if port := localPort(addr); port != "" {
+			r.Header["X-Forwarded-Port"] = []string{port}
 		}
 	}
+}
+
+// localPort returns the port of addr, the address a request came in on.
+// The usual ports and TCP addresses cost no formatting of the address.
+func localPort(addr net.Addr) string {
+	if a, ok := addr.(*net.TCPAddr); ok {
+		switch a.Port {
+		case 443:
+			return "443"
+		case 80:
+			return "80"
+		}
+		return strconv.Itoa(a.Port)
+	}
+	_, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return ""
+	}
+	return port
 }
 
 // newRequestID returns 32 random hex digits, as nginx's $request_id. The

@@ -2,6 +2,7 @@ package caddyingress
 
 import (
 	"crypto/tls"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -74,5 +75,28 @@ func TestTransportForwardingValue(t *testing.T) {
 	}
 	if _, err := (&Transport{Forwarding: "{http.vars.x}"}).settings(); err == nil {
 		t.Error("forwarding with a placeholder: no error")
+	}
+}
+
+// fakeAddr is a net.Addr of another kind than TCP.
+type fakeAddr string
+
+func (a fakeAddr) Network() string { return "fake" }
+func (a fakeAddr) String() string  { return string(a) }
+
+func TestLocalPort(t *testing.T) {
+	for _, c := range []struct {
+		addr net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 443}, "443"},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 80}, "80"},
+		{&net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 8443}, "8443"},
+		{fakeAddr("[::1]:9000"), "9000"},
+		{fakeAddr("/run/caddy.sock"), ""},
+	} {
+		if got := localPort(c.addr); got != c.want {
+			t.Errorf("localPort(%v) = %q, want %q", c.addr, got, c.want)
+		}
 	}
 }
