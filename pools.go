@@ -123,6 +123,11 @@ func newBackendPool(app *App, s poolSettings) (*backendPool, error) {
 	p.http = &reverseproxy.HTTPTransport{
 		Versions:    strings.Split(s.versions, ","),
 		DialTimeout: s.dialTimeout, ReadTimeout: s.readTimeout, WriteTimeout: s.writeTimeout,
+		// As nginx, backends get the client's Accept-Encoding as it
+		// was sent, and their responses pass as they come: net/http's
+		// default would ask for gzip when the client did not and
+		// decompress the response on the way.
+		Compression: new(false),
 	}
 	if s.tls {
 		p.http.TLS = new(reverseproxy.TLSConfig)
