@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 )
 
 // sharedProxy is a reverse_proxy handler provisioned once for all the
@@ -88,6 +89,9 @@ func (a *App) sharedProxy(rc *routesContext, raw json.RawMessage) (*sharedProxy,
 	mod, err := rc.ctx.LoadModuleByID("http.handlers.reverse_proxy", cfg)
 	if err != nil {
 		return nil, fmt.Errorf("loading reverse_proxy: %v", err)
+	}
+	if rp, ok := mod.(*reverseproxy.Handler); ok {
+		makeLoggerLazy(rp)
 	}
 	rc.routes++ // the context lives while the handler does
 	sp := &sharedProxy{key: key, handler: mod.(caddyhttp.MiddlewareHandler), ctx: rc, refs: 1}
