@@ -18,10 +18,6 @@ import (
 	"github.com/caddy-ingress/caddy-ingress/ingress"
 )
 
-// BenchmarkProxy proxies requests to one backend on loopback, side by
-// side: through a single-route Caddy reverse_proxy (the baseline), and
-// through the ingress handler with 10 and 10,000 hosts, each its own
-// Ingress, to one Service.
 // processCPU returns the user and system CPU time the process used so far.
 func processCPU() time.Duration {
 	var ru syscall.Rusage
@@ -29,6 +25,25 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// browserHeaders are the request headers of a browser's page load
+// (Chrome's, without cookies), for requests as clients send them.
+var browserHeaders = http.Header{
+	"User-Agent":                {"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"},
+	"Accept":                    {"text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"},
+	"Accept-Language":           {"en-US,en;q=0.9"},
+	"Accept-Encoding":           {"gzip, deflate, br, zstd"},
+	"Sec-Fetch-Dest":            {"document"},
+	"Sec-Fetch-Mode":            {"navigate"},
+	"Sec-Fetch-Site":            {"none"},
+	"Upgrade-Insecure-Requests": {"1"},
+}
+
+// BenchmarkProxy proxies requests to one backend on loopback, side by
+// side: through a single-route Caddy reverse_proxy (the baseline), the
+// same sending the headers ingress-nginx sends, and through the ingress
+// handler with 10 and 10,000 hosts, each its own Ingress, to one
+// Service. Each sends requests with no header (client=none) and with a
+// browser's (client=browser).
 func BenchmarkProxy(b *testing.B) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))
 	defer backend.Close()
@@ -36,7 +51,7 @@ func BenchmarkProxy(b *testing.B) {
 	app := runApp(b)
 	// serve sends GET /api for the hosts in turn; the URLs are made
 	// beforehand, so that both sides do the same work besides serving.
-	serve := func(b *testing.B, h caddyhttp.Handler, hosts []string) {
+	serveWith := func(b *testing.B, h caddyhttp.Handler, hosts []string, header http.Header) {
 		urls := make([]string, len(hosts))
 		for i, host := range hosts {
 			urls[i] = "http://" + host + "/api"
@@ -45,7 +60,11 @@ func BenchmarkProxy(b *testing.B) {
 		cpu := processCPU()
 		for b.Loop() {
 			w := httptest.NewRecorder()
-			r := caddyhttp.PrepareRequest(httptest.NewRequest("GET", urls[i%len(urls)], nil), caddy.NewReplacer(), w, new(caddyhttp.Server))
+			req := httptest.NewRequest("GET", urls[i%len(urls)], nil)
+			if header != nil {
+				req.Header = header.Clone()
+			}
+			r := caddyhttp.PrepareRequest(req, caddy.NewReplacer(), w, new(caddyhttp.Server))
 			if err := h.ServeHTTP(w, r); err != nil || w.Code != 200 {
 				b.Fatalf("got %d, %v", w.Code, err)
 			}
@@ -55,6 +74,10 @@ func BenchmarkProxy(b *testing.B) {
 		// backend alike): steadier than the time per request on a
 		// machine shared with other work.
 		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+	}
+	serve := func(b *testing.B, h caddyhttp.Handler, hosts []string) {
+		b.Run("client=none", func(b *testing.B) { serveWith(b, h, hosts, nil) })
+		b.Run("client=browser", func(b *testing.B) { serveWith(b, h, hosts, browserHeaders) })
 	}
 
 	// caddyRoutes serves the requests through Caddy routes made from
