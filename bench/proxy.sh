@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs BenchmarkProxy in alternating rounds, each round a fresh process,
+# Runs BenchmarkProxy in rounds, each sub-benchmark in a fresh process,
 # and prints the median time and CPU per request of each sub-benchmark
 # with its ratio to the bare Caddy reverse_proxy sending the same client
-# headers. ROUNDS (default 8) and BENCHTIME (default 20000x) tune it;
+# headers; then BenchmarkProxyPaired as many times, and the median of
+# its ratios. ROUNDS (default 8) and BENCHTIME (default 20000x) tune it;
 # OUT names a file for the raw output (default: a temporary one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,12 +21,20 @@ if ss -ltnp | awk 'NR > 1 && $4 !~ /:2024$/' | grep -q .; then
 fi
 
 go test -c -o "$work/bench.test" .
+subs=$(cd "$work" && ./bench.test -test.run '^$' -test.bench '^BenchmarkProxy$' -test.benchtime 1x 2>/dev/null |
+	sed -n 's/^BenchmarkProxy\/\(\S*\)-[0-9]*\s.*/\1/p')
 uptime | tee -a "$out"
+# Each sub-benchmark in a process of its own, in a shuffled order each
+# round: no sub-benchmark runs on the heap or in the machine state that
+# the ones before it left.
 for r in $(seq "$rounds"); do
-	(cd "$work" && ./bench.test -test.run '^$' -test.bench '^BenchmarkProxy$' -test.benchtime "$benchtime") 2>/dev/null |
-		grep '^BenchmarkProxy/' | sed "s/^/round=$r /" | tee -a "$out"
+	for sub in $(shuf -e $subs); do
+		quoted=$(printf '%s' "$sub" | sed 's/[+.]/\\&/g; s#/#$/^#g')
+		pattern="^BenchmarkProxy\$/^$quoted\$"
+		(cd "$work" && ./bench.test -test.run '^$' -test.bench "$pattern" -test.benchtime "$benchtime") 2>/dev/null |
+			grep '^BenchmarkProxy/' | sed "s/^/round=$r /" | tee -a "$out"
+	done
 done
-uptime | tee -a "$out"
 
 python3 - "$out" <<'PY'
 import collections, re, statistics, sys
@@ -43,3 +52,21 @@ for k in sorted(med):
     ratio = f"{t / base[0]:7.2f} {c / base[1]:10.2f}" if base else ""
     print(f"{k:58} {t / 1000:8.1f}µ {c / 1000:8.1f}µ {ratio}")
 PY
+
+# The same ratios measured within one process, blocks of requests
+# alternating between the two sides (BenchmarkProxyPaired).
+(cd "$work" && ./bench.test -test.run '^$' -test.bench '^BenchmarkProxyPaired$' -test.benchtime "$benchtime" -test.count "$rounds") 2>/dev/null |
+	grep '^BenchmarkProxyPaired/' | tee -a "$out" | tee "$work/paired.txt"
+python3 - "$work/paired.txt" <<'PY'
+import collections, re, statistics, sys
+runs = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    m = re.match(r'BenchmarkProxyPaired/(\S+?)-\d+\s.*?([\d.]+) x-bare\s+([\d.]+) x-bare-cpu', line)
+    if m:
+        runs[m.group(1)].append((float(m.group(2)), float(m.group(3))))
+print(f"{'paired':40} {'x bare (median, range)':>26} {'x bare cpu (median, range)':>30}")
+for k in sorted(runs):
+    t = [x for x, _ in runs[k]]; c = [y for _, y in runs[k]]
+    print(f"{k:40} {statistics.median(t):8.3f} ({min(t):.3f}-{max(t):.3f}) {statistics.median(c):12.3f} ({min(c):.3f}-{max(c):.3f})")
+PY
+uptime | tee -a "$out"
