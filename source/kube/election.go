@@ -3,7 +3,6 @@ package kube
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -66,19 +65,33 @@ func checkLease(l Lease) error {
 // run takes the Lease, waiting for it as long as ctx allows, then calls
 // lead with a context that is done when the Lease is lost or ctx is done,
 // and keeps renewing it. It gives the Lease up (holder empty, duration
-// 1s) and returns once the term is over and lead has returned; it returns
+// 1s) once lead has returned, or RenewDeadline after the term ended, and
+// returns once the term is over and lead has returned; it returns
 // at once, without lead, when ctx is done before the Lease was taken.
 func (e *elector) run(ctx context.Context, lead func(context.Context)) {
 	if !e.acquire(ctx) {
 		return
 	}
 	term, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { lead(term) })
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		lead(term)
+	}()
 	e.renew(term)
 	cancel()
+	// The term's writes (lead's) stop before the Lease is given up, so
+	// that the next leader's do not overlap them. A lead that has not
+	// returned within RenewDeadline does not keep the Lease.
+	timer := time.NewTimer(e.cfg.RenewDeadline)
+	select {
+	case <-ended:
+	case <-timer.C:
+		e.logger.Warn("giving up the lease before the term's work has stopped", zap.String("lease", e.describe()), zap.Duration("renew_deadline", e.cfg.RenewDeadline))
+	}
+	timer.Stop()
 	e.release()
-	wg.Wait()
+	<-ended
 }
 
 // acquire tries to take the Lease every RetryPeriod, plus jitter, until it

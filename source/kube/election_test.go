@@ -208,3 +208,49 @@ func TestCheckLease(t *testing.T) {
 		})
 	}
 }
+
+// TestElectorReleasesAfterTheTerm checks that the Lease is given up only
+// once the term's work has stopped, so that the next leader's writes do
+// not overlap it, and that work which does not stop keeps the Lease no
+// longer than RenewDeadline.
+func TestElectorReleasesAfterTheTerm(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		stopping time.Duration // how long lead works on after its term
+		released time.Duration // when the Lease is given up, after the term
+	}{
+		{"lead stops", 2 * time.Second, 2 * time.Second},
+		{"lead does not stop in time", time.Minute, 3 * time.Second}, // RenewDeadline
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				client := newLeaseClient()
+				e := newTestElector(t, client, "a")
+				ctx, cancel := context.WithCancel(t.Context())
+				leading := make(chan struct{})
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					e.run(ctx, func(term context.Context) {
+						close(leading)
+						<-term.Done()
+						time.Sleep(c.stopping) // status writes finishing
+					})
+				}()
+				<-leading
+				cancel()
+				ended := time.Now()
+				for holder(getLease(t, client)) == "a" {
+					time.Sleep(100 * time.Millisecond)
+				}
+				if got := time.Since(ended); got < c.released || got > c.released+time.Second {
+					t.Errorf("Lease given up %v after the term, want %v", got, c.released)
+				}
+				<-done
+				if got := time.Since(ended); got < c.stopping {
+					t.Errorf("run returned %v after the term, before lead (%v)", got, c.stopping)
+				}
+			})
+		})
+	}
+}
