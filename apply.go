@@ -351,7 +351,7 @@ func (a *App) build(res *ingress.Result) *table {
 			}
 		}
 		if a.requestMetrics != nil {
-			a.requestMetrics.forget(ht, prev.catchAllHandler(ht))
+			a.requestMetrics.forget(ht)
 		}
 	})
 	if a.requestMetrics != nil {

@@ -118,28 +118,14 @@ func (m *requestMetrics) observe(next caddyhttp.Handler, act *ingress.Action) ca
 	return &observed{next: next, series: s}
 }
 
-// forget drops the references of the handlers of ht, a hostTable that
-// left the table, to their series; fallback is the table's catch-all
-// handler when ht is its catch-all.
-func (m *requestMetrics) forget(ht *hostTable, fallback caddyhttp.Handler) {
-	drop := func(h caddyhttp.Handler) {
-		if o, ok := h.(*observed); ok {
-			if o.series.refs--; o.series.refs == 0 {
-				m.unused = append(m.unused, o.series)
-			}
+// forget drops the references of the handlers made for ht, a hostTable
+// that left the table, to their series.
+func (m *requestMetrics) forget(ht *hostTable) {
+	for _, s := range ht.series {
+		if s.refs--; s.refs == 0 {
+			m.unused = append(m.unused, s)
 		}
 	}
-	for _, h := range ht.exact {
-		drop(h)
-	}
-	for _, h := range ht.prefix {
-		drop(h)
-	}
-	for _, r := range ht.regex {
-		drop(r.handler)
-	}
-	drop(ht.fallback)
-	drop(fallback)
 }
 
 // sweep deletes the series that no handler uses after a build. Requests
@@ -366,12 +352,4 @@ func (w *observedWriter) Flush() {
 	}
 	w.unwrapped = true
 	_ = http.NewResponseController(w.ResponseWriter).Flush()
-}
-
-// catchAllHandler returns t's catch-all handler when ht is its catch-all.
-func (t *table) catchAllHandler(ht *hostTable) caddyhttp.Handler {
-	if t != nil && ht == t.catchAll {
-		return t.fallback
-	}
-	return nil
 }

@@ -464,3 +464,38 @@ func TestObservedWriterPassesThrough(t *testing.T) {
 		}
 	}
 }
+
+// TestForgetEveryHandlerMade: the series of every handler made for a
+// host table are let go with it, also a handler that a later path of the
+// same name replaced and one whose regular expression did not compile,
+// which are in none of its maps.
+func TestForgetEveryHandlerMade(t *testing.T) {
+	m, err := newRequestMetrics(newTestRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	noop := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil })
+	handler := func(act *ingress.Action) (caddyhttp.Handler, *compiledRoute) { return m.observe(noop, act), nil }
+	action := func(path string) ingress.Action {
+		return ingress.Action{Ingress: "default/a", Host: "a.example.com", IngressPath: path, Backend: ingress.ServiceRef{Name: "svc"}}
+	}
+	res := &ingress.Result{Hosts: ingress.NewHostList([]*ingress.Host{
+		{Host: "a.example.com", Paths: []ingress.Path{
+			{Path: "/x", Type: ingress.PathExact, Action: action("/x (first)")},
+			{Path: "/x", Type: ingress.PathExact, Action: action("/x (second)")},
+		}},
+		{Host: "b.example.com", Paths: []ingress.Path{
+			{Path: "(", Type: ingress.PathRegex, Action: action("(")},
+		}},
+	})}
+	tbl := nextTable(nil, nil, res, handler, func(*hostTable) {})
+	m.sweep()
+	if n := len(m.series); n != 3 {
+		t.Fatalf("got %d label sets held, want 3", n)
+	}
+	nextTable(tbl, res, &ingress.Result{}, handler, m.forget)
+	m.sweep()
+	if n := len(m.series); n != 0 {
+		t.Errorf("got %d label sets held with the hosts gone, want 0", n)
+	}
+}

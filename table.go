@@ -58,6 +58,10 @@ type hostTable struct {
 	// handlers come from (nil for handlers made otherwise).
 	names  []string
 	routes []*compiledRoute
+	// series are the request-metric series its handlers count into,
+	// one entry per handler made for it (also those a later path of the
+	// same name replaced), for requestMetrics.forget.
+	series []*routeSeries
 }
 
 // handlerFunc gives the handler of an action, and the compiled route it
@@ -245,11 +249,15 @@ func (t *table) unmap(name string, ht *hostTable) {
 	}
 }
 
-// handler returns the handler of act, noting its compiled route.
+// handler returns the handler of act, noting its compiled route and
+// its metric series.
 func (ht *hostTable) handler(handler handlerFunc, act *ingress.Action) caddyhttp.Handler {
 	hd, cr := handler(act)
 	if cr != nil {
 		ht.routes = append(ht.routes, cr)
+	}
+	if o, ok := hd.(*observed); ok {
+		ht.series = append(ht.series, o.series)
 	}
 	return hd
 }
