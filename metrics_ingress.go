@@ -2,6 +2,7 @@ package caddyingress
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -312,8 +313,9 @@ func requestSize(r *http.Request) int {
 }
 
 // observedWriter notes the status and body size of a response. It is
-// pooled; one whose underlying writer was taken (Unwrap: flushes,
-// hijacks) is left to the garbage collector, as its user may keep it.
+// pooled; one whose underlying writer was taken (Unwrap, as
+// http.ResponseController does to hijack) is left to the garbage
+// collector, as its user may keep it.
 type observedWriter struct {
 	http.ResponseWriter
 	status    int
@@ -345,11 +347,22 @@ func (w *observedWriter) Unwrap() http.ResponseWriter {
 	return w.ResponseWriter
 }
 
-// Flush implements http.Flusher for handlers that assert it.
+// Flush implements http.Flusher for handlers that assert it. The
+// writer stays pooled: flushing keeps no reference to it.
 func (w *observedWriter) Flush() {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	w.unwrapped = true
 	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// ReadFrom implements io.ReaderFrom with the server's writer's, so that
+// file responses are still sent with sendfile.
+func (w *observedWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := io.Copy(w.ResponseWriter, r)
+	w.written += n
+	return n, err
 }

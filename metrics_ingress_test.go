@@ -2,6 +2,7 @@ package caddyingress
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -497,5 +498,42 @@ func TestForgetEveryHandlerMade(t *testing.T) {
 	m.sweep()
 	if n := len(m.series); n != 0 {
 		t.Errorf("got %d label sets held with the hosts gone, want 0", n)
+	}
+}
+
+// readerFromWriter is a response writer that says whether its ReadFrom
+// was used.
+type readerFromWriter struct {
+	*httptest.ResponseRecorder
+	readFrom bool
+}
+
+func (w *readerFromWriter) ReadFrom(r io.Reader) (int64, error) {
+	w.readFrom = true
+	return io.Copy(w.ResponseRecorder, r)
+}
+
+// TestObservedWriterReadFrom: a body copied into the observed writer
+// goes through the server's writer's ReadFrom (sendfile for files), and
+// is counted; flushing keeps the writer pooled.
+func TestObservedWriterReadFrom(t *testing.T) {
+	inner := &readerFromWriter{ResponseRecorder: httptest.NewRecorder()}
+	w := &observedWriter{ResponseWriter: inner}
+	// A LimitedReader, as http.ServeContent copies: no WriteTo to go first.
+	if n, err := io.Copy(w, io.LimitReader(strings.NewReader("hello"), 5)); n != 5 || err != nil {
+		t.Fatalf("copied %d, %v; want 5", n, err)
+	}
+	if !inner.readFrom {
+		t.Error("the server's writer's ReadFrom was not used")
+	}
+	if w.written != 5 || w.status != http.StatusOK {
+		t.Errorf("noted %d bytes, status %d; want 5 and 200", w.written, w.status)
+	}
+	w.Flush()
+	if w.unwrapped {
+		t.Error("flushing marked the writer taken: it would leave the pool")
+	}
+	if got := inner.Body.String(); got != "hello" {
+		t.Errorf("body %q, want hello", got)
 	}
 }
