@@ -14,12 +14,17 @@ import (
 // setForwardingHeaders sets the request headers for backends that
 // ingress-nginx sets and Caddy does not, on the client's request, for
 // every handler after the ingress handler: X-Request-ID when the client
-// sent none, and X-Forwarded-Port, the port the request came in on,
-// unless a trusted proxy says it.
-func setForwardingHeaders(r *http.Request) {
+// sent none; X-Original-Forwarded-For and X-Original-Forwarded-Host, the
+// forwarded-for header (forwardedFor) and X-Forwarded-Host as the client
+// sent them, none if it sent none, whatever it sent in these names; and
+// X-Forwarded-Port, the port the request came in on, unless a trusted
+// proxy says it.
+func setForwardingHeaders(r *http.Request, forwardedFor string) {
 	if r.Header.Get("X-Request-Id") == "" {
 		r.Header["X-Request-Id"] = []string{newRequestID()}
 	}
+	setOriginal(r.Header, "X-Original-Forwarded-For", forwardedFor)
+	setOriginal(r.Header, "X-Original-Forwarded-Host", "X-Forwarded-Host")
 	if fromTrustedProxy(r) && r.Header.Get("X-Forwarded-Port") != "" {
 		return
 	}
@@ -28,6 +33,18 @@ func setForwardingHeaders(r *http.Request) {
 		if port := localPort(addr); port != "" {
 			r.Header["X-Forwarded-Port"] = []string{port}
 		}
+	}
+}
+
+// setOriginal sets header name of h to the values of header from, joined
+// as nginx's $http_ variables join them, or deletes it if there are none.
+func setOriginal(h http.Header, name, from string) {
+	if v := h[from]; len(v) > 0 {
+		h[name] = []string{strings.Join(v, ", ")}
+		return
+	}
+	if _, ok := h[name]; ok {
+		delete(h, name)
 	}
 }
 
@@ -87,4 +104,21 @@ func setUpstreamHeaders(req *http.Request, fullForwardedFor bool) {
 		h["X-Request-Id"] = []string{strings.Join(ids, ",")}
 	}
 	delete(h, "Proxy")
+	dropOwnVia(h)
+}
+
+// dropOwnVia removes the Via entry that reverse_proxy appends to every
+// request (the last one, "1.1 Caddy"), keeping those the client sent:
+// nginx sends none, and backends that run nginx with its default
+// gzip_proxied off do not compress responses to requests that have one.
+func dropOwnVia(h http.Header) {
+	via := h["Via"]
+	if len(via) == 0 || !strings.HasSuffix(via[len(via)-1], " Caddy") {
+		return
+	}
+	if len(via) == 1 {
+		delete(h, "Via")
+		return
+	}
+	h["Via"] = via[: len(via)-1 : len(via)-1]
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
@@ -97,6 +98,70 @@ func TestLocalPort(t *testing.T) {
 	} {
 		if got := localPort(c.addr); got != c.want {
 			t.Errorf("localPort(%v) = %q, want %q", c.addr, got, c.want)
+		}
+	}
+}
+
+func TestSetForwardingHeadersOriginals(t *testing.T) {
+	for _, tc := range []struct {
+		name                   string
+		sent                   http.Header
+		forwardedFor           string
+		wantOriginalFor, wantH []string
+	}{
+		{name: "none sent", sent: http.Header{}},
+		{
+			name:            "forwarded headers sent",
+			sent:            http.Header{"X-Forwarded-For": {"203.0.113.1, 10.0.0.1", "10.0.0.2"}, "X-Forwarded-Host": {"shop.example"}},
+			wantOriginalFor: []string{"203.0.113.1, 10.0.0.1, 10.0.0.2"}, wantH: []string{"shop.example"},
+		},
+		{
+			name: "originals forged",
+			sent: http.Header{"X-Original-Forwarded-For": {"192.0.2.66"}, "X-Original-Forwarded-Host": {"evil.example"}},
+		},
+		{
+			name:            "forwarded_for_header",
+			sent:            http.Header{"X-Forwarded-For": {"198.51.100.3"}, "X-Client-Ip": {"203.0.113.5"}},
+			forwardedFor:    "X-Client-Ip",
+			wantOriginalFor: []string{"203.0.113.5"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "http://app.example.com/", nil)
+			r.Header = tc.sent
+			forwardedFor := tc.forwardedFor
+			if forwardedFor == "" {
+				forwardedFor = "X-Forwarded-For"
+			}
+			setForwardingHeaders(r, forwardedFor)
+			if got := r.Header["X-Original-Forwarded-For"]; !slices.Equal(got, tc.wantOriginalFor) {
+				t.Errorf("X-Original-Forwarded-For: got %q, want %q", got, tc.wantOriginalFor)
+			}
+			if got := r.Header["X-Original-Forwarded-Host"]; !slices.Equal(got, tc.wantH) {
+				t.Errorf("X-Original-Forwarded-Host: got %q, want %q", got, tc.wantH)
+			}
+		})
+	}
+}
+
+func TestDropOwnVia(t *testing.T) {
+	for _, tc := range []struct{ via, want []string }{
+		{nil, nil},
+		{[]string{"1.1 Caddy"}, nil},
+		{[]string{"2.0 Caddy"}, nil},
+		{[]string{"1.0 fred, 1.1 example.com (Apache/1.1)", "1.1 Caddy"}, []string{"1.0 fred, 1.1 example.com (Apache/1.1)"}},
+		{[]string{"1.0 fred"}, []string{"1.0 fred"}},
+	} {
+		h := http.Header{}
+		if tc.via != nil {
+			h["Via"] = slices.Clone(tc.via)
+		}
+		dropOwnVia(h)
+		if got := h["Via"]; !slices.Equal(got, tc.want) {
+			t.Errorf("Via %q: got %q, want %q", tc.via, got, tc.want)
+		}
+		if _, ok := h["Via"]; ok != (tc.want != nil) {
+			t.Errorf("Via %q: header present %v, want %v", tc.via, ok, tc.want != nil)
 		}
 	}
 }

@@ -54,7 +54,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	t := s.routes
 	h.app.realIP.apply(r)
 	stripClientCertHeaders(r.Header)
-	setForwardingHeaders(r)
+	setForwardingHeaders(r, h.app.realIP.forwardedForHeader())
 	host := requestHost(r.Host)
 	ht := t.host(host)
 	if ht != nil && ht.clientAuth != nil {

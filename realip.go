@@ -55,6 +55,15 @@ func (a *App) provisionRealIP() error {
 	return nil
 }
 
+// forwardedForHeader is the header that says the client's address, as a
+// proxy in front sends it: forwarded_for_header, or X-Forwarded-For.
+func (r *realIP) forwardedForHeader() string {
+	if r.header != "" {
+		return r.header
+	}
+	return "X-Forwarded-For"
+}
+
 func (r *realIP) trusted(a netip.Addr) bool {
 	return containsAddr(r.networks, a.Unmap())
 }

@@ -106,10 +106,11 @@ type Transport struct {
 	// X-Forwarded-For is the client's address alone, as ingress-nginx
 	// sends it by default; with "full" it is left to reverse_proxy, which
 	// appends the peer to the list a trusted proxy sent
-	// (compute-full-forwarded-for). They are set after reverse_proxy's
-	// header operations, from the request itself, without placeholders.
-	// It is not a setting of the connection pool. Default: "", none of
-	// them is set.
+	// (compute-full-forwarded-for). The Via that reverse_proxy adds is
+	// taken out again, as nginx sends none. They are set after
+	// reverse_proxy's header operations, from the request itself,
+	// without placeholders. It is not a setting of the connection pool.
+	// Default: "", none of them is set.
 	Forwarding string `json:"forwarding,omitempty"`
 
 	// UpstreamHost sends as the Host header the host that an

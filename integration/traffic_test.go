@@ -165,6 +165,7 @@ func TestForwardingHeaders(t *testing.T) {
 	cl := newClient(nil)
 	spoofed := http.Header{
 		"X-Real-Ip": {"203.0.113.9"}, "X-Forwarded-Port": {"1"}, "X-Forwarded-Proto": {"https"}, "Proxy": {"http://evil"},
+		"X-Forwarded-For": {"198.51.100.7"}, "X-Forwarded-Host": {"shop.example"},
 	}
 	r, err := cl.getWithHeader(httpURL(c, "web.example.com", "/"), spoofed)
 	if err != nil {
@@ -179,6 +180,11 @@ func TestForwardingHeaders(t *testing.T) {
 		"X-Forwarded-Scheme": "http",
 		"X-Scheme":           "http",
 		"Proxy":              "",
+		// What the client sent, as ingress-nginx passes it on.
+		"X-Original-Forwarded-For":  "198.51.100.7",
+		"X-Original-Forwarded-Host": "shop.example",
+		// reverse_proxy's own Via is not sent, as with nginx.
+		"Via": "",
 	}
 	for name, v := range want {
 		if got := r.header.Get("X-Seen-Header-" + name); got != v {
@@ -194,6 +200,9 @@ func TestForwardingHeaders(t *testing.T) {
 	}
 	if id := r.header.Get("X-Seen-Header-X-Request-Id"); id != "abc-123" {
 		t.Errorf("X-Request-Id: got %q, want the client's abc-123", id)
+	}
+	if got := r.header.Get("X-Seen-Header-X-Original-Forwarded-For"); got != "" {
+		t.Errorf("X-Original-Forwarded-For: got %q for a client that sent no X-Forwarded-For, want none", got)
 	}
 }
 
