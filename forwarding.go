@@ -86,6 +86,10 @@ func newRequestID() string {
 // the ingress transport's forwarding option (see Transport.Forwarding).
 func setUpstreamHeaders(req *http.Request, fullForwardedFor bool) {
 	h := req.Header
+	// Those that go, first: the map may then hold the new ones without
+	// growing.
+	delete(h, "Proxy")
+	dropOwnVia(h)
 	ip, _ := caddyhttp.GetVar(req.Context(), caddyhttp.ClientIPVarKey).(string)
 	scheme := "http"
 	if req.TLS != nil {
@@ -103,8 +107,6 @@ func setUpstreamHeaders(req *http.Request, fullForwardedFor bool) {
 	if ids := h["X-Request-Id"]; len(ids) > 1 {
 		h["X-Request-Id"] = []string{strings.Join(ids, ",")}
 	}
-	delete(h, "Proxy")
-	dropOwnVia(h)
 }
 
 // dropOwnVia removes the Via entry that reverse_proxy appends to every
