@@ -76,11 +76,14 @@ func newControllerMetrics(reg prometheus.Registerer) (*controllerMetrics, error)
 
 // applied records an applied snapshot: res is the translation's result
 // when it was translated (nil when only endpoints changed), took the time
-// it took, problems all current problems.
-// certsGen is the App.certsGen of the certificates served.
-func (m *controllerMetrics) applied(res *ingress.Result, certsGen uint64, took time.Duration, problems []ingress.Problem, now time.Time) {
+// it took, problems all current problems, counted again only when
+// problemsChanged. certsGen is the App.certsGen of the certificates
+// served.
+func (m *controllerMetrics) applied(res *ingress.Result, certsGen uint64, took time.Duration, problems []ingress.Problem, problemsChanged bool, now time.Time) {
 	m.lastApplied.Set(float64(now.UnixNano()) / 1e9)
-	m.setProblems(problems)
+	if problemsChanged {
+		m.setProblems(problems)
+	}
 	if res == nil {
 		return
 	}

@@ -269,14 +269,16 @@ type App struct {
 	// tables not yet drained (the current one among them), gen the
 	// generation of the newest; pending the routes no current handler
 	// uses, released once the tables that used them drain.
-	static    map[*compiledRoute]struct{}
-	live      map[*table]struct{}
-	gen       uint64
-	pending   []*compiledRoute
-	reported  map[ingress.Problem]struct{}
-	problems  []ingress.Problem   // of the last translation
-	owned     []ingress.ObjectRef // Ingresses of our class
-	autocerts autoCerts           // automatic certificates, partly read by handshakes
+	static   map[*compiledRoute]struct{}
+	live     map[*table]struct{}
+	gen      uint64
+	pending  []*compiledRoute
+	reported map[ingress.Problem]struct{}
+	problems []ingress.Problem // of the last translation
+	// allProblems are problems and sourceProblems, as last reported.
+	allProblems []ingress.Problem
+	owned       []ingress.ObjectRef // Ingresses of our class
+	autocerts   autoCerts           // automatic certificates, partly read by handshakes
 
 	// requestMetrics, when Caddy's metrics are on, count the requests of
 	// each path; controllerMetrics count the app's work (see

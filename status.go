@@ -69,12 +69,13 @@ func (a *App) startRequestMetrics(httpApp any) error {
 }
 
 // observeApplied records an applied snapshot in the metrics and for the
-// admin API; res is the new translation, nil when there was none. It runs
-// under a.mu.
-func (a *App) observeApplied(res *ingress.Result, took time.Duration, problems []ingress.Problem) {
+// admin API; res is the new translation, nil when there was none;
+// problemsChanged says whether problems may differ from the last ones. It
+// runs under a.mu.
+func (a *App) observeApplied(res *ingress.Result, took time.Duration, problems []ingress.Problem, problemsChanged bool) {
 	now := time.Now()
 	if a.controllerMetrics != nil {
-		a.controllerMetrics.applied(res, a.certsGen, took, problems, now)
+		a.controllerMetrics.applied(res, a.certsGen, took, problems, problemsChanged, now)
 	}
 	if a.lastResult == nil {
 		return
