@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -77,7 +76,7 @@ type KubernetesSource struct {
 
 	// LeaseNamespace is the namespace of the Lease with which replicas
 	// elect the one that writes status and Events. Default: the
-	// namespace in $POD_NAMESPACE, else "default".
+	// namespace in $POD_NAMESPACE, else the pod's own, else "default".
 	LeaseNamespace string `json:"lease_namespace,omitempty"`
 
 	// LeaseName is the name of that Lease. Controllers of different
@@ -122,7 +121,7 @@ func (KubernetesSource) CaddyModule() caddy.ModuleInfo {
 // since it also runs for `caddy validate`.
 func (s *KubernetesSource) Provision(ctx caddy.Context) error {
 	s.logger = ctx.Logger()
-	s.LeaseNamespace = cmp.Or(s.LeaseNamespace, os.Getenv("POD_NAMESPACE"), "default")
+	s.LeaseNamespace = cmp.Or(s.LeaseNamespace, kubeclient.PodNamespace(), "default")
 	s.LeaseName = cmp.Or(s.LeaseName, kube.DefaultLeaseName)
 	s.LeaseDuration = cmp.Or(s.LeaseDuration, caddy.Duration(kube.DefaultLeaseDuration))
 	s.RenewDeadline = cmp.Or(s.RenewDeadline, caddy.Duration(kube.DefaultRenewDeadline))

@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -132,9 +131,6 @@ const (
 	DefaultLeaseDuration = 30 * time.Second
 )
 
-// serviceAccountNamespace holds the pod's namespace in a cluster.
-var serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
-
 // processSuffix ends the default holder identity: the same for every
 // instance of this process (a config reload keeps its locks), different
 // for the next process.
@@ -154,17 +150,9 @@ func (s *Storage) Provision(ctx caddy.Context) error {
 func (s *Storage) setup(logger *zap.Logger) error {
 	s.logger = logger
 	s.st = new(state)
+	s.Namespace = cmp.Or(s.Namespace, kubeclient.PodNamespace())
 	if s.Namespace == "" {
-		s.Namespace = os.Getenv("POD_NAMESPACE")
-	}
-	if s.Namespace == "" {
-		// A file the kubelet mounts; no API call.
-		if data, err := os.ReadFile(serviceAccountNamespace); err == nil {
-			s.Namespace = strings.TrimSpace(string(data))
-		}
-	}
-	if s.Namespace == "" {
-		return fmt.Errorf("namespace: not set, and neither $POD_NAMESPACE nor %s names one (outside a cluster, set namespace)", serviceAccountNamespace)
+		return fmt.Errorf("namespace: not set, and neither $POD_NAMESPACE nor %s names one (outside a cluster, set namespace)", kubeclient.ServiceAccountNamespaceFile)
 	}
 	if errs := validation.IsDNS1123Label(s.Namespace); len(errs) > 0 {
 		return fmt.Errorf("namespace %q: %s", s.Namespace, strings.Join(errs, "; "))
@@ -182,11 +170,7 @@ func (s *Storage) setup(logger *zap.Logger) error {
 		s.duration += time.Second - rem
 	}
 	if s.HolderIdentity == "" {
-		host := os.Getenv("POD_NAME")
-		if host == "" {
-			host, _ = os.Hostname()
-		}
-		s.HolderIdentity = cmp.Or(host, "caddy") + "-" + processSuffix
+		s.HolderIdentity = kubeclient.PodName() + "-" + processSuffix
 	}
 	if len(s.HolderIdentity) > 253 {
 		return fmt.Errorf("holder_identity: %d characters, at most 253", len(s.HolderIdentity))

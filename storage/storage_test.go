@@ -1,31 +1,30 @@
 package kubestorage
 
 import (
-	"cmp"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
+
+	"github.com/caddy-ingress/caddy-ingress/kubeclient"
 )
 
 func TestSetup(t *testing.T) {
 	t.Setenv("POD_NAME", "caddy-ingress-7d9f-x2")
 	t.Setenv("POD_NAMESPACE", "")
-	dir := t.TempDir()
-	nsFile := filepath.Join(dir, "namespace")
-	if err := os.WriteFile(nsFile, []byte("from-file\n"), 0o644); err != nil {
-		t.Fatal(err)
+	// Outside a pod, nothing names a namespace; in one (CI may run in
+	// one), its service account's namespace does.
+	noNamespace := Storage{Namespace: kubeclient.PodNamespace(), Prefix: "caddy-storage", LeaseDuration: caddy.Duration(30 * time.Second), HolderIdentity: "caddy-ingress-7d9f-x2-" + processSuffix}
+	noNamespaceErr := ""
+	if noNamespace.Namespace == "" {
+		noNamespaceErr = "namespace: not set, and neither $POD_NAMESPACE nor " + kubeclient.ServiceAccountNamespaceFile + " names one"
 	}
-	defer func(prev string) { serviceAccountNamespace = prev }(serviceAccountNamespace)
 	tests := []struct {
 		name    string
 		s       Storage
 		env     string // POD_NAMESPACE
-		nsFile  string // the service account's namespace file
 		want    Storage
 		wantErr string
 	}{
@@ -40,12 +39,8 @@ func TestSetup(t *testing.T) {
 			s:    Storage{Namespace: "certs", Prefix: "edge", LeaseDuration: caddy.Duration(1500 * time.Millisecond), HolderIdentity: "me"},
 			want: Storage{Namespace: "certs", Prefix: "edge", LeaseDuration: caddy.Duration(1500 * time.Millisecond), HolderIdentity: "me"},
 		},
-		{
-			name:   "namespace file",
-			nsFile: nsFile,
-			want:   Storage{Namespace: "from-file", Prefix: "caddy-storage", LeaseDuration: caddy.Duration(30 * time.Second), HolderIdentity: "caddy-ingress-7d9f-x2-" + processSuffix},
-		},
-		{name: "no namespace", wantErr: "namespace: not set, and neither $POD_NAMESPACE nor " + filepath.Join(dir, "none") + " names one"},
+		// kubeclient's TestPodNamespace reads a namespace file.
+		{name: "no namespace", want: noNamespace, wantErr: noNamespaceErr},
 		{name: "bad namespace", s: Storage{Namespace: "Certs"}, wantErr: `namespace "Certs": a lowercase RFC 1123 label`},
 		{name: "bad prefix", env: "ns", s: Storage{Prefix: "caddy_storage"}, wantErr: `prefix "caddy_storage": a lowercase RFC 1123 label`},
 		{name: "long prefix", env: "ns", s: Storage{Prefix: strings.Repeat("a", 64)}, wantErr: `prefix "aaaa`},
@@ -55,7 +50,6 @@ func TestSetup(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("POD_NAMESPACE", tc.env)
-			serviceAccountNamespace = cmp.Or(tc.nsFile, filepath.Join(dir, "none"))
 			s := tc.s
 			err := s.setup(zap.NewNop())
 			if tc.wantErr != "" {

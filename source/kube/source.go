@@ -23,7 +23,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -107,7 +106,8 @@ type Config struct {
 
 // Lease configures leader election with a coordination.k8s.io Lease.
 type Lease struct {
-	// Namespace of the Lease. Default: $POD_NAMESPACE, else "default".
+	// Namespace of the Lease. Default: $POD_NAMESPACE, else the pod's
+	// own, else "default".
 	Namespace string
 	// Name of the Lease. Default: caddy-ingress-leader.
 	Name string
@@ -185,17 +185,11 @@ func New(cfg Config) (*Source, error) {
 	cfg.Debounce = cmp.Or(cfg.Debounce, DefaultDebounce)
 	cfg.MaxDelay = cmp.Or(cfg.MaxDelay, DefaultMaxDelay)
 	cfg.Lease.Name = cmp.Or(cfg.Lease.Name, DefaultLeaseName)
-	cfg.Lease.Namespace = cmp.Or(cfg.Lease.Namespace, os.Getenv("POD_NAMESPACE"), "default")
+	cfg.Lease.Namespace = cmp.Or(cfg.Lease.Namespace, kubeclient.PodNamespace(), "default")
 	cfg.Lease.Duration = cmp.Or(cfg.Lease.Duration, DefaultLeaseDuration)
 	cfg.Lease.RenewDeadline = cmp.Or(cfg.Lease.RenewDeadline, DefaultRenewDeadline)
 	cfg.Lease.RetryPeriod = cmp.Or(cfg.Lease.RetryPeriod, DefaultRetryPeriod)
-	if cfg.Lease.Identity == "" {
-		id, err := DefaultIdentity()
-		if err != nil {
-			return nil, err
-		}
-		cfg.Lease.Identity = id
-	}
+	cfg.Lease.Identity = cmp.Or(cfg.Lease.Identity, DefaultIdentity())
 	if cfg.PublishService.Name != "" && len(cfg.StatusAddresses) > 0 {
 		return nil, fmt.Errorf("publish service and status addresses are mutually exclusive")
 	}
@@ -225,20 +219,12 @@ func New(cfg Config) (*Source, error) {
 }
 
 // DefaultIdentity returns $POD_NAME, or else the host name, followed by
-// "_" and a random suffix.
-func DefaultIdentity() (string, error) {
-	name := os.Getenv("POD_NAME")
-	if name == "" {
-		var err error
-		if name, err = os.Hostname(); err != nil {
-			return "", fmt.Errorf("leader election identity: %w", err)
-		}
-	}
+// "_" and a random suffix: each source its own, so that a config reload
+// (a new source while the old one stops) is a new candidate.
+func DefaultIdentity() string {
 	suffix := make([]byte, 4)
-	if _, err := rand.Read(suffix); err != nil {
-		return "", fmt.Errorf("leader election identity: %w", err)
-	}
-	return name + "_" + hex.EncodeToString(suffix), nil
+	_, _ = rand.Read(suffix) // never fails (crypto/rand)
+	return kubeclient.PodName() + "_" + hex.EncodeToString(suffix)
 }
 
 // Start starts the informers and the goroutines of the source, bound to
