@@ -43,7 +43,13 @@ func (handSource) Stop() error { return nil }
 // runApp runs Caddy with only the ingress app and returns the app.
 func runApp(tb testing.TB) *App {
 	tb.Helper()
-	cfg := `{"admin":{"disabled":true,"config":{"persist":false}},"apps":{"ingress":{"source":{"source":"by_hand"}}}}`
+	return loadApp(tb, `{"admin":{"disabled":true,"config":{"persist":false}},"apps":{"ingress":{"source":{"source":"by_hand"}}}}`)
+}
+
+// loadApp runs Caddy with the JSON config cfg, stopped when the test
+// ends, and returns its ingress app.
+func loadApp(tb testing.TB, cfg string) *App {
+	tb.Helper()
 	if err := caddy.Load([]byte(cfg), true); err != nil {
 		tb.Fatal(err)
 	}

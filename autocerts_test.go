@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddytls"
 
 	_ "github.com/caddyserver/caddy/v2/modules/filestorage"
@@ -57,7 +56,7 @@ func TestDiffNames(t *testing.T) {
 func runAutoCertsApp(t *testing.T) *App {
 	t.Helper()
 	cfg := fmt.Sprintf(`{
-		"admin": {"disabled": true},
+		"admin": {"disabled": true, "config": {"persist": false}},
 		"logging": {"logs": {"default": {"level": "ERROR"}}},
 		"storage": {"module": "file_system", "root": %q},
 		"apps": {
@@ -69,15 +68,7 @@ func runAutoCertsApp(t *testing.T) *App {
 			]}}
 		}
 	}`, t.TempDir())
-	if err := caddy.Load([]byte(cfg), true); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = caddy.Stop() })
-	app, err := caddy.ActiveContext().App("ingress")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return app.(*App)
+	return loadApp(t, cfg)
 }
 
 func (a *App) manageForTest(names ...string) {

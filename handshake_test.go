@@ -44,7 +44,7 @@ func runTLSServer(tb testing.TB, static benchCert) *tlsServer {
 	tb.Helper()
 	port := freePort(tb)
 	cfg := map[string]any{
-		"admin":   map[string]any{"disabled": true},
+		"admin":   map[string]any{"disabled": true, "config": map[string]any{"persist": false}},
 		"logging": map[string]any{"logs": map[string]any{"default": map[string]any{"level": "ERROR"}}},
 		"storage": map[string]any{"module": "file_system", "root": tb.TempDir()},
 		"apps": map[string]any{

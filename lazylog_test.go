@@ -35,15 +35,7 @@ func TestSharedProxyLogsLazily(t *testing.T) {
 	cfg := `{"admin":{"disabled":true,"config":{"persist":false}},
 		"logging":{"logs":{"default":{"level":"DEBUG","writer":{"output":"file","filename":` + strconv.Quote(logFile) + `}}}},
 		"apps":{"ingress":{"source":{"source":"by_hand"}}}}`
-	if err := caddy.Load([]byte(cfg), true); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = caddy.Stop() })
-	mod, err := caddy.ActiveContext().App("ingress")
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := mod.(*App)
+	app := loadApp(t, cfg)
 	app.update(&ingress.Snapshot{
 		Services:       []*corev1.Service{testService("web")},
 		EndpointSlices: []*discoveryv1.EndpointSlice{loopbackSlice("web", port)},

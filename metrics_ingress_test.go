@@ -25,16 +25,7 @@ import (
 // the metrics option and no servers).
 func runAppWithMetrics(tb testing.TB) *App {
 	tb.Helper()
-	cfg := `{"admin":{"disabled":true,"config":{"persist":false}},"apps":{"http":{"metrics":{}},"ingress":{"source":{"source":"by_hand"}}}}`
-	if err := caddy.Load([]byte(cfg), true); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = caddy.Stop() })
-	app, err := caddy.ActiveContext().App("ingress")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return app.(*App)
+	return loadApp(tb, `{"admin":{"disabled":true,"config":{"persist":false}},"apps":{"http":{"metrics":{}},"ingress":{"source":{"source":"by_hand"}}}}`)
 }
 
 // serveThrough sends a request through the ingress handler as Caddy's

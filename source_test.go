@@ -40,16 +40,8 @@ func (*namingSource) Stop() error { return nil }
 // before Start, which ConfigMaps translation reads, with its own options:
 // here its annotations prefix.
 func TestAppNamesConfigMaps(t *testing.T) {
-	cfg := `{"admin":{"disabled":true,"config":{"persist":false}},"apps":{"ingress":{"annotations_prefix":"example.com","source":{"source":"naming"}}}}`
-	if err := caddy.Load([]byte(cfg), true); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = caddy.Stop() })
-	app, err := caddy.ActiveContext().App("ingress")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := app.(*App).source.(*namingSource)
+	app := loadApp(t, `{"admin":{"disabled":true,"config":{"persist":false}},"apps":{"ingress":{"annotations_prefix":"example.com","source":{"source":"naming"}}}}`)
+	src := app.source.(*namingSource)
 	if !src.namedAtStart {
 		t.Fatal("got no ConfigMap names at Start, want them")
 	}
