@@ -80,23 +80,32 @@ func getLease(t *testing.T, client *fake.Clientset) *coordinationv1.Lease {
 	return lease
 }
 
+// lead runs e until cancel, leading with work that goes on for stopping
+// after its term (status writes finishing), and returns once e leads;
+// done is closed when run has returned.
+func lead(t *testing.T, e *elector, stopping time.Duration) (cancel context.CancelFunc, done <-chan struct{}) {
+	ctx, cancel := context.WithCancel(t.Context())
+	leading := make(chan struct{})
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		e.run(ctx, func(term context.Context) {
+			close(leading)
+			<-term.Done()
+			time.Sleep(stopping)
+		})
+	}()
+	<-leading
+	return cancel, ended
+}
+
 // TestElectorTakesAndReleases checks that a candidate creates a missing
 // Lease, holds it while it leads, and gives it up when stopped.
 func TestElectorTakesAndReleases(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		client := newLeaseClient()
 		e := newTestElector(t, client, "a")
-		ctx, cancel := context.WithCancel(t.Context())
-		leading := make(chan struct{})
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			e.run(ctx, func(term context.Context) {
-				close(leading)
-				<-term.Done()
-			})
-		}()
-		<-leading
+		cancel, done := lead(t, e, 0)
 		time.Sleep(10 * time.Second) // renewals, on the fake clock
 		lease := getLease(t, client)
 		if got, want := holder(lease), "a"; got != want {
@@ -226,18 +235,7 @@ func TestElectorReleasesAfterTheTerm(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				client := newLeaseClient()
 				e := newTestElector(t, client, "a")
-				ctx, cancel := context.WithCancel(t.Context())
-				leading := make(chan struct{})
-				done := make(chan struct{})
-				go func() {
-					defer close(done)
-					e.run(ctx, func(term context.Context) {
-						close(leading)
-						<-term.Done()
-						time.Sleep(c.stopping) // status writes finishing
-					})
-				}()
-				<-leading
+				cancel, done := lead(t, e, c.stopping)
 				cancel()
 				ended := time.Now()
 				for holder(getLease(t, client)) == "a" {
