@@ -3,6 +3,7 @@ package caddyingress
 import (
 	"fmt"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
@@ -21,6 +22,20 @@ func init() {
 // endpoints yields no upstreams, so reverse_proxy answers 503.
 type Upstreams struct {
 	servicePort
+
+	// Pick, when "round_robin", makes the source take the endpoints in
+	// turn itself and return one per try, the next on a retry, instead
+	// of all of them for reverse_proxy's selection policy to choose
+	// from: reverse_proxy records the state of every upstream it is
+	// given, under one lock, on every request, a cost that grows with
+	// the Service's endpoints. Use it with the round_robin policy and no
+	// health checks, with which it picks the same; other policies need
+	// every endpoint. Default: "", all of them.
+	Pick string `json:"pick,omitempty"`
+
+	// next counts the picks (a pointer: modules are copied by value
+	// before Provision).
+	next *atomic.Uint64
 }
 
 // servicePort names a Service port, as modules that read the ingress
@@ -60,18 +75,28 @@ func (Upstreams) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision finds the ingress app.
-func (u *Upstreams) Provision(ctx caddy.Context) error { return u.provision(ctx) }
+// Provision finds the ingress app and checks pick.
+func (u *Upstreams) Provision(ctx caddy.Context) error {
+	if u.Pick != "" && u.Pick != "round_robin" {
+		return fmt.Errorf("pick: unknown value %q, want round_robin", u.Pick)
+	}
+	u.next = new(atomic.Uint64)
+	return u.provision(ctx)
+}
 
 // GetUpstreams returns the ready endpoints of the Service port, as the
-// ingress handler's request saw them. Each call gets its own Upstream
-// values, since reverse_proxy writes to them.
+// ingress handler's request saw them, or with pick the next of them.
+// Each call gets its own Upstream values, since reverse_proxy writes to
+// them.
 func (u *Upstreams) GetUpstreams(r *http.Request) ([]*reverseproxy.Upstream, error) {
 	s := u.app.servedFor(r.Context())
 	if s == nil || s.endpoints == nil {
 		return nil, nil
 	}
 	addrs := s.endpoints.byKey[u.key]
+	if u.Pick != "" && len(addrs) > 1 {
+		addrs = addrs[(u.next.Add(1)-1)%uint64(len(addrs)):][:1]
+	}
 	ups := make([]*reverseproxy.Upstream, len(addrs))
 	values := make([]reverseproxy.Upstream, len(addrs))
 	for i, addr := range addrs {

@@ -137,7 +137,7 @@ func render(p *plan) json.RawMessage {
 		proxy := reverseProxy(k.upstream, "", p.proxy.fullForwardedFor)
 		if k.affinity.Name != "" {
 			m["upstream"] = upstreamJSON(k.upstream)
-			proxy["load_balancing"].(map[string]any)["selection_policy"] = affinityPolicy(&k.affinity)
+			setSelectionPolicy(proxy, affinityPolicy(&k.affinity))
 		}
 		routes = append(routes, route{
 			Match:    []map[string]any{{CanaryMatcherModule: m}},
@@ -257,12 +257,25 @@ func reverseProxy(up UpstreamKey, balance string, full bool) handler {
 	if balance == "" {
 		balance = "round_robin"
 	}
+	source := upstreamSource(up)
+	if balance == "round_robin" {
+		// The source takes the endpoints in turn itself and gives
+		// reverse_proxy one per try (see Upstreams.Pick).
+		source["pick"] = "round_robin"
+	}
 	return handler{
 		"handler":           "reverse_proxy",
-		"dynamic_upstreams": upstreamSource(up),
+		"dynamic_upstreams": source,
 		"load_balancing":    map[string]any{"selection_policy": map[string]any{"policy": balance}},
 		"transport":         forwarding(map[string]any{"protocol": TransportModule}, full),
 	}
+}
+
+// setSelectionPolicy makes h, a reverseProxy handler, choose endpoints
+// by policy, from all of them.
+func setSelectionPolicy(h handler, policy map[string]any) {
+	h["load_balancing"].(map[string]any)["selection_policy"] = policy
+	delete(h["dynamic_upstreams"].(map[string]any), "pick")
 }
 
 // forwarding makes the ingress transport tr set the headers ingress-nginx
@@ -295,10 +308,10 @@ func proxyHandler(p *plan) handler {
 		if hb.subsetSize > 0 {
 			policy["subset_size"] = hb.subsetSize
 		}
-		h["load_balancing"].(map[string]any)["selection_policy"] = policy
+		setSelectionPolicy(h, policy)
 	}
 	if a := &px.affinity; a.Name != "" {
-		h["load_balancing"].(map[string]any)["selection_policy"] = affinityPolicy(a)
+		setSelectionPolicy(h, affinityPolicy(a))
 	}
 	if n := px.retry.retries(); n > 0 && px.dial == "" {
 		lb := h["load_balancing"].(map[string]any)
