@@ -8,6 +8,7 @@ go test -run '^$' -bench 'BenchmarkTranslate10k' -benchmem -count "$count" ./ing
 go test -run '^$' -bench 'BenchmarkDispatch|BenchmarkPathDispatch' -benchmem -count "$count" .
 go test -run '^$' -bench 'BenchmarkApplyOneChange/one-of' -benchmem -benchtime 100x -count "$count" .
 go test -run '^$' -bench 'BenchmarkProxy' -count "$count" .
+go test -run '^$' -bench 'BenchmarkManyEndpoints' -benchmem -benchtime 5000x -count "$count" .
 go test -run '^$' -bench 'BenchmarkApplyOneChange/initial' -benchmem -benchtime 1x -count 1 .
 go test -run '^$' -bench 'BenchmarkFirstApplyOneService' -benchmem -benchtime 1x -count "$count" .
 go test -run '^$' -bench 'BenchmarkTrafficAnnotations|BenchmarkLimit' -benchmem -count "$count" .
