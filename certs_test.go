@@ -87,11 +87,11 @@ func (ca *testCA) intermediate(t *testing.T, name string) *testCA {
 	return makeCA(t, name, ca)
 }
 
-func certTemplate(t *testing.T, name string) *x509.Certificate {
-	t.Helper()
+func certTemplate(tb testing.TB, name string) *x509.Certificate {
+	tb.Helper()
 	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	now := time.Now()
 	return &x509.Certificate{

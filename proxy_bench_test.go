@@ -83,16 +83,7 @@ func BenchmarkProxy(b *testing.B) {
 	// caddyRoutes serves the requests through Caddy routes made from
 	// JSON, as a Caddyfile site with that config would.
 	caddyRoutes := func(b *testing.B, raw string) {
-		var routes caddyhttp.RouteList
-		if err := json.Unmarshal([]byte(raw), &routes); err != nil {
-			b.Fatal(err)
-		}
-		ctx, cancel := caddy.NewContext(app.routesParent())
-		defer cancel()
-		if err := routes.Provision(ctx); err != nil {
-			b.Fatal(err)
-		}
-		serve(b, routes.Compile(notFound), []string{"plain.example.com"})
+		serve(b, compileRoutes(b, app, raw), []string{"plain.example.com"})
 	}
 	b.Run("caddy-reverse_proxy", func(b *testing.B) {
 		caddyRoutes(b, fmt.Sprintf(`[{"handle":[{"handler":"reverse_proxy","upstreams":[{"dial":"127.0.0.1:%d"}]}]}]`, port))
@@ -143,16 +134,7 @@ func BenchmarkProxyPaired(b *testing.B) {
 	defer backend.Close()
 	port := int32(backend.Listener.Addr().(*net.TCPAddr).Port)
 	app := runApp(b)
-	var routes caddyhttp.RouteList
-	if err := json.Unmarshal(fmt.Appendf(nil, `[{"handle":[{"handler":"reverse_proxy","upstreams":[{"dial":"127.0.0.1:%d"}]}]}]`, port), &routes); err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := caddy.NewContext(app.routesParent())
-	defer cancel()
-	if err := routes.Provision(ctx); err != nil {
-		b.Fatal(err)
-	}
-	bare := routes.Compile(notFound)
+	bare := compileRoutes(b, app, fmt.Sprintf(`[{"handle":[{"handler":"reverse_proxy","upstreams":[{"dial":"127.0.0.1:%d"}]}]}]`, port))
 	slice := loopbackSlice("web", port)
 	for _, n := range []int{10, 10000} {
 		snap := &ingress.Snapshot{Services: []*corev1.Service{testService("web")}, EndpointSlices: []*discoveryv1.EndpointSlice{slice}}
@@ -217,4 +199,21 @@ func BenchmarkProxyPaired(b *testing.B) {
 			})
 		}
 	}
+}
+
+// compileRoutes provisions Caddy routes made from the JSON raw in a
+// context of app's, cancelled when the test ends, and returns them as
+// one handler.
+func compileRoutes(tb testing.TB, app *App, raw string) caddyhttp.Handler {
+	tb.Helper()
+	var routes caddyhttp.RouteList
+	if err := json.Unmarshal([]byte(raw), &routes); err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := caddy.NewContext(app.routesParent())
+	tb.Cleanup(cancel)
+	if err := routes.Provision(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return routes.Compile(notFound)
 }

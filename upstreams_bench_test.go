@@ -1,7 +1,6 @@
 package caddyingress
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -37,17 +36,7 @@ func BenchmarkManyEndpoints(b *testing.B) {
 				if pick != "all" {
 					source = `{"source":"ingress","namespace":"default","service":"web","pick":"` + pick + `"}`
 				}
-				var routes caddyhttp.RouteList
-				raw := `[{"handle":[{"handler":"reverse_proxy","dynamic_upstreams":` + source + `,"load_balancing":{"selection_policy":{"policy":"round_robin"}}}]}]`
-				if err := json.Unmarshal([]byte(raw), &routes); err != nil {
-					b.Fatal(err)
-				}
-				ctx, cancel := caddy.NewContext(app.routesParent())
-				defer cancel()
-				if err := routes.Provision(ctx); err != nil {
-					b.Fatal(err)
-				}
-				proxy := routes.Compile(notFound)
+				proxy := compileRoutes(b, app, `[{"handle":[{"handler":"reverse_proxy","dynamic_upstreams":`+source+`,"load_balancing":{"selection_policy":{"policy":"round_robin"}}}]}]`)
 				for b.Loop() {
 					w := httptest.NewRecorder()
 					r := caddyhttp.PrepareRequest(httptest.NewRequest("GET", "http://app.example.com/", nil), caddy.NewReplacer(), w, new(caddyhttp.Server))
