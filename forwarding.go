@@ -43,9 +43,7 @@ func setOriginal(h http.Header, name, from string) {
 		h[name] = []string{strings.Join(v, ", ")}
 		return
 	}
-	if _, ok := h[name]; ok {
-		delete(h, name)
-	}
+	delete(h, name)
 }
 
 // localPort returns the port of addr, the address a request came in on.

@@ -27,18 +27,14 @@ func (c lazyWithCore) With(fields []zapcore.Field) zapcore.Core {
 }
 
 // makeLoggerLazy gives a provisioned reverse_proxy a logger whose With
-// is lazy (see lazyWithCore). It reports whether it did: the logger is
-// an unexported field, found by name and type, so that a Caddy release
-// that changes it leaves the handler as it was (and
-// TestSharedProxyLogsLazily fails).
-func makeLoggerLazy(h *reverseproxy.Handler) bool {
+// is lazy (see lazyWithCore). The logger is an unexported field, found
+// by name and type, so that a Caddy release that changes it leaves the
+// handler as it was (and TestSharedProxyLogsLazily fails).
+func makeLoggerLazy(h *reverseproxy.Handler) {
 	// Provision has set it, and the handler serves nothing yet.
-	p := proxyLogger(h)
-	if p == nil || *p == nil {
-		return false
+	if p := proxyLogger(h); p != nil && *p != nil {
+		*p = (*p).WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core { return lazyWithCore{c} }))
 	}
-	*p = (*p).WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core { return lazyWithCore{c} }))
-	return true
 }
 
 // proxyLogger returns where h keeps its logger, or nil if it has no
