@@ -20,18 +20,24 @@ import (
 // X-Forwarded-Port, the port the request came in on, unless a trusted
 // proxy says it.
 func setForwardingHeaders(r *http.Request, forwardedFor string) {
-	if r.Header.Get("X-Request-Id") == "" {
-		r.Header["X-Request-Id"] = []string{newRequestID()}
+	h := r.Header
+	// The keys are canonical, as the server's parser stores them: read
+	// without canonicalizing them again. The new values share one array.
+	var v [2]string
+	if len(h["X-Request-Id"]) == 0 || h["X-Request-Id"][0] == "" {
+		v[0] = newRequestID()
+		h["X-Request-Id"] = v[0:1:1]
 	}
-	setOriginal(r.Header, "X-Original-Forwarded-For", forwardedFor)
-	setOriginal(r.Header, "X-Original-Forwarded-Host", "X-Forwarded-Host")
-	if fromTrustedProxy(r) && r.Header.Get("X-Forwarded-Port") != "" {
+	setOriginal(h, "X-Original-Forwarded-For", forwardedFor)
+	setOriginal(h, "X-Original-Forwarded-Host", "X-Forwarded-Host")
+	if fromTrustedProxy(r) && len(h["X-Forwarded-Port"]) > 0 && h["X-Forwarded-Port"][0] != "" {
 		return
 	}
-	r.Header.Del("X-Forwarded-Port")
+	delete(h, "X-Forwarded-Port")
 	if addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 		if port := localPort(addr); port != "" {
-			r.Header["X-Forwarded-Port"] = []string{port}
+			v[1] = port
+			h["X-Forwarded-Port"] = v[1:2:2]
 		}
 	}
 }
@@ -77,7 +83,9 @@ func newRequestID() string {
 			b[i+j] = byte(v >> (8 * j))
 		}
 	}
-	return hex.EncodeToString(b[:])
+	var text [32]byte
+	hex.Encode(text[:], b[:])
+	return string(text[:])
 }
 
 // setUpstreamHeaders sets on req, a request to a backend, the headers of

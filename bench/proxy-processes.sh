@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# Proxying through real processes, side by side in one run (issue 12):
+#
+#   caddy-static   Caddy with one site: `reverse_proxy` to the backend
+#   caddy-ingress  caddy-ingress with one Ingress to a Service whose
+#                  EndpointSlice is the same backend (manifests source)
+#
+# Both Caddys share core 0 (taskset) and serve at the same time: each
+# round runs two wrk at once, one against each, so that both see the same
+# machine, the same load of its other tenants and the same core. wrk and
+# the backend (an nginx answering "ok") share core 1. Each Caddy serves
+# plain HTTP and HTTPS (TLS 1.3, ECDSA P-256, a certificate from files for
+# Caddy and from a kubernetes.io/tls Secret for caddy-ingress), over
+# keep-alive connections, with wrk sending no header but Host
+# (client=none) or a browser's eight (client=browser).
+#
+# For each round it prints the requests each Caddy served and the CPU
+# time it used per request (utime+stime from /proc/PID/stat around the
+# round); then, per case, the median over the rounds of caddy-ingress's
+# CPU per request as a multiple of caddy-static's, and of its requests
+# per second as a multiple of caddy-static's. The backend runs in its own
+# process, so what it costs to parse the extra headers ingress-nginx
+# sends is not counted as the proxy's.
+#
+# Usage: bench/proxy-processes.sh     ROUNDS=5 SLICE=8 PORT_BASE=28600
+#
+# Needs nginx, wrk, taskset, ss, openssl, curl and go (apt-get install
+# nginx-light wrk). Listens on 127.0.0.1 only; starts every process itself
+# and stops each by its PID on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rounds=${ROUNDS:-5}
+slice=${SLICE:-8}
+base=${PORT_BASE:-28600}
+backend_port=$base
+static_http=$((base + 1))
+static_https=$((base + 2))
+ingress_http=$((base + 3))
+ingress_https=$((base + 4))
+static_other=$((base + 5))
+ingress_other=$((base + 6))
+mapfile -t ports < <(seq "$base" $((base + 6)))
+
+for tool in nginx wrk taskset ss openssl go curl; do
+	command -v "$tool" >/dev/null || { echo "proxy-processes.sh: $tool not found (apt-get install nginx-light wrk)" >&2; exit 1; }
+done
+if [ "$(nproc)" -lt 2 ]; then
+	echo "proxy-processes.sh: needs 2 cores (one for the Caddys, one for wrk and the backend)" >&2
+	exit 1
+fi
+# A leftover on our ports, or a Caddy sharing one with SO_REUSEPORT,
+# would take part of the load.
+listening=$(ss -ltnp)
+for p in "${ports[@]}"; do
+	if grep -qE "[:.]$p\b" <<<"$listening"; then
+		echo "proxy-processes.sh: port $p is in use; leftover process?" >&2
+		grep -E "[:.]$p\b" <<<"$listening" >&2
+		exit 1
+	fi
+done
+
+dir=$(mktemp -d /tmp/caddy-ingress-proxy-bench.XXXXXX)
+pids=()
+cleanup() {
+	for pid in "${pids[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+echo "# $(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null || echo unknown) $(nginx -v 2>&1) $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
+echo "# rounds=$rounds of ${slice}s per case, both Caddys at once on core 0, each with its own wrk (1 thread, 16 connections) on core 1 beside the backend; $(uptime | sed 's/.*load/load/')"
+
+go build -o "$dir/caddy" ./cmd/caddy
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	-keyout "$dir/key.pem" -out "$dir/cert.pem" -days 7 -subj /CN=localhost \
+	-addext subjectAltName=DNS:localhost 2>/dev/null
+
+mkdir -p "$dir/manifests" "$dir/home" "$dir/tmp"
+cat >"$dir/manifests/bench.yaml" <<EOF
+apiVersion: v1
+kind: Secret
+metadata: {name: bench-tls, namespace: default}
+type: kubernetes.io/tls
+data:
+  tls.crt: $(base64 -w0 "$dir/cert.pem")
+  tls.key: $(base64 -w0 "$dir/key.pem")
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: bench
+  namespace: default
+  # Plain HTTP is served as such, not redirected: both Caddys serve the
+  # same requests on both ports.
+  annotations: {nginx.ingress.kubernetes.io/ssl-redirect: "false"}
+spec:
+  ingressClassName: caddy
+  tls:
+  - hosts: [localhost]
+    secretName: bench-tls
+  rules:
+  - host: localhost
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service: {name: backend, port: {number: 80}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: backend, namespace: default}
+spec:
+  ports:
+  - port: 80
+    targetPort: $backend_port
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: backend-1
+  namespace: default
+  labels: {kubernetes.io/service-name: backend}
+addressType: IPv4
+ports:
+- port: $backend_port
+  protocol: TCP
+endpoints:
+- addresses: ["127.0.0.1"]
+  conditions: {ready: true}
+EOF
+
+# The global options both Caddys share: no admin endpoint, no HTTP/3 (wrk
+# speaks TCP only), loopback only, warnings only. http_port is a port
+# nothing is sent to; https_port makes the ingress site's port HTTPS.
+caddy_globals() {
+	cat <<EOF
+	admin off
+	http_port $1
+	https_port $2
+	default_bind 127.0.0.1
+	servers {
+		protocols h1 h2
+	}
+	log {
+		level WARN
+	}
+EOF
+}
+cat >"$dir/Caddyfile.static" <<EOF
+{
+$(caddy_globals "$static_other" "$static_https")
+}
+http://localhost:$static_http {
+	reverse_proxy 127.0.0.1:$backend_port
+}
+https://localhost:$static_https {
+	tls $dir/cert.pem $dir/key.pem
+	reverse_proxy 127.0.0.1:$backend_port
+}
+EOF
+cat >"$dir/Caddyfile.ingress" <<EOF
+{
+$(caddy_globals "$ingress_other" "$ingress_https")
+	ingress {
+		manifests $dir/manifests
+	}
+}
+http://:$ingress_http {
+	ingress
+}
+:$ingress_https {
+	ingress
+}
+EOF
+
+cat >"$dir/backend.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $dir/backend.pid;
+error_log $dir/backend.error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $dir/tmp;
+	proxy_temp_path $dir/tmp;
+	fastcgi_temp_path $dir/tmp;
+	uwsgi_temp_path $dir/tmp;
+	scgi_temp_path $dir/tmp;
+	keepalive_requests 1000000;
+	server { listen 127.0.0.1:$backend_port; location / { return 200 "ok\n"; } }
+}
+EOF
+
+declare -A pid_of
+start() { # name core command...
+	local name=$1 core=$2
+	shift 2
+	HOME=$dir/home XDG_DATA_HOME=$dir/home XDG_CONFIG_HOME=$dir/home \
+		taskset -c "$core" "$@" >"$dir/$name.log" 2>&1 &
+	pids+=("$!")
+	pid_of[$name]=$!
+}
+start backend 1 nginx -p "$dir" -c "$dir/backend.conf"
+start caddy-static 0 "$dir/caddy" run --adapter caddyfile --config "$dir/Caddyfile.static"
+start caddy-ingress 0 "$dir/caddy" run --adapter caddyfile --config "$dir/Caddyfile.ingress"
+
+# Wait (bounded) until each Caddy answers "ok" through the backend.
+for url in "caddy-static http://localhost:$static_http/" "caddy-static https://localhost:$static_https/" \
+	"caddy-ingress http://localhost:$ingress_http/" "caddy-ingress https://localhost:$ingress_https/"; do
+	read -r name u <<<"$url"
+	ok=
+	for _ in $(seq 100); do
+		if ! kill -0 "${pid_of[$name]}" 2>/dev/null; then
+			echo "proxy-processes.sh: $name exited:" >&2
+			cat "$dir/$name.log" >&2
+			exit 1
+		fi
+		if [ "$(curl -sk --max-time 2 "$u")" = "ok" ]; then
+			ok=1
+			break
+		fi
+		sleep 0.1
+	done
+	[ -n "$ok" ] || { echo "proxy-processes.sh: $name does not answer at $u" >&2; cat "$dir/$name.log" >&2; exit 1; }
+done
+
+browser=(-H 'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
+	-H 'Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8'
+	-H 'Accept-Language: en-US,en;q=0.9' -H 'Accept-Encoding: gzip, deflate, br, zstd'
+	-H 'Sec-Fetch-Dest: document' -H 'Sec-Fetch-Mode: navigate' -H 'Sec-Fetch-Site: none'
+	-H 'Upgrade-Insecure-Requests: 1')
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+tick_us=$((1000000 / $(getconf CLK_TCK)))
+
+# pair scheme client: both wrk at once for $slice seconds; prints
+# "static-requests static-ticks ingress-requests ingress-ticks".
+pair() {
+	local scheme=$1 client=$2 hdr=() sp ip s0 i0 s1 i1 ws wi
+	[ "$client" = browser ] && hdr=("${browser[@]}")
+	if [ "$scheme" = http ]; then sp=$static_http ip=$ingress_http; else sp=$static_https ip=$ingress_https; fi
+	s0=$(cpu_ticks "${pid_of[caddy-static]}")
+	i0=$(cpu_ticks "${pid_of[caddy-ingress]}")
+	taskset -c 1 wrk -t1 -c16 -d"${slice}s" "${hdr[@]}" "$scheme://localhost:$sp/" >"$dir/wrk-static.out" &
+	ws=$!
+	taskset -c 1 wrk -t1 -c16 -d"${slice}s" "${hdr[@]}" "$scheme://localhost:$ip/" >"$dir/wrk-ingress.out" &
+	wi=$!
+	wait "$ws" "$wi"
+	s1=$(cpu_ticks "${pid_of[caddy-static]}")
+	i1=$(cpu_ticks "${pid_of[caddy-ingress]}")
+	for f in static ingress; do
+		if grep -q "Non-2xx\|Socket errors" "$dir/wrk-$f.out"; then
+			echo "proxy-processes.sh: caddy-$f $scheme $client had errors:" >&2
+			cat "$dir/wrk-$f.out" >&2
+			exit 1
+		fi
+	done
+	echo "$(awk '/requests in/ {print $1}' "$dir/wrk-static.out") $((s1 - s0)) $(awk '/requests in/ {print $1}' "$dir/wrk-ingress.out") $((i1 - i0))"
+}
+
+cases=(http/none http/browser https/none https/browser)
+printf '\n%-5s %-14s %11s %10s %11s %10s %7s %7s\n' round case static-req "cpu-µs/req" ingress-req "cpu-µs/req" "x cpu" "x req"
+results=()
+for round in $(seq "$rounds"); do
+	for c in $(shuf -e "${cases[@]}"); do
+		read -r sn st gn it < <(pair "${c%/*}" "${c#*/}")
+		line=$(awk -v sn="$sn" -v st="$st" -v gn="$gn" -v it="$it" -v us="$tick_us" 'BEGIN {
+			s = st * us / sn; i = it * us / gn
+			printf "%11d %10.1f %11d %10.1f %7.3f %7.3f", sn, s, gn, i, i / s, gn / sn }')
+		printf '%-5s %-14s %s\n' "$round" "$c" "$line"
+		results+=("$c $line")
+	done
+done
+
+echo
+echo "caddy-ingress / caddy-static, median (range) over $rounds rounds: CPU per request (below 1 is cheaper), requests (above 1 is more)"
+printf '%s\n' "${results[@]}" | python3 -c '
+import collections, statistics, sys
+r = collections.defaultdict(list)
+for line in sys.stdin:
+    f = line.split()
+    r[f[0]].append((float(f[5]), float(f[6])))
+for c in ("http/none", "http/browser", "https/none", "https/browser"):
+    cpu, req = [x for x, _ in r[c]], [y for _, y in r[c]]
+    print(f"{c:14} cpu {statistics.median(cpu):.3f} ({min(cpu):.3f}-{max(cpu):.3f})   req {statistics.median(req):.3f} ({min(req):.3f}-{max(req):.3f})")
+'
