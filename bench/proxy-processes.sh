@@ -5,24 +5,24 @@
 #   caddy-ingress  caddy-ingress with one Ingress to a Service whose
 #                  EndpointSlice is the same backend (manifests source)
 #
-# Both Caddys share core 0 (taskset) and serve at the same time: each
-# round runs two wrk at once, one against each, so that both see the same
-# machine, the same load of its other tenants and the same core. wrk and
+# Both Caddys run on core 0 (taskset). Each round measures them at the
+# same time, two wrk at once, so that both see the same machine and the
+# same load of its other tenants; and each alone, in turn. wrk and
 # the backend (an nginx answering "ok") share core 1. Each Caddy serves
 # plain HTTP and HTTPS (TLS 1.3, ECDSA P-256, a certificate from files for
 # Caddy and from a kubernetes.io/tls Secret for caddy-ingress), over
 # keep-alive connections, with wrk sending no header but Host
 # (client=none) or a browser's eight (client=browser).
 #
-# For each round it prints the requests each Caddy served and the CPU
-# time it used per request (utime+stime from /proc/PID/stat around the
-# round); then, per case, the median over the rounds of caddy-ingress's
-# CPU per request as a multiple of caddy-static's, and of its requests
-# per second as a multiple of caddy-static's. The backend runs in its own
-# process, so what it costs to parse the extra headers ingress-nginx
-# sends is not counted as the proxy's.
+# Each round measures each case paired (both at once) and alone (each
+# with core 0 to itself, in turn): see the comment above the loop. For
+# each it prints the CPU time per request of each Caddy (utime+stime from
+# /proc/PID/stat around the slice) and caddy-ingress's ratios to
+# caddy-static; then, per case, the medians over the rounds. The backend
+# runs in its own process, so what it costs to parse the extra headers
+# ingress-nginx sends is not counted as the proxy's.
 #
-# Usage: bench/proxy-processes.sh     ROUNDS=5 SLICE=8 PORT_BASE=28600
+# Usage: bench/proxy-processes.sh     ROUNDS=5 SLICE=5 PORT_BASE=28600
 #
 # Needs nginx, wrk, taskset, ss, openssl, curl and go (apt-get install
 # nginx-light wrk). Listens on 127.0.0.1 only; starts every process itself
@@ -31,7 +31,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rounds=${ROUNDS:-5}
-slice=${SLICE:-8}
+slice=${SLICE:-5}
 base=${PORT_BASE:-28600}
 backend_port=$base
 static_http=$((base + 1))
@@ -74,7 +74,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "# $(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null || echo unknown) $(nginx -v 2>&1) $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
-echo "# rounds=$rounds of ${slice}s per case, both Caddys at once on core 0, each with its own wrk (1 thread, 16 connections) on core 1 beside the backend; $(uptime | sed 's/.*load/load/')"
+echo "# rounds=$rounds, ${slice}s slices, Caddys on core 0, wrk (1 thread, 16 connections each) and the backend on core 1; $(uptime | sed 's/.*load/load/')"
 
 go build -o "$dir/caddy" ./cmd/caddy
 
@@ -242,54 +242,75 @@ browser=(-H 'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHT
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 tick_us=$((1000000 / $(getconf CLK_TCK)))
 
-# pair scheme client: both wrk at once for $slice seconds; prints
-# "static-requests static-ticks ingress-requests ingress-ticks".
-pair() {
-	local scheme=$1 client=$2 hdr=() sp ip s0 i0 s1 i1 ws wi
+# load name scheme client out: wrk against one Caddy for $slice seconds;
+# writes "requests ticks" (the Caddy's CPU time in clock ticks) to out.
+load() {
+	local name=$1 scheme=$2 client=$3 out=$4 hdr=() port c0 c1
 	[ "$client" = browser ] && hdr=("${browser[@]}")
-	if [ "$scheme" = http ]; then sp=$static_http ip=$ingress_http; else sp=$static_https ip=$ingress_https; fi
-	s0=$(cpu_ticks "${pid_of[caddy-static]}")
-	i0=$(cpu_ticks "${pid_of[caddy-ingress]}")
-	taskset -c 1 wrk -t1 -c16 -d"${slice}s" "${hdr[@]}" "$scheme://localhost:$sp/" >"$dir/wrk-static.out" &
-	ws=$!
-	taskset -c 1 wrk -t1 -c16 -d"${slice}s" "${hdr[@]}" "$scheme://localhost:$ip/" >"$dir/wrk-ingress.out" &
-	wi=$!
-	wait "$ws" "$wi"
-	s1=$(cpu_ticks "${pid_of[caddy-static]}")
-	i1=$(cpu_ticks "${pid_of[caddy-ingress]}")
-	for f in static ingress; do
-		if grep -q "Non-2xx\|Socket errors" "$dir/wrk-$f.out"; then
-			echo "proxy-processes.sh: caddy-$f $scheme $client had errors:" >&2
-			cat "$dir/wrk-$f.out" >&2
-			exit 1
-		fi
-	done
-	echo "$(awk '/requests in/ {print $1}' "$dir/wrk-static.out") $((s1 - s0)) $(awk '/requests in/ {print $1}' "$dir/wrk-ingress.out") $((i1 - i0))"
+	port=${port_of[$name/$scheme]}
+	c0=$(cpu_ticks "${pid_of[$name]}")
+	taskset -c 1 wrk -t1 -c16 -d"${slice}s" "${hdr[@]}" "$scheme://localhost:$port/" >"$out.wrk"
+	c1=$(cpu_ticks "${pid_of[$name]}")
+	if grep -q "Non-2xx\|Socket errors" "$out.wrk"; then
+		echo "proxy-processes.sh: $name $scheme $client had errors:" >&2
+		cat "$out.wrk" >&2
+		exit 1
+	fi
+	echo "$(awk '/requests in/ {print $1}' "$out.wrk") $((c1 - c0))" >"$out"
 }
+declare -A port_of=([caddy-static/http]=$static_http [caddy-static/https]=$static_https
+	[caddy-ingress/http]=$ingress_http [caddy-ingress/https]=$ingress_https)
 
+# ratios sn st gn gt: "x-cpu x-req" of caddy-ingress (gn requests, gt
+# ticks) to caddy-static (sn, st).
+ratios() { awk -v sn="$1" -v st="$2" -v gn="$3" -v gt="$4" 'BEGIN {printf "%.3f %.3f", (gt / gn) / (st / sn), gn / sn}'; }
+
+# Each round measures each case twice:
+#   paired  both Caddys at once (two wrk), sharing core 0: the same
+#           moment of the machine for both. Their CPU per request is the
+#           measure; how they split the core is the scheduler's, so their
+#           request counts say less.
+#   alone   each Caddy in turn with core 0 to itself (the order alternates
+#           by round): requests per second when the proxy's core is the
+#           limit.
 cases=(http/none http/browser https/none https/browser)
-printf '\n%-5s %-14s %11s %10s %11s %10s %7s %7s\n' round case static-req "cpu-µs/req" ingress-req "cpu-µs/req" "x cpu" "x req"
+printf '\n%-5s %-14s %9s %9s %9s %9s %9s %9s\n' round case "static µs" "ingr. µs" "x cpu" "x req" "alone x/s" "alone cpu"
 results=()
 for round in $(seq "$rounds"); do
 	for c in $(shuf -e "${cases[@]}"); do
-		read -r sn st gn it < <(pair "${c%/*}" "${c#*/}")
-		line=$(awk -v sn="$sn" -v st="$st" -v gn="$gn" -v it="$it" -v us="$tick_us" 'BEGIN {
-			s = st * us / sn; i = it * us / gn
-			printf "%11d %10.1f %11d %10.1f %7.3f %7.3f", sn, s, gn, i, i / s, gn / sn }')
-		printf '%-5s %-14s %s\n' "$round" "$c" "$line"
+		scheme=${c%/*} client=${c#*/}
+		load caddy-static "$scheme" "$client" "$dir/ps" &
+		a=$!
+		load caddy-ingress "$scheme" "$client" "$dir/pi" &
+		b=$!
+		wait "$a" "$b"
+		read -r sn st <"$dir/ps"
+		read -r gn gt <"$dir/pi"
+		if ((round % 2)); then order=(caddy-static caddy-ingress); else order=(caddy-ingress caddy-static); fi
+		for name in "${order[@]}"; do load "$name" "$scheme" "$client" "$dir/solo-$name"; done
+		read -r an at <"$dir/solo-caddy-static"
+		read -r bn bt <"$dir/solo-caddy-ingress"
+		line=$(awk -v sn="$sn" -v st="$st" -v gn="$gn" -v gt="$gt" -v us="$tick_us" \
+			'BEGIN {printf "%9.1f %9.1f", st * us / sn, gt * us / gn}')
+		line+=" $(ratios "$sn" "$st" "$gn" "$gt") $(ratios "$an" "$at" "$bn" "$bt" | awk '{print $2, $1}')"
+		# shellcheck disable=SC2086
+		printf '%-5s %-14s %9s %9s %9s %9s %9s %9s\n' "$round" "$c" $line
 		results+=("$c $line")
 	done
 done
 
 echo
-echo "caddy-ingress / caddy-static, median (range) over $rounds rounds: CPU per request (below 1 is cheaper), requests (above 1 is more)"
+echo "caddy-ingress / caddy-static, median (range) over $rounds rounds. Paired: CPU per request (below 1"
+echo "is cheaper). Alone: requests per second (above 1 is faster) and CPU per request."
 printf '%s\n' "${results[@]}" | python3 -c '
 import collections, statistics, sys
 r = collections.defaultdict(list)
 for line in sys.stdin:
     f = line.split()
-    r[f[0]].append((float(f[5]), float(f[6])))
+    r[f[0]].append([float(x) for x in f[3:7]])
+def m(v):
+    return f"{statistics.median(v):.3f} ({min(v):.3f}-{max(v):.3f})"
 for c in ("http/none", "http/browser", "https/none", "https/browser"):
-    cpu, req = [x for x, _ in r[c]], [y for _, y in r[c]]
-    print(f"{c:14} cpu {statistics.median(cpu):.3f} ({min(cpu):.3f}-{max(cpu):.3f})   req {statistics.median(req):.3f} ({min(req):.3f}-{max(req):.3f})")
+    col = list(zip(*r[c]))
+    print(f"{c:14} paired cpu {m(col[0])}   alone req/s {m(col[2])}, cpu {m(col[3])}")
 '

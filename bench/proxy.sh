@@ -64,9 +64,9 @@ for line in open(sys.argv[1]):
     m = re.match(r'BenchmarkProxyPaired/(\S+?)-\d+\s.*?([\d.]+) x-bare\s+([\d.]+) x-bare-cpu', line)
     if m:
         runs[m.group(1)].append((float(m.group(2)), float(m.group(3))))
-print(f"{'paired':40} {'x bare (median, range)':>26} {'x bare cpu (median, range)':>30}")
+print(f"{'paired':48} {'x bare (median, range)':>26} {'x bare cpu (median, range)':>30}")
 for k in sorted(runs):
     t = [x for x, _ in runs[k]]; c = [y for _, y in runs[k]]
-    print(f"{k:40} {statistics.median(t):8.3f} ({min(t):.3f}-{max(t):.3f}) {statistics.median(c):12.3f} ({min(c):.3f}-{max(c):.3f})")
+    print(f"{k:48} {statistics.median(t):8.3f} ({min(t):.3f}-{max(t):.3f}) {statistics.median(c):12.3f} ({min(c):.3f}-{max(c):.3f})")
 PY
 uptime | tee -a "$out"
