@@ -168,10 +168,10 @@ type App struct {
 	// enable-global-auth: "false". Default: none.
 	GlobalAuth *GlobalAuth `json:"global_auth,omitempty"`
 
-	// AuthAllowNetworks are networks that auth-url (and global auth) may
-	// reach although the guard refuses them by default: loopback,
-	// link-local, unspecified and this host's own addresses, which
-	// include Caddy's admin endpoint. Default: none. List an auth
+	// AuthAllowNetworks are networks that auth-url (and global auth)
+	// and mirror-target may reach although the guard refuses them by
+	// default: loopback, link-local, unspecified and this host's own
+	// addresses, which include Caddy's admin endpoint. Default: none. List an auth
 	// service's sidecar address here, such as 127.0.0.1/32 for one on
 	// the pod's loopback, knowing that any Ingress author can then
 	// reach every service on it.
