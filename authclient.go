@@ -167,6 +167,7 @@ func (a *App) provisionAuth() error {
 		}
 		a.authClient.allow = append(a.authClient.allow, p.Masked())
 	}
+	a.mirrors.allow = a.authClient.allow
 	a.authClient.insecure = a.AuthTLSInsecureSkipVerify
 	g := a.GlobalAuth
 	if g == nil {

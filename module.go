@@ -210,6 +210,8 @@ type App struct {
 	// authClient sends auth requests; authCache holds their answers.
 	authClient authClient
 	authCache  authCache
+	// mirrors sends the copies of mirror-target.
+	mirrors    mirrorClient
 	globalAuth *ingress.ExternalAuth
 	realIP     realIP
 	// limitZones are the rate-limit counters, by Ingress (see Limit).
@@ -430,8 +432,10 @@ func (a *App) Stop() error {
 // last state stays in service: in a config reload Caddy cleans up the old
 // config while its server still finishes the requests on its open
 // connections, and those get the old routes rather than 503 (as Caddy's
-// own handlers serve them after their cleanup).
+// own handlers serve them after their cleanup). The mirror copies in
+// flight are ended, and no more are sent.
 func (a *App) Cleanup() error {
+	a.mirrors.close(mirrorCloseWait)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.stopped = true
