@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"encoding/json"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -89,4 +90,22 @@ func TestMirrorRendered(t *testing.T) {
 	if strings.Contains(string(render(&p)), MirrorModule) {
 		t.Error("a denied path mirrors its requests")
 	}
+}
+
+// FuzzParseMirrorTarget: an accepted target is an http or https URL with
+// a host and no query, variable or placeholder left in it.
+func FuzzParseMirrorTarget(f *testing.F) {
+	for _, seed := range []string{"https://test.env.com$request_uri", "http://m:8080/copy${request_uri}", "http://[::1]/", "http://{env.HOME}/", "http://a$host", "http://u:p@h/"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		u, _, host, err := ParseMirrorTarget(v)
+		if err != nil {
+			return
+		}
+		parsed, perr := url.Parse(u)
+		if perr != nil || parsed.Host == "" || parsed.User != nil || strings.ContainsAny(u, "$?#{} ") || host == "" {
+			t.Errorf("%q: accepted as %q (host %q)", v, u, host)
+		}
+	})
 }
