@@ -46,33 +46,86 @@ type GlobalAuth struct {
 	NoAuthLocations []string `json:"no_auth_locations,omitempty"`
 }
 
-// authClient sends auth requests. It dials no loopback, link-local,
-// unspecified or multicast address and none of this host's own, unless
-// the app's auth_allow_networks lists it: auth-url is written by whoever
-// may write an Ingress, and must not reach Caddy's admin endpoint or
-// other services of the node or pod.
+// dialGuard refuses connections to loopback, link-local, unspecified and
+// multicast addresses and to this host's own, unless the app's
+// auth_allow_networks lists them. It guards the clients that reach URLs
+// which whoever may write an Ingress chooses (auth-url, mirror-target):
+// they must not reach Caddy's admin endpoint or other services of the
+// node or pod.
+type dialGuard struct {
+	// setting names what dials, in errors: "auth-url", "mirror-target".
+	setting string
+	allow   []netip.Prefix
+
+	localOnce sync.Once
+	local     map[netip.Addr]bool
+}
+
+// dialer returns a dialer that the guard controls.
+func (g *dialGuard) dialer() *net.Dialer {
+	g.localOnce.Do(func() {
+		g.local = make(map[netip.Addr]bool)
+		if addrs, err := net.InterfaceAddrs(); err == nil {
+			for _, a := range addrs {
+				if p, err := netip.ParsePrefix(a.String()); err == nil {
+					g.local[p.Addr().Unmap()] = true
+				}
+			}
+		}
+	})
+	return &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: g.control}
+}
+
+// control refuses connections to addresses the guard keeps its setting
+// from. It runs on the resolved address, so a name that resolves to one
+// is refused too.
+func (g *dialGuard) control(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%s: address %q: %v", g.setting, address, err)
+	}
+	if reason := g.refused(ap.Addr().Unmap()); reason != "" {
+		return fmt.Errorf("%s may not reach %s (%s); the app's auth_allow_networks can allow it", g.setting, address, reason)
+	}
+	return nil
+}
+
+// refused says why the guard refuses a, or "".
+func (g *dialGuard) refused(a netip.Addr) string {
+	for _, p := range g.allow {
+		if p.Contains(a) {
+			return ""
+		}
+	}
+	switch {
+	case a.IsLoopback():
+		return "loopback"
+	case a.IsUnspecified():
+		return "unspecified address"
+	case a.IsLinkLocalUnicast(), a.IsLinkLocalMulticast():
+		return "link-local"
+	case a.IsMulticast():
+		return "multicast"
+	case g.local[a]:
+		return "an address of this host"
+	}
+	return ""
+}
+
+// authClient sends auth requests through the dial guard.
 type authClient struct {
-	allow    []netip.Prefix
+	dialGuard
 	insecure bool
 
 	once   sync.Once
 	client *http.Client
-	local  map[netip.Addr]bool
 }
 
 func (c *authClient) get() *http.Client {
 	c.once.Do(func() {
-		c.local = make(map[netip.Addr]bool)
-		if addrs, err := net.InterfaceAddrs(); err == nil {
-			for _, a := range addrs {
-				if p, err := netip.ParsePrefix(a.String()); err == nil {
-					c.local[p.Addr().Unmap()] = true
-				}
-			}
-		}
-		dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: c.control}
+		c.setting = "auth-url"
 		transport := &http.Transport{
-			DialContext:           dialer.DialContext,
+			DialContext:           c.dialer().DialContext,
 			TLSClientConfig:       &tls.Config{InsecureSkipVerify: c.insecure}, //nolint:gosec // the operator's choice, off by default
 			TLSHandshakeTimeout:   5 * time.Second,
 			ResponseHeaderTimeout: 60 * time.Second,
@@ -88,42 +141,6 @@ func (c *authClient) get() *http.Client {
 		}
 	})
 	return c.client
-}
-
-// control refuses connections to addresses the guard keeps auth-url
-// from. It runs on the resolved address, so a name that resolves to one
-// is refused too.
-func (c *authClient) control(_, address string, _ syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("auth-url: address %q: %v", address, err)
-	}
-	if reason := c.refused(ap.Addr().Unmap()); reason != "" {
-		return fmt.Errorf("auth-url may not reach %s (%s); the app's auth_allow_networks can allow it", address, reason)
-	}
-	return nil
-}
-
-// refused says why the guard refuses a, or "".
-func (c *authClient) refused(a netip.Addr) string {
-	for _, p := range c.allow {
-		if p.Contains(a) {
-			return ""
-		}
-	}
-	switch {
-	case a.IsLoopback():
-		return "loopback"
-	case a.IsUnspecified():
-		return "unspecified address"
-	case a.IsLinkLocalUnicast(), a.IsLinkLocalMulticast():
-		return "link-local"
-	case a.IsMulticast():
-		return "multicast"
-	case c.local[a]:
-		return "an address of this host"
-	}
-	return ""
 }
 
 // do sends req.
@@ -150,6 +167,7 @@ func (a *App) provisionAuth() error {
 		}
 		a.authClient.allow = append(a.authClient.allow, p.Masked())
 	}
+	a.mirrors.allow = a.authClient.allow
 	a.authClient.insecure = a.AuthTLSInsecureSkipVerify
 	g := a.GlobalAuth
 	if g == nil {

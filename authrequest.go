@@ -165,8 +165,23 @@ func (h *AuthRequest) check(w http.ResponseWriter, r *http.Request) (http.Respon
 	}
 }
 
-// hopHeaders are not passed to the auth service.
+// hopHeaders are not passed to the auth service nor to mirrors.
 var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length", "X-Forwarded-Proto"}
+
+// endToEndHeaders returns a copy of h without hopHeaders and the headers
+// its Connection header names.
+func endToEndHeaders(h http.Header) http.Header {
+	out := h.Clone()
+	for _, name := range hopHeaders {
+		delete(out, name)
+	}
+	if c := h.Get("Connection"); c != "" {
+		for _, name := range strings.Split(c, ",") {
+			out.Del(strings.TrimSpace(name))
+		}
+	}
+	return out
+}
 
 // ask sends the auth request for r.
 func (h *AuthRequest) ask(r *http.Request) (*authAnswer, error) {
@@ -184,15 +199,7 @@ func (h *AuthRequest) ask(r *http.Request) (*authAnswer, error) {
 	if err != nil {
 		return nil, err
 	}
-	req.Header = r.Header.Clone()
-	for _, name := range hopHeaders {
-		delete(req.Header, name)
-	}
-	if c := r.Header.Get("Connection"); c != "" {
-		for _, name := range strings.Split(c, ",") {
-			req.Header.Del(strings.TrimSpace(name))
-		}
-	}
+	req.Header = endToEndHeaders(r.Header)
 	req.Host = u.Hostname()
 	client, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
 	scheme := "http"

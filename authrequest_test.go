@@ -15,7 +15,7 @@ import (
 )
 
 func TestAuthClientGuard(t *testing.T) {
-	c := &authClient{allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}}
+	c := &authClient{dialGuard: dialGuard{allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}}}
 	c.get()
 	c.local[netip.MustParseAddr("192.0.2.7")] = true
 	for addr, want := range map[string]string{

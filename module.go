@@ -168,10 +168,10 @@ type App struct {
 	// enable-global-auth: "false". Default: none.
 	GlobalAuth *GlobalAuth `json:"global_auth,omitempty"`
 
-	// AuthAllowNetworks are networks that auth-url (and global auth) may
-	// reach although the guard refuses them by default: loopback,
-	// link-local, unspecified and this host's own addresses, which
-	// include Caddy's admin endpoint. Default: none. List an auth
+	// AuthAllowNetworks are networks that auth-url (and global auth)
+	// and mirror-target may reach although the guard refuses them by
+	// default: loopback, link-local, unspecified and this host's own
+	// addresses, which include Caddy's admin endpoint. Default: none. List an auth
 	// service's sidecar address here, such as 127.0.0.1/32 for one on
 	// the pod's loopback, knowing that any Ingress author can then
 	// reach every service on it.
@@ -210,6 +210,8 @@ type App struct {
 	// authClient sends auth requests; authCache holds their answers.
 	authClient authClient
 	authCache  authCache
+	// mirrors sends the copies of mirror-target.
+	mirrors    mirrorClient
 	globalAuth *ingress.ExternalAuth
 	realIP     realIP
 	// limitZones are the rate-limit counters, by Ingress (see Limit).
@@ -430,8 +432,10 @@ func (a *App) Stop() error {
 // last state stays in service: in a config reload Caddy cleans up the old
 // config while its server still finishes the requests on its open
 // connections, and those get the old routes rather than 503 (as Caddy's
-// own handlers serve them after their cleanup).
+// own handlers serve them after their cleanup). The mirror copies in
+// flight are ended, and no more are sent.
 func (a *App) Cleanup() error {
+	a.mirrors.close(mirrorCloseWait)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.stopped = true

@@ -108,6 +108,7 @@ var families = []*family{
 	&corsFamily,
 	&backendTLSFamily,
 	&clientAuthFamily,
+	&mirrorFamily,
 }
 
 // specs are the annotations of all families, by name.
@@ -187,6 +188,7 @@ type ingressConfig struct {
 	cors          corsPolicy
 	backend       backendOptions
 	clientAuth    clientAuthOptions
+	mirror        mirrorConfig
 	// auth is the client certificate check, once resolved.
 	auth *ClientAuth
 	// reader read these annotations; it names their fields in problems.

@@ -19,7 +19,7 @@ func TestClientAuthAnnotations(t *testing.T) {
 func TestUnsupportedAnnotations(t *testing.T) {
 	runAnnotationCases(t, []annotationCase{
 		{name: "refused snippet fails closed", annotations: nginx("auth-snippet", "lua_code_cache off;"), wantProblem: "is not supported", wantFail: "denied"},
-		{name: "not yet supported", annotations: nginx("mirror-target", "https://mirror.example.com"), wantProblem: "not supported; ignored"},
+		{name: "not yet supported", annotations: nginx("enable-modsecurity", "true"), wantProblem: "not supported; ignored"},
 		{name: "typo under our prefix", annotations: map[string]string{ownPrefix + "rewrite-targt": "/"}, wantProblem: "unknown annotation"},
 		{name: "other prefixes", annotations: map[string]string{"example.com/rewrite-target": "/"}},
 	})

@@ -78,6 +78,9 @@ func FuzzTranslateAnnotation(f *testing.F) {
 		{"a.example.com", "/", "auth-snippet", "proxy_set_header X-A b;"},
 		{"a.example.com", "/", "satisfy", "any"},
 		{"a.example.com", "/", "custom-headers", "fuzz/headers"},
+		{"a.example.com", "/", "mirror-target", "https://mirror.example.com$request_uri"},
+		{"a.example.com", "/", "mirror-target", "http://{env.HOME}/$host${request_uri}"},
+		{"a.example.com", "/", "mirror-host", "{http.request.host}"},
 		{"a.example.com", "/", "enable-access-log", "false"},
 		{"a.example.com", "/", "ssl-ciphers", "ALL:!aNULL"},
 	} {

@@ -116,6 +116,8 @@ type proxyPhase struct {
 	// errors, when it has codes, sends responses with these statuses to
 	// its backend (custom-http-errors).
 	errors errorPages
+	// mirror, when it has a URL, sends a copy of the request there.
+	mirror mirrorConfig
 }
 
 // errorBackend is a Service that serves requests on behalf of another

@@ -113,6 +113,9 @@ func render(p *plan) json.RawMessage {
 	if n := p.limits.bodySize; n > 0 {
 		routes = append(routes, route{Handle: []map[string]any{{"handler": "request_body", "max_size": n}}})
 	}
+	if m := &p.proxy.mirror; m.url != "" {
+		routes = append(routes, route{Handle: []map[string]any{mirrorHandler(m)}})
+	}
 	if h := responseHeadersHandler(&p.headers); h != nil {
 		routes = append(routes, route{Handle: []map[string]any{h}})
 	}
@@ -520,4 +523,16 @@ func renderOps(ops headerOps) []map[string]string {
 		out = append(out, op)
 	}
 	return out
+}
+
+// mirrorHandler renders a mirror: validated data, nothing expanded.
+func mirrorHandler(m *mirrorConfig) handler {
+	h := handler{"handler": MirrorModule, "url": m.url, "host": m.host}
+	if m.requestURI {
+		h["request_uri"] = true
+	}
+	if m.noBody {
+		h["no_body"] = true
+	}
+	return h
 }
