@@ -100,7 +100,7 @@ func (t *translation) resolveClientAuth(r *reader, cfg *ingressConfig) *ClientAu
 		return nil
 	}
 	if c.secret == "" {
-		for _, name := range []string{"auth-tls-verify-client", "auth-tls-verify-depth", "auth-tls-pass-certificate-to-upstream", "auth-tls-match-cn"} {
+		for _, name := range []string{"auth-tls-verify-client", "auth-tls-verify-depth", "auth-tls-pass-certificate-to-upstream", "auth-tls-match-cn", "auth-tls-error-page"} {
 			if r.has(name) {
 				r.fail(name, denyPaths, "needs auth-tls-secret")
 				return nil
@@ -124,6 +124,7 @@ func (t *translation) resolveClientAuth(r *reader, cfg *ingressConfig) *ClientAu
 		Depth:           1,
 		PassCertificate: c.pass,
 		MatchCN:         c.matchCN,
+		ErrorPage:       c.errorPage,
 		SHA256:          ca.SHA256,
 		CAs:             ca.Pool,
 		Revoked:         ca.Revoked,
@@ -139,7 +140,8 @@ func (t *translation) resolveClientAuth(r *reader, cfg *ingressConfig) *ClientAu
 
 // sameClientAuth reports whether two Ingresses ask for the same check.
 func sameClientAuth(a, b *ClientAuth) bool {
-	return a.Secret == b.Secret && a.Verify == b.Verify && a.Depth == b.Depth && a.PassCertificate == b.PassCertificate && a.MatchCN == b.MatchCN
+	return a.Secret == b.Secret && a.Verify == b.Verify && a.Depth == b.Depth && a.PassCertificate == b.PassCertificate && a.MatchCN == b.MatchCN &&
+		a.ErrorPage == b.ErrorPage
 }
 
 // clientCA parses a Secret's ca.crt and ca.crl once per object; whether
