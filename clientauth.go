@@ -150,14 +150,14 @@ func (a *App) checkClientCert(w http.ResponseWriter, r *http.Request, ca *ingres
 	certs := r.TLS.PeerCertificates
 	if len(certs) == 0 {
 		if ca.Verify == ingress.ClientVerifyOn {
-			return false, caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("no required SSL certificate was sent (host %q, Ingress %s)", host, ca.Ingress))
+			return certificateError(w, ca, fmt.Errorf("no required SSL certificate was sent (host %q, Ingress %s)", host, ca.Ingress))
 		}
 		r.Header.Set(headerClientVerify, "NONE")
 		return true, nil
 	}
 	verifyErr := a.verified.verify(ca, certs, time.Now())
 	if verifyErr != nil && ca.Verify != ingress.ClientVerifyOptionalNoCA {
-		return false, caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("the SSL certificate error (host %q, Ingress %s): %v", host, ca.Ingress, verifyErr))
+		return certificateError(w, ca, fmt.Errorf("the SSL certificate error (host %q, Ingress %s): %v", host, ca.Ingress, verifyErr))
 	}
 	if verifyErr != nil {
 		r.Header.Set(headerClientVerify, "FAILED:"+verifyErr.Error())
@@ -170,6 +170,19 @@ func (a *App) checkClientCert(w http.ResponseWriter, r *http.Request, ca *ingres
 		r.Header.Set(headerClientCert, escapedPEM(certs[0]))
 	}
 	return true, nil
+}
+
+// certificateError answers a request whose client certificate is missing
+// or does not verify: 400 with err, or, with an error page
+// (auth-tls-error-page), a redirect to it (302), as nginx's error_page
+// for its codes 495 and 496 does. The URL was checked when translated.
+func certificateError(w http.ResponseWriter, ca *ingress.ClientAuth, err error) (bool, error) {
+	if ca.ErrorPage == "" {
+		return false, caddyhttp.Error(http.StatusBadRequest, err)
+	}
+	w.Header().Set("Location", ca.ErrorPage)
+	w.WriteHeader(http.StatusFound)
+	return false, nil
 }
 
 // verifyCache remembers recent outcomes of verifyClient, so that the

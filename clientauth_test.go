@@ -116,6 +116,67 @@ func TestClientAuth(t *testing.T) {
 	}
 }
 
+// TestClientAuthErrorPage checks auth-tls-error-page: a certificate that
+// is required and missing, or does not verify, is redirected (302) to the
+// page; other outcomes are not.
+func TestClientAuthErrorPage(t *testing.T) {
+	ca := newTestCA(t, "client CA")
+	good := ca.clientCert(t, "alice")
+	stranger := newTestCA(t, "other CA").clientCert(t, "mallory")
+	const page = "https://errors.example.com:8443/client-certificate.html"
+	auth := func(verify ingress.ClientVerify, matchCN string) *ingress.ClientAuth {
+		return &ingress.ClientAuth{Ingress: "default/mtls", Secret: "default/ca", Verify: verify, Depth: 1, CAs: ca.pool, MatchCN: matchCN, ErrorPage: page}
+	}
+	tests := []struct {
+		name       string
+		auth       *ingress.ClientAuth
+		certs      []*x509.Certificate
+		plain      bool // plain HTTP
+		wantStatus int  // 0: served by the backend
+		wantPage   bool
+	}{
+		{name: "no certificate", auth: auth("on", ""), wantStatus: 302, wantPage: true},
+		{name: "other CA", auth: auth("on", ""), certs: []*x509.Certificate{stranger}, wantStatus: 302, wantPage: true},
+		{name: "optional with bad certificate", auth: auth("optional", ""), certs: []*x509.Certificate{stranger}, wantStatus: 302, wantPage: true},
+		{name: "verified", auth: auth("on", ""), certs: []*x509.Certificate{good}},
+		{name: "optional without certificate", auth: auth("optional", "")},
+		{name: "CN not matched", auth: auth("on", "^CN=bob$"), certs: []*x509.Certificate{good}, wantStatus: 403},
+		{name: "plain HTTP goes to HTTPS", auth: auth("on", ""), plain: true, wantStatus: 308},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			backend := new(seen)
+			h := clientAuthHandler(tt.auth, backend)
+			r := httptest.NewRequest("GET", "/x?y=1", nil)
+			r.Host = "mtls.test"
+			if !tt.plain {
+				r.TLS = &tls.ConnectionState{ServerName: "mtls.test", HandshakeComplete: true, PeerCertificates: tt.certs}
+			}
+			w := httptest.NewRecorder()
+			err := h.ServeHTTP(w, r, nil)
+			status := w.Code
+			var he caddyhttp.HandlerError
+			if errors.As(err, &he) {
+				status = he.StatusCode
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantStatus == 0 {
+				if backend.r == nil {
+					t.Fatalf("got status %d (%v), want the backend reached", status, err)
+				}
+				return
+			}
+			if backend.r != nil || status != tt.wantStatus {
+				t.Fatalf("got status %d, backend reached %v; want %d, not reached", status, backend.r != nil, tt.wantStatus)
+			}
+			if got := w.Header().Get("Location") == page; got != tt.wantPage {
+				t.Errorf("got Location %q, want the error page: %v", w.Header().Get("Location"), tt.wantPage)
+			}
+		})
+	}
+}
+
 func TestClientAuthPassesCertificate(t *testing.T) {
 	ca := newTestCA(t, "client CA")
 	good := ca.clientCert(t, "alice")

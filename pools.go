@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,14 @@ type poolSettings struct {
 	verify     bool
 	serverName string
 	sendSNI    bool
+	// verifyDepth is the greatest number of intermediates in a verified
+	// chain; -1 for no limit.
+	verifyDepth int
+	// minVersion and maxVersion bound the TLS versions offered;
+	// cipherSuites are the IDs of the TLS 1.2 suites offered, sorted and
+	// comma-separated, "" for Go's defaults.
+	minVersion, maxVersion uint16
+	cipherSuites           string
 }
 
 // backendPools are the app's connection pools to backends, by settings,
@@ -152,6 +161,14 @@ func newBackendPool(app *App, s poolSettings) (*backendPool, error) {
 	if s.sendSNI {
 		cfg.ServerName = s.serverName
 	}
+	cfg.MinVersion, cfg.MaxVersion = s.minVersion, s.maxVersion
+	if s.cipherSuites != "" {
+		cfg.CipherSuites = nil
+		for id := range strings.SplitSeq(s.cipherSuites, ",") {
+			n, _ := strconv.Atoi(id)
+			cfg.CipherSuites = append(cfg.CipherSuites, uint16(n))
+		}
+	}
 	if s.verify || s.secret != "" {
 		cfg.VerifyConnection = p.verifyConnection
 	}
@@ -206,8 +223,17 @@ func (p *backendPool) verifyConnection(cs tls.ConnectionState) error {
 		return &handshakeError{untrusted: true, err: err}
 	}
 	var revoked *x509.Certificate
+	tooDeep := 0 // intermediates of the shortest chain over the depth
 chains:
 	for _, chain := range chains {
+		// The chain is the leaf, its intermediates and the certificate
+		// of ca.crt it ends with.
+		if n := len(chain) - 2; s.verifyDepth >= 0 && n > s.verifyDepth {
+			if tooDeep == 0 || n < tooDeep {
+				tooDeep = n
+			}
+			continue
+		}
 		for _, c := range chain[:len(chain)-1] {
 			if sec.Revoked.Revoked(c) {
 				revoked = c
@@ -215,6 +241,9 @@ chains:
 			}
 		}
 		return nil
+	}
+	if revoked == nil {
+		return &handshakeError{untrusted: true, err: fmt.Errorf("certificate chain has %d intermediate CA certificates, more than the verify depth %d", tooDeep, s.verifyDepth)}
 	}
 	return &handshakeError{untrusted: true, err: fmt.Errorf("certificate %q (serial %s) is revoked by the secret's ca.crl", revoked.Subject.String(), revoked.SerialNumber)}
 }

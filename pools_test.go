@@ -95,6 +95,13 @@ func TestPoolSettings(t *testing.T) {
 		{name: "server name", a: `{"tls":true,"server_name":"x"}`, b: `{"tls":true,"server_name":"y"}`},
 		{name: "SNI", a: `{"tls":true,"server_name":"x"}`, b: `{"tls":true,"server_name":"x","send_sni":true}`},
 		{name: "SNI without a name", a: `{"tls":true}`, b: `{"tls":true,"send_sni":true}`, share: true},
+		{name: "TLS versions", a: `{"tls":true}`, b: `{"tls":true,"protocol_min":"tls1.3"}`},
+		{name: "default TLS versions", a: `{"tls":true}`, b: `{"tls":true,"protocol_min":"tls1.2","protocol_max":"tls1.3"}`, share: true},
+		{name: "cipher suites", a: `{"tls":true}`, b: `{"tls":true,"cipher_suites":["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]}`},
+		{name: "cipher suites in another order", a: `{"tls":true,"cipher_suites":["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256","TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]}`,
+			b: `{"tls":true,"cipher_suites":["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]}`, share: true},
+		{name: "verify depth", a: `{"tls":true,"server_name":"x","verify":true}`, b: `{"tls":true,"server_name":"x","verify":true,"verify_depth":1}`},
+		{name: "other verify depth", a: `{"tls":true,"server_name":"x","verify":true,"verify_depth":0}`, b: `{"tls":true,"server_name":"x","verify":true,"verify_depth":1}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

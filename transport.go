@@ -2,11 +2,15 @@ package caddyingress
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/caddyserver/caddy/v2"
@@ -97,6 +101,30 @@ type Transport struct {
 	// be sent as one). Default: false.
 	SendSNI bool `json:"send_sni,omitempty"`
 
+	// VerifyDepth, with verify, is the greatest number of intermediate CA
+	// certificates allowed between the backend's certificate and the CA
+	// of the Secret's ca.crt that it chains to, as OpenSSL's verify depth
+	// counts them (proxy-ssl-verify-depth): 0 wants the backend's
+	// certificate issued by a CA of ca.crt, 1 allows one intermediate.
+	// Chains are counted up to the first certificate of ca.crt, which is
+	// trusted whether or not it is a root. Default: no limit.
+	VerifyDepth *int `json:"verify_depth,omitempty"`
+
+	// ProtocolMin and ProtocolMax are the least and greatest TLS version
+	// offered to the backend, "tls1.2" or "tls1.3", as Caddy's TLS
+	// connection policies name them (proxy-ssl-protocols). TLS 1.0 and
+	// 1.1 are not supported: they are deprecated (RFC 8996). Default:
+	// tls1.2 to tls1.3, Go's defaults.
+	ProtocolMin string `json:"protocol_min,omitempty"`
+	ProtocolMax string `json:"protocol_max,omitempty"`
+
+	// CipherSuites are the TLS 1.2 cipher suites offered to the backend,
+	// by Go's names, as Caddy's TLS connection policies take them
+	// (proxy-ssl-ciphers); only suites that Go counts secure. Go orders
+	// them itself, and TLS 1.3 suites are not configurable. Default: Go's
+	// secure suites.
+	CipherSuites []string `json:"cipher_suites,omitempty"`
+
 	// Forwarding sets the request headers that ingress-nginx sends to
 	// backends and Caddy's reverse_proxy does not, on each request sent:
 	// X-Real-IP (the client's address, as Caddy's client_ip variable has
@@ -175,8 +203,9 @@ func (t *Transport) settings() (poolSettings, error) {
 	if t.Forwarding != "" && t.Forwarding != "client" && t.Forwarding != "full" {
 		return poolSettings{}, fmt.Errorf("forwarding: unknown value %q, want client or full", t.Forwarding)
 	}
-	if !t.TLS && (t.Secret != "" || t.Verify || t.ServerName != "" || t.SendSNI) {
-		return poolSettings{}, fmt.Errorf("secret, verify, server_name and send_sni require tls")
+	if !t.TLS && (t.Secret != "" || t.Verify || t.ServerName != "" || t.SendSNI || t.VerifyDepth != nil ||
+		t.ProtocolMin != "" || t.ProtocolMax != "" || len(t.CipherSuites) > 0) {
+		return poolSettings{}, fmt.Errorf("secret, verify, server_name, send_sni, verify_depth, protocol_min, protocol_max and cipher_suites require tls")
 	}
 	if t.Verify && t.ServerName == "" {
 		// x509 verification with an empty name skips the name check:
@@ -187,10 +216,72 @@ func (t *Transport) settings() (poolSettings, error) {
 		versions:    canonicalVersions(t.Versions),
 		dialTimeout: t.DialTimeout, readTimeout: t.ReadTimeout, writeTimeout: t.WriteTimeout,
 		tls: t.TLS, secret: t.Secret, verify: t.Verify, serverName: t.ServerName,
+		verifyDepth: -1,
+	}
+	if t.VerifyDepth != nil {
+		if !t.Verify {
+			return poolSettings{}, fmt.Errorf("verify_depth requires verify")
+		}
+		if *t.VerifyDepth < 0 {
+			return poolSettings{}, fmt.Errorf("verify_depth: negative depth %d", *t.VerifyDepth)
+		}
+		s.verifyDepth = *t.VerifyDepth
+	}
+	var err error
+	if s.minVersion, err = tlsVersion("protocol_min", t.ProtocolMin, tls.VersionTLS12); err != nil {
+		return poolSettings{}, err
+	}
+	if s.maxVersion, err = tlsVersion("protocol_max", t.ProtocolMax, tls.VersionTLS13); err != nil {
+		return poolSettings{}, err
+	}
+	if s.minVersion > s.maxVersion {
+		return poolSettings{}, fmt.Errorf("protocol_min %s is above protocol_max %s", t.ProtocolMin, t.ProtocolMax)
+	}
+	if s.cipherSuites, err = cipherSuites(t.CipherSuites); err != nil {
+		return poolSettings{}, err
 	}
 	// Without a server name, send_sni sends none.
 	s.sendSNI = t.SendSNI && t.ServerName != ""
 	return s, nil
+}
+
+// tlsVersion returns the TLS version named as Caddy's connection policies
+// name them, or def when name is "".
+func tlsVersion(field, name string, def uint16) (uint16, error) {
+	switch name {
+	case "":
+		return def, nil
+	case "tls1.2":
+		return tls.VersionTLS12, nil
+	case "tls1.3":
+		return tls.VersionTLS13, nil
+	}
+	return 0, fmt.Errorf("%s: unsupported TLS version %q, want tls1.2 or tls1.3", field, name)
+}
+
+// cipherSuites returns the IDs of the TLS 1.2 suites Go names names,
+// sorted and comma-separated; "" for none. Only suites Go counts secure
+// are taken.
+func cipherSuites(names []string) (string, error) {
+	ids := make([]uint16, 0, len(names))
+	for _, name := range names {
+		i := slices.IndexFunc(tls.CipherSuites(), func(s *tls.CipherSuite) bool { return s.Name == name })
+		if i < 0 {
+			return "", fmt.Errorf("cipher_suites: %q is not a cipher suite that Go counts secure", name)
+		}
+		s := tls.CipherSuites()[i]
+		if !slices.Contains(s.SupportedVersions, tls.VersionTLS12) {
+			return "", fmt.Errorf("cipher_suites: %q is a TLS 1.3 suite, which is not configurable", name)
+		}
+		ids = append(ids, s.ID)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.Itoa(int(id))
+	}
+	return strings.Join(parts, ","), nil
 }
 
 // askedForCertKey is the context key of the *atomic.Bool that

@@ -38,6 +38,8 @@ func startBackend(t *testing.T, cfg *tls.Config, h2 bool) *httptest.Server {
 		w.Header().Set("Seen-Host", r.Host)
 		if r.TLS != nil {
 			w.Header().Set("Seen-Sni", r.TLS.ServerName)
+			w.Header().Set("Seen-Tls", tls.VersionName(r.TLS.Version))
+			w.Header().Set("Seen-Cipher", tls.CipherSuiteName(r.TLS.CipherSuite))
 			if len(r.TLS.PeerCertificates) > 0 {
 				w.Header().Set("Seen-Client", r.TLS.PeerCertificates[0].Subject.CommonName)
 			}
@@ -118,9 +120,20 @@ func TestTransport(t *testing.T) {
 	unknown := other.issue(t, "backend", x509.ExtKeyUsageServerAuth, "svc.ns.svc")
 	client := clients.issue(t, "caddy-ingress", x509.ExtKeyUsageClientAuth)
 
+	// Backend certificates one and two intermediates below the trusted
+	// CA, sent with their intermediates.
+	mid := trusted.intermediate(t, "intermediate CA")
+	lower := mid.intermediate(t, "lower intermediate CA")
+	oneDeep := mid.issue(t, "backend", x509.ExtKeyUsageServerAuth, "svc.ns.svc")
+	oneDeep.Certificate = append(oneDeep.Certificate, mid.cert.Raw)
+	twoDeep := lower.issue(t, "backend", x509.ExtKeyUsageServerAuth, "svc.ns.svc")
+	twoDeep.Certificate = append(twoDeep.Certificate, lower.cert.Raw, mid.cert.Raw)
+
 	const secret = "ns/backend-ca"
 	full := &ingress.BackendSecret{Secret: secret, CAs: trusted.pool, ClientCert: client}
 	verifying := `{"protocol":"ingress","tls":true,"ingress":"ns/my-ingress","secret":"ns/backend-ca","verify":true,"server_name":"svc.ns.svc"}`
+	// with is verifying with more settings.
+	with := func(fields string) string { return strings.TrimSuffix(verifying, "}") + "," + fields + "}" }
 	tests := []struct {
 		name      string
 		cert      *tls.Certificate
@@ -210,6 +223,50 @@ func TestTransport(t *testing.T) {
 		{
 			name: "HTTP/2 by default", cert: good, h2: true, transport: verifying, secret: full, status: 200,
 			seen: map[string]string{"Seen-Proto": "HTTP/2.0"},
+		},
+		{
+			name: "TLS 1.3 only to a TLS 1.2 backend", cert: good, tls12: true, secret: full, status: 502,
+			transport: with(`"protocol_min":"tls1.3","protocol_max":"tls1.3"`),
+			errText:   "TLS to backend $addr (Ingress ns/my-ingress): remote error: tls: protocol version not supported",
+		},
+		{
+			name: "TLS 1.2 only to a TLS 1.2 backend", cert: good, tls12: true, secret: full, status: 200,
+			transport: with(`"protocol_min":"tls1.2","protocol_max":"tls1.2"`),
+		},
+		{
+			name: "TLS 1.2 only to a TLS 1.3 backend", cert: good, secret: full, status: 200,
+			transport: with(`"protocol_max":"tls1.2"`), seen: map[string]string{"Seen-Tls": "TLS 1.2"},
+		},
+		{
+			name: "cipher suites the backend's key cannot use", cert: good, tls12: true, secret: full, status: 502,
+			transport: with(`"cipher_suites":["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]`),
+			errText:   "TLS to backend $addr (Ingress ns/my-ingress): remote error: tls: handshake failure",
+		},
+		{
+			name: "cipher suites the backend's key can use", cert: good, tls12: true, secret: full, status: 200,
+			transport: with(`"cipher_suites":["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256","TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"]`),
+			seen:      map[string]string{"Seen-Cipher": "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"},
+		},
+		{
+			name: "one intermediate within verify depth 1", cert: oneDeep, secret: full, status: 200,
+			transport: with(`"verify_depth":1`),
+		},
+		{
+			name: "one intermediate beyond verify depth 0", cert: oneDeep, secret: full, status: 502,
+			transport: with(`"verify_depth":0`),
+			errText:   "backend certificate of $addr (Ingress ns/my-ingress) not trusted: certificate chain has 1 intermediate CA certificates, more than the verify depth 0",
+		},
+		{
+			name: "two intermediates beyond verify depth 1", cert: twoDeep, secret: full, status: 502,
+			transport: with(`"verify_depth":1`),
+			errText:   "backend certificate of $addr (Ingress ns/my-ingress) not trusted: certificate chain has 2 intermediate CA certificates, more than the verify depth 1",
+		},
+		{
+			name: "two intermediates within verify depth 2", cert: twoDeep, secret: full, status: 200,
+			transport: with(`"verify_depth":2`),
+		},
+		{
+			name: "two intermediates without verify depth", cert: twoDeep, secret: full, status: 200, transport: verifying,
 		},
 	}
 	for _, tt := range tests {
@@ -317,7 +374,15 @@ func TestTransportProvision(t *testing.T) {
 		{name: "h2c with TLS", config: `{"tls":true,"versions":["h2c","2"]}`, wantErr: `versions: unsupported HTTP version "h2c", want 1.1 or 2 with tls`},
 		{name: "HTTP/3", config: `{"versions":["3"]}`, wantErr: `versions: unsupported HTTP version "3"`},
 		{name: "verify without server name", config: `{"tls":true,"verify":true}`, wantErr: "verify requires server_name"},
-		{name: "secret without TLS", config: `{"secret":"ns/backend-ca"}`, wantErr: "secret, verify, server_name and send_sni require tls"},
+		{name: "secret without TLS", config: `{"secret":"ns/backend-ca"}`, wantErr: "secret, verify, server_name, send_sni, verify_depth, protocol_min, protocol_max and cipher_suites require tls"},
+		{name: "protocols without TLS", config: `{"protocol_min":"tls1.3"}`, wantErr: "require tls"},
+		{name: "TLS settings", config: `{"tls":true,"verify":true,"server_name":"x","verify_depth":0,"protocol_min":"tls1.3","cipher_suites":["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]}`},
+		{name: "verify depth without verify", config: `{"tls":true,"verify_depth":1}`, wantErr: "verify_depth requires verify"},
+		{name: "negative verify depth", config: `{"tls":true,"verify":true,"server_name":"x","verify_depth":-1}`, wantErr: "verify_depth: negative depth -1"},
+		{name: "TLS 1.1", config: `{"tls":true,"protocol_min":"tls1.1"}`, wantErr: `protocol_min: unsupported TLS version "tls1.1", want tls1.2 or tls1.3`},
+		{name: "min above max", config: `{"tls":true,"protocol_min":"tls1.3","protocol_max":"tls1.2"}`, wantErr: "protocol_min tls1.3 is above protocol_max tls1.2"},
+		{name: "insecure cipher suite", config: `{"tls":true,"cipher_suites":["TLS_RSA_WITH_AES_128_GCM_SHA256"]}`, wantErr: `cipher_suites: "TLS_RSA_WITH_AES_128_GCM_SHA256" is not a cipher suite that Go counts secure`},
+		{name: "TLS 1.3 cipher suite", config: `{"tls":true,"cipher_suites":["TLS_AES_128_GCM_SHA256"]}`, wantErr: "TLS 1.3 suite"},
 		{name: "negative timeout", config: `{"dial_timeout":-1}`, wantErr: "dial_timeout: negative duration"},
 	}
 	for _, tt := range tests {

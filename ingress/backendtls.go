@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -22,6 +23,16 @@ type backendOptions struct {
 	// serverName is proxy-ssl-name: the name the backend's certificate is
 	// verified for (default: the Service's cluster DNS name).
 	serverName string
+	// protocolMin and protocolMax are the TLS versions of
+	// proxy-ssl-protocols, "tls1.2" or "tls1.3"; "" when unset.
+	protocolMin, protocolMax string
+	// ciphers are the Go names of the TLS 1.2 suites of proxy-ssl-ciphers,
+	// sorted and comma-separated; "" when unset.
+	ciphers string
+	// verifyDepth is proxy-ssl-verify-depth, if depthSet; once resolved,
+	// the depth applied when verify is on.
+	verifyDepth int
+	depthSet    bool
 
 	// Resolved from the above.
 	verify  bool
@@ -45,6 +56,12 @@ var backendTLSFamily = family{
 		{name: "backend-tls-verify", fails: denyPaths, doc: "caddy-ingress only: as proxy-ssl-verify, and wins over it."},
 		{name: "proxy-ssl-name", fails: denyPaths, doc: "The name the backend's certificate is verified for (and sent as SNI with proxy-ssl-server-name). Default: <service>.<namespace>.svc."},
 		{name: "proxy-ssl-server-name", fails: denyPaths, doc: "\"on\" sends the server name as SNI to HTTPS backends. Default off."},
+		{name: "proxy-ssl-protocols", fails: denyPaths, doc: "TLS versions offered to HTTPS backends, separated by spaces: TLSv1.2, TLSv1.3 or both. Default: both.",
+			differs: "ingress-nginx's default is TLSv1.2 alone. TLSv1 and TLSv1.1 are refused (deprecated, RFC 8996), as ingress-nginx's check refuses them; an invalid value makes the paths answer 503 where ingress-nginx falls back to TLSv1.2."},
+		{name: "proxy-ssl-ciphers", fails: denyPaths, doc: "OpenSSL cipher list of the TLS 1.2 suites offered to HTTPS backends: suite names such as ECDHE-RSA-AES128-GCM-SHA256, exclusions (!aNULL, -ECDHE-RSA-AES128-SHA) and a leading DEFAULT (Go's secure suites). Default: Go's secure suites. TLS 1.3 suites are not configurable.",
+			differs: "Only what maps exactly onto Go's secure suites: keywords that select suites (HIGH, ALL, ECDHE+AESGCM), @STRENGTH, insecure suites (RSA key exchange, 3DES, RC4, CBC-SHA256) make the paths answer 503; ingress-nginx falls back to DEFAULT on characters outside its set."},
+		{name: "proxy-ssl-verify-depth", fails: keepDefault, doc: "Greatest number of intermediate CA certificates between the backend's certificate and the CA of ca.crt it chains to, as OpenSSL counts them, 0 to 100. Default 1.",
+			differs: "0 is honoured (the backend's certificate must be issued by a CA of ca.crt); ingress-nginx reads it as 1."},
 	},
 	parse: func(r *reader, c *ingressConfig) {
 		b := &c.backend
@@ -65,6 +82,30 @@ var backendTLSFamily = family{
 		onOff(r, "proxy-ssl-verify", &b.verifyAnnotation)
 		onOff(r, "backend-tls-verify", &b.ownVerify)
 		onOff(r, "proxy-ssl-server-name", &b.sendSNIAnnotation)
+		if v, ok := r.value("proxy-ssl-protocols"); ok {
+			if lo, hi, err := parseProxyProtocols(v); err != nil {
+				r.invalid("proxy-ssl-protocols", err)
+			} else if lo == "" {
+				r.warn("proxy-ssl-protocols", "empty; TLSv1.2 and TLSv1.3 are offered")
+			} else {
+				b.protocolMin, b.protocolMax = lo, hi
+			}
+		}
+		if v, ok := r.value("proxy-ssl-ciphers"); ok {
+			if names, err := goCipherSuites(v); err != nil {
+				r.invalid("proxy-ssl-ciphers", err)
+			} else {
+				b.ciphers = strings.Join(names, ",")
+			}
+		}
+		if v, ok := r.value("proxy-ssl-verify-depth"); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > maxProxyVerifyDepth || strings.HasPrefix(v, "+") {
+				r.invalid("proxy-ssl-verify-depth", fmt.Errorf("invalid value %s: want a number from 0 to %d; using 1", quoted(v), maxProxyVerifyDepth))
+			} else {
+				b.verifyDepth, b.depthSet = n, true
+			}
+		}
 		if v, ok := r.value("proxy-ssl-name"); ok {
 			name := strings.ToLower(v)
 			if strings.Contains(name, "*") || validateHost(name) != nil {
@@ -78,6 +119,38 @@ var backendTLSFamily = family{
 	plan: func(c *ingressConfig, s *site, p *plan) {
 		p.proxy.backend = c.backend
 	},
+}
+
+// maxProxyVerifyDepth bounds proxy-ssl-verify-depth (OpenSSL's default
+// limit).
+const maxProxyVerifyDepth = 100
+
+// parseProxyProtocols reads proxy-ssl-protocols into the least and the
+// greatest TLS version it names; both "" when it names none.
+func parseProxyProtocols(value string) (lo, hi string, err error) {
+	tls12, tls13 := false, false
+	for p := range strings.SplitSeq(value, " ") {
+		switch p {
+		case "":
+		case "TLSv1.2":
+			tls12 = true
+		case "TLSv1.3":
+			tls13 = true
+		case "SSLv2", "SSLv3", "TLSv1", "TLSv1.1":
+			return "", "", fmt.Errorf("%s is not supported: it is deprecated (RFC 8996); want TLSv1.2, TLSv1.3 or both", p)
+		default:
+			return "", "", fmt.Errorf("invalid value %s: want TLSv1.2, TLSv1.3 or both, separated by a space", quoted(value))
+		}
+	}
+	switch {
+	case tls12 && tls13:
+		return "tls1.2", "tls1.3", nil
+	case tls12:
+		return "tls1.2", "tls1.2", nil
+	case tls13:
+		return "tls1.3", "tls1.3", nil
+	}
+	return "", "", nil
 }
 
 func parseBackendProtocol(value string) (string, error) {

@@ -83,6 +83,10 @@ func FuzzTranslateAnnotation(f *testing.F) {
 		{"a.example.com", "/", "mirror-host", "{http.request.host}"},
 		{"a.example.com", "/", "enable-access-log", "false"},
 		{"a.example.com", "/", "ssl-ciphers", "ALL:!aNULL"},
+		{"a.example.com", "/", "proxy-ssl-ciphers", "DEFAULT:!SHA1:-aRSA:ECDHE-RSA-AES128-SHA"},
+		{"a.example.com", "/", "proxy-ssl-protocols", "TLSv1.3 TLSv1.2"},
+		{"a.example.com", "/", "proxy-ssl-verify-depth", "0"},
+		{"a.example.com", "/", "auth-tls-error-page", "https://errors.example.com:8443/cert-error.html"},
 	} {
 		f.Add(seed[0], seed[1], seed[2], seed[3], false)
 		f.Add(seed[0], seed[1], seed[2], seed[3], true)

@@ -409,8 +409,17 @@ func transportFor(up UpstreamKey, b *backendOptions) map[string]any {
 		if b.verify {
 			tr["verify"] = true
 		}
+		if b.verify {
+			tr["verify_depth"] = b.verifyDepth
+		}
 		if b.sendSNI {
 			tr["send_sni"] = true
+		}
+		if b.protocolMin != "" {
+			tr["protocol_min"], tr["protocol_max"] = b.protocolMin, b.protocolMax
+		}
+		if b.ciphers != "" {
+			tr["cipher_suites"] = strings.Split(b.ciphers, ",")
 		}
 		return tr
 	}

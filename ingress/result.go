@@ -188,6 +188,11 @@ type ClientAuth struct {
 	// MatchCN, when set, is a regular expression (RE2) that the subject
 	// DN of the client certificate (as "CN=…,O=…") must match, else 403.
 	MatchCN string `json:"match_cn,omitempty"`
+	// ErrorPage, when set, is the URL (http or https, checked) that a
+	// client is redirected to (302) when its certificate is required and
+	// missing, or does not verify, instead of getting 400
+	// (auth-tls-error-page).
+	ErrorPage string `json:"error_page,omitempty"`
 	// SHA256 is the hex SHA-256 of the CA bundle.
 	SHA256 string `json:"sha256"`
 	// CAs are the trusted CAs; never rendered.

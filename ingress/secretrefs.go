@@ -34,11 +34,13 @@ func (t *translation) secretFor(ing *networkingv1.Ingress, value string) (string
 // asked for.
 func (t *translation) resolveBackendTLS(r *reader, c *ingressConfig) {
 	ing, b := r.ing, &c.backend
-	if !b.tls() && b.secret == "" && b.verifyAnnotation == "" && b.ownVerify == "" && b.serverName == "" && b.sendSNIAnnotation == "" {
+	if !b.tls() && b.secret == "" && b.verifyAnnotation == "" && b.ownVerify == "" && b.serverName == "" && b.sendSNIAnnotation == "" &&
+		b.protocolMin == "" && b.ciphers == "" && !b.depthSet {
 		return
 	}
 	if !b.tls() {
-		for _, name := range []string{"proxy-ssl-secret", "proxy-ssl-verify", "backend-tls-verify", "proxy-ssl-name", "proxy-ssl-server-name"} {
+		for _, name := range []string{"proxy-ssl-secret", "proxy-ssl-verify", "backend-tls-verify", "proxy-ssl-name", "proxy-ssl-server-name",
+			"proxy-ssl-protocols", "proxy-ssl-ciphers", "proxy-ssl-verify-depth"} {
 			if r.has(name) {
 				r.warn(name, "has no effect unless backend-protocol is HTTPS or GRPCS")
 			}
@@ -73,6 +75,14 @@ func (t *translation) resolveBackendTLS(r *reader, c *ingressConfig) {
 	if b.verify && !hasCA {
 		r.fail(verifyName, denyPaths, "verifying backend certificates needs the CAs to trust: set proxy-ssl-secret to a Secret with ca.crt")
 	}
+	switch {
+	case b.verify && !b.depthSet:
+		b.verifyDepth = 1 // ingress-nginx's default
+	case !b.verify && b.depthSet:
+		r.warn("proxy-ssl-verify-depth", "has no effect unless the backend certificate is verified (proxy-ssl-verify)")
+		b.verifyDepth = 0
+	}
+	b.depthSet = false
 	b.sendSNI = b.sendSNIAnnotation == "on"
 	if bt != nil && c.denied == "" {
 		t.backendSecrets[b.secret] = bt
@@ -90,7 +100,7 @@ func (t *translation) resolveClientAuth(r *reader, cfg *ingressConfig) *ClientAu
 		return nil
 	}
 	if c.secret == "" {
-		for _, name := range []string{"auth-tls-verify-client", "auth-tls-verify-depth", "auth-tls-pass-certificate-to-upstream", "auth-tls-match-cn"} {
+		for _, name := range []string{"auth-tls-verify-client", "auth-tls-verify-depth", "auth-tls-pass-certificate-to-upstream", "auth-tls-match-cn", "auth-tls-error-page"} {
 			if r.has(name) {
 				r.fail(name, denyPaths, "needs auth-tls-secret")
 				return nil
@@ -114,6 +124,7 @@ func (t *translation) resolveClientAuth(r *reader, cfg *ingressConfig) *ClientAu
 		Depth:           1,
 		PassCertificate: c.pass,
 		MatchCN:         c.matchCN,
+		ErrorPage:       c.errorPage,
 		SHA256:          ca.SHA256,
 		CAs:             ca.Pool,
 		Revoked:         ca.Revoked,
@@ -129,7 +140,8 @@ func (t *translation) resolveClientAuth(r *reader, cfg *ingressConfig) *ClientAu
 
 // sameClientAuth reports whether two Ingresses ask for the same check.
 func sameClientAuth(a, b *ClientAuth) bool {
-	return a.Secret == b.Secret && a.Verify == b.Verify && a.Depth == b.Depth && a.PassCertificate == b.PassCertificate && a.MatchCN == b.MatchCN
+	return a.Secret == b.Secret && a.Verify == b.Verify && a.Depth == b.Depth && a.PassCertificate == b.PassCertificate && a.MatchCN == b.MatchCN &&
+		a.ErrorPage == b.ErrorPage
 }
 
 // clientCA parses a Secret's ca.crt and ca.crl once per object; whether

@@ -9,6 +9,15 @@ import (
 // check of ssl-ciphers).
 var cipherString = regexp.MustCompile(`^[A-Za-z0-9!:+\-@=_.]{1,1000}$`)
 
+// checkCipherList checks that value is of the characters of an OpenSSL
+// cipher list.
+func checkCipherList(value string) error {
+	if !cipherString.MatchString(value) {
+		return fmt.Errorf("invalid value %s: want an OpenSSL cipher list such as ECDHE-RSA-AES128-GCM-SHA256:!aNULL", quoted(value))
+	}
+	return nil
+}
+
 var tlsTuningFamily = family{
 	annotations: []annotationSpec{
 		{name: "ssl-ciphers", fails: ignoreIngress, doc: "An OpenSSL cipher list for TLS 1.2 and older. Checked (other characters than OpenSSL's make the Ingress ignored, as ingress-nginx), then reported as not applied.",
@@ -19,8 +28,8 @@ var tlsTuningFamily = family{
 	},
 	parse: func(r *reader, c *ingressConfig) {
 		if v, ok := r.value("ssl-ciphers"); ok {
-			if !cipherString.MatchString(v) {
-				r.invalid("ssl-ciphers", fmt.Errorf("invalid value %s: want an OpenSSL cipher list such as ECDHE-RSA-AES128-GCM-SHA256:!aNULL", quoted(v)))
+			if err := checkCipherList(v); err != nil {
+				r.invalid("ssl-ciphers", err)
 			} else {
 				r.warn("ssl-ciphers", "not applied: Caddy's TLS uses Go's own cipher suites and takes no cipher list per host (see cipher_suites of the Caddyfile's tls connection policies)")
 			}

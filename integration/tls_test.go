@@ -310,8 +310,10 @@ func TestTLSClientCertificates(t *testing.T) {
 		hostOpt  = "optional.clientauth.example.com"
 		hostNoCA = "noca.clientauth.example.com"
 		hostDeep = "deep.clientauth.example.com" // verify depth 2
+		hostErr  = "errpage.clientauth.example.com"
+		errPage  = "https://errors.example.com:8443/client-certificate.html"
 	)
-	hosts := []string{hostA, hostB, hostOpt, hostNoCA, hostDeep}
+	hosts := []string{hostA, hostB, hostOpt, hostNoCA, hostDeep, hostErr}
 	authTLS := func(kv ...string) map[string]string {
 		m := map[string]string{nginxAnnotation + "auth-tls-secret": "default/client-ca"}
 		for i := 0; i < len(kv); i += 2 {
@@ -340,6 +342,7 @@ func TestTLSClientCertificates(t *testing.T) {
 		{annotatedIngress{name: "optional", hosts: []string{hostOpt}, annotations: authTLS(nginxAnnotation+"auth-tls-verify-client", "optional")}, startRecordingBackend(t, "optional", nil)},
 		{annotatedIngress{name: "noca", hosts: []string{hostNoCA}, annotations: authTLS(ownAnnotation+"auth-tls-verify-client", "optional_no_ca")}, startRecordingBackend(t, "noca", nil)},
 		{annotatedIngress{name: "deep", hosts: []string{hostDeep}, annotations: authTLS(nginxAnnotation+"auth-tls-verify-depth", "2")}, startRecordingBackend(t, "deep", nil)},
+		{annotatedIngress{name: "errpage", hosts: []string{hostErr}, annotations: authTLS(nginxAnnotation+"auth-tls-error-page", errPage)}, startRecordingBackend(t, "errpage", nil)},
 		// Rules without a host: every other host, and requests by
 		// address, which come without a TLS server name.
 		{annotatedIngress{name: "catchall", hosts: []string{""}, annotations: authTLS()}, startRecordingBackend(t, "catchall", nil)},
@@ -562,6 +565,33 @@ func TestTLSClientCertificates(t *testing.T) {
 		expectVerify(t, s, "SUCCESS")
 		expectStatus(t, newCertClient(nil, nil), url, nil, http.StatusBadRequest)
 		be["catchall"].expectNone(t)
+	})
+	// expectErrorPage checks the redirect of auth-tls-error-page.
+	expectErrorPage := func(t *testing.T, cl *certClient) {
+		t.Helper()
+		r, err := cl.get(httpsURL(c, hostErr, "/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.status != http.StatusFound || r.header.Get("Location") != errPage {
+			t.Errorf("got %d Location %q, want %d Location %q", r.status, r.header.Get("Location"), http.StatusFound, errPage)
+		}
+		be["errpage"].expectNone(t)
+	}
+	t.Run("error page without a certificate", func(t *testing.T) {
+		cl := withoutCert()
+		expectErrorPage(t, cl)
+		expectAsked(t, cl, true)
+	})
+	t.Run("error page with a certificate from another CA", func(t *testing.T) {
+		expectErrorPage(t, withCert(otherCert))
+	})
+	t.Run("error page beyond the verify depth", func(t *testing.T) {
+		expectErrorPage(t, withCert(chainCert))
+	})
+	t.Run("error page not shown to a verified client", func(t *testing.T) {
+		s := expectServed(t, withCert(clientCert), httpsURL(c, hostErr, "/"), nil, be["errpage"])
+		expectVerify(t, s, "SUCCESS")
 	})
 	t.Run("verify depth 2 accepts an intermediate", func(t *testing.T) {
 		s := expectServed(t, withCert(chainCert), httpsURL(c, hostDeep, "/"), nil, be["deep"])

@@ -52,6 +52,8 @@ type backendTLSConfig struct {
 	clientCAs *x509.CertPool
 	// h2Only makes the backend speak HTTP/2 and nothing else.
 	h2Only bool
+	// tls12 makes the backend speak TLS 1.2 at most.
+	tls12 bool
 }
 
 // startRecordingBackend starts a recording backend that stops when the
@@ -84,6 +86,9 @@ func startRecordingBackend(t *testing.T, name string, tc *backendTLSConfig) *rec
 		if tc.clientCAs != nil {
 			cfg.ClientAuth = tls.RequireAndVerifyClientCert
 			cfg.ClientCAs = tc.clientCAs
+		}
+		if tc.tls12 {
+			cfg.MaxVersion = tls.VersionTLS12
 		}
 		srv.TLSConfig = cfg
 		srv.Protocols.SetHTTP2(true)
