@@ -40,10 +40,15 @@ var insecureSuites = []string{
 	"ECDHE-RSA-AES128-SHA256", "ECDHE-ECDSA-AES128-SHA256",
 }
 
-// excludable are the OpenSSL keywords that a list may exclude (!K or
-// -K): what each matches among goSuites is exact. Keywords for algorithms
-// Go does not have match none of them.
-var excludable = map[string]func(s *goSuite) bool{
+// keywords are the OpenSSL keywords that a list may select, combine
+// (K1+K2) or exclude (!K or -K): what each matches among goSuites is
+// exact. Every one of Go's secure suites is in HIGH (AES and ChaCha20,
+// with ECDHE), so HIGH, ALL and DEFAULT match all of them; keywords for
+// algorithms or strengths Go does not offer match none.
+var keywords = map[string]func(s *goSuite) bool{
+	"ALL":      all,
+	"DEFAULT":  all,
+	"HIGH":     all,
 	"ECDHE":    all,
 	"EECDH":    all,
 	"kECDHE":   all,
@@ -65,9 +70,10 @@ func init() {
 	for _, k := range []string{
 		"aNULL", "eNULL", "NULL", "EXPORT", "EXP", "LOW", "MD5", "RC4", "DES", "3DES", "IDEA", "SEED",
 		"CAMELLIA", "CAMELLIA128", "CAMELLIA256", "ARIA", "PSK", "aPSK", "kPSK", "SRP", "kSRP", "DSS", "aDSS",
-		"RSA", "kRSA", "ADH", "AECDH", "DH", "DHE", "EDH", "kDHE", "kEDH",
+		"RSA", "kRSA", "ADH", "AECDH", "DH", "DHE", "EDH", "kDHE", "kEDH", "MEDIUM", "COMPLEMENTOFDEFAULT",
+		"COMPLEMENTOFALL",
 	} {
-		excludable[k] = none
+		keywords[k] = none
 	}
 }
 
@@ -75,31 +81,33 @@ func all(*goSuite) bool  { return true }
 func none(*goSuite) bool { return false }
 
 // goCipherSuites maps an OpenSSL cipher list to Go's TLS 1.2 suite names,
-// sorted (Go orders the suites it offers itself). It honours what maps
-// exactly and refuses the rest: elements separated by ':', each the
-// OpenSSL name of one of Go's secure suites, or an exclusion (!K removes
-// for good, -K until named again) of a suite or of a keyword whose suites
-// are known; "DEFAULT", first, starts from all of Go's secure suites.
-// Keywords that select suites (HIGH, ALL, combinations such as
-// ECDHE+AESGCM) depend on OpenSSL's own tables and are refused, as are
-// insecure and TLS 1.3 suites (which Go does not let one configure).
+// sorted (Go orders the suites it offers itself). Elements are separated
+// by ':' (or ',' or spaces, as OpenSSL allows): a suite's OpenSSL name, a
+// keyword (HIGH, ECDHE, AESGCM, ...) or a combination of them (ECDHE+AESGCM,
+// the suites that match all its parts), each selecting among Go's secure
+// suites only; an exclusion (!K removes for good, -K until selected
+// again); +K and @STRENGTH, which only reorder, as Go orders the suites
+// itself. Insecure suites named on their own, TLS 1.3 suites (which Go
+// does not let one configure) and other @ commands are refused.
 func goCipherSuites(list string) ([]string, error) {
 	if err := checkCipherList(list); err != nil {
 		return nil, err
 	}
 	on := make(map[string]bool)
 	banned := make(map[string]bool)
-	for i, el := range strings.Split(list, ":") {
+	for _, el := range strings.FieldsFunc(list, func(r rune) bool { return r == ':' || r == ',' || r == ' ' }) {
 		switch {
-		case el == "":
+		case el == "@STRENGTH":
 			continue
-		case el == "DEFAULT" && i == 0:
-			for _, s := range goSuites {
-				on[s.openSSL] = true
+		case el[0] == '@':
+			return nil, fmt.Errorf("%s is not supported (Go orders the suites itself)", quoted(el))
+		case el[0] == '+':
+			if _, err := selected(el[1:]); err != nil {
+				return nil, err
 			}
 			continue
 		case el[0] == '!' || el[0] == '-':
-			match, err := excluded(el[1:])
+			match, err := selected(el[1:])
 			if err != nil {
 				return nil, err
 			}
@@ -113,12 +121,19 @@ func goCipherSuites(list string) ([]string, error) {
 			}
 			continue
 		}
-		s, err := suite(el)
+		if !strings.Contains(el, "+") {
+			if _, err := suite(el); err != nil && keywords[el] == nil {
+				return nil, err
+			}
+		}
+		match, err := selected(el)
 		if err != nil {
 			return nil, err
 		}
-		if !banned[s.openSSL] {
-			on[s.openSSL] = true
+		for _, s := range goSuites {
+			if match(&s) && !banned[s.openSSL] {
+				on[s.openSSL] = true
+			}
 		}
 	}
 	var names []string
@@ -128,7 +143,7 @@ func goCipherSuites(list string) ([]string, error) {
 		}
 	}
 	if len(names) == 0 {
-		return nil, fmt.Errorf("%s leaves no cipher suite", quoted(list))
+		return nil, fmt.Errorf("%s leaves none of the cipher suites supported (%s)", quoted(list), suiteNames())
 	}
 	slices.Sort(names)
 	return names, nil
@@ -146,29 +161,39 @@ func suite(el string) (*goSuite, error) {
 		return nil, fmt.Errorf("cipher %s is insecure (no forward secrecy or a broken cipher) and not offered", el)
 	case strings.HasPrefix(el, "TLS_"):
 		return nil, fmt.Errorf("cipher %s: TLS 1.3 suites are not configurable (Go offers all of them)", el)
-	case strings.Contains(el, "+"):
-		return nil, fmt.Errorf("cipher %s: combinations and reordering are not supported; list suites by name", quoted(el))
-	case strings.HasPrefix(el, "@"):
-		return nil, fmt.Errorf("%s is not supported (Go orders the suites itself)", quoted(el))
 	}
-	return nil, fmt.Errorf("cipher %s is not one of the suites supported (%s); keywords such as HIGH are not supported", quoted(el), suiteNames())
+	return nil, fmt.Errorf("cipher %s is not one of the suites supported (%s) nor a keyword whose suites are known", quoted(el), suiteNames())
 }
 
-// excluded returns what an exclusion of k removes.
-func excluded(k string) (func(*goSuite) bool, error) {
-	if f := excludable[k]; f != nil {
-		return f, nil
-	}
-	for i := range goSuites {
-		if goSuites[i].openSSL == k {
-			name := k
-			return func(s *goSuite) bool { return s.openSSL == name }, nil
+// selected returns what an element, less its prefix, matches among
+// goSuites: a suite, a keyword, or parts joined by + (all must match).
+// Insecure suites match nothing, as they are never offered.
+func selected(el string) (func(*goSuite) bool, error) {
+	parts := strings.Split(el, "+")
+	matches := make([]func(*goSuite) bool, len(parts))
+	for i, k := range parts {
+		switch {
+		case keywords[k] != nil:
+			matches[i] = keywords[k]
+		case slices.Contains(insecureSuites, k):
+			matches[i] = none
+		default:
+			s, err := suite(k)
+			if err != nil {
+				return nil, err
+			}
+			name := s.openSSL
+			matches[i] = func(s *goSuite) bool { return s.openSSL == name }
 		}
 	}
-	if slices.Contains(insecureSuites, k) {
-		return none, nil // never offered
-	}
-	return nil, fmt.Errorf("cannot exclude %s: not a suite or keyword whose suites are known", quoted(k))
+	return func(s *goSuite) bool {
+		for _, m := range matches {
+			if !m(s) {
+				return false
+			}
+		}
+		return true
+	}, nil
 }
 
 // suiteNames lists the OpenSSL names of goSuites.
