@@ -169,6 +169,9 @@ func redirectHandler(r *Redirect) handler {
 	}
 	if r.To != "" {
 		h["to"], h["code"] = r.To, r.Code
+		if r.Relative {
+			h["relative"] = true
+		}
 	}
 	if r.HTTPS {
 		h["https"] = true
