@@ -104,6 +104,7 @@ var families = []*family{
 	&satisfyFamily,
 	&snippetFamily,
 	&tlsTuningFamily,
+	&http2PushFamily,
 	&customHeadersFamily,
 	&corsFamily,
 	&backendTLSFamily,
