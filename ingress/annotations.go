@@ -92,6 +92,7 @@ var families = []*family{
 	&bodySizeFamily,
 	&timeoutsFamily,
 	&bufferingFamily,
+	&limitRateFamily,
 	&loadBalanceFamily,
 	&nextUpstreamFamily,
 	&affinityFamily,
@@ -172,6 +173,7 @@ type ingressConfig struct {
 	hash         hashConfig
 	canary       canaryConfig
 	rateLimit    rateLimitConfig
+	limitRate    limitRateConfig
 	sourceRange  sourceRangeConfig
 	basicAuth    basicAuthConfig
 	satisfyAny   bool

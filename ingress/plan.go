@@ -23,6 +23,10 @@ type limitsPhase struct {
 	bodySize int64
 	// rate, when it has a zone, limits each client address.
 	rate rateLimit
+	// sendRate is the bytes per second at which each response is sent
+	// to the client, once sendRateAfter bytes of it have gone; 0 is no
+	// limit.
+	sendRate, sendRateAfter int64
 }
 
 // redirectPhase answers a request with a redirect instead of proxying it:

@@ -113,6 +113,13 @@ func render(p *plan) json.RawMessage {
 	if n := p.limits.bodySize; n > 0 {
 		routes = append(routes, route{Handle: []map[string]any{{"handler": "request_body", "max_size": n}}})
 	}
+	if l := &p.limits; l.sendRate > 0 {
+		h := handler{"handler": LimitRateModule, "rate": l.sendRate}
+		if l.sendRateAfter > 0 {
+			h["after"] = l.sendRateAfter
+		}
+		routes = append(routes, route{Handle: []map[string]any{h}})
+	}
 	if h := responseHeadersHandler(&p.headers); h != nil {
 		routes = append(routes, route{Handle: []map[string]any{h}})
 	}
