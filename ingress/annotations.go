@@ -93,6 +93,7 @@ var families = []*family{
 	&timeoutsFamily,
 	&bufferingFamily,
 	&limitRateFamily,
+	&connectionFamily,
 	&loadBalanceFamily,
 	&nextUpstreamFamily,
 	&affinityFamily,
@@ -174,9 +175,11 @@ type ingressConfig struct {
 	canary       canaryConfig
 	rateLimit    rateLimitConfig
 	limitRate    limitRateConfig
-	sourceRange  sourceRangeConfig
-	basicAuth    basicAuthConfig
-	satisfyAny   bool
+	// connection is the Connection header of connection-proxy-header.
+	connection  string
+	sourceRange sourceRangeConfig
+	basicAuth   basicAuthConfig
+	satisfyAny  bool
 	// extAuth is the external auth of auth-url, checked.
 	extAuth             *externalAuth
 	authProxySetHeaders string

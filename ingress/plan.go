@@ -97,6 +97,9 @@ type proxyPhase struct {
 	dial string
 	// backend is the TLS and protocol settings of the connection.
 	backend backendOptions
+	// connection, when set, is the Connection header sent to the
+	// backend: "close" or "keep-alive".
+	connection string
 	// timeouts bound connecting to, writing to and reading from the
 	// backend; zero leaves Caddy's default.
 	timeouts timeouts

@@ -128,7 +128,7 @@ func render(p *plan) json.RawMessage {
 			Match: []map[string]any{{UnreadyMatcherModule: upstreamJSON(p.proxy.upstream)}},
 			Handle: []map[string]any{
 				errorHeaders(fb, "503", false),
-				reverseProxy(fb.upstream, p.proxy.balance, p.proxy.fullForwardedFor),
+				withConnection(reverseProxy(fb.upstream, p.proxy.balance, p.proxy.fullForwardedFor), p.proxy.connection),
 			},
 			Terminal: true,
 		})
@@ -141,7 +141,7 @@ func render(p *plan) json.RawMessage {
 				m[key] = v
 			}
 		}
-		proxy := reverseProxy(k.upstream, "", p.proxy.fullForwardedFor)
+		proxy := withConnection(reverseProxy(k.upstream, "", p.proxy.fullForwardedFor), p.proxy.connection)
 		if k.affinity.Name != "" {
 			m["upstream"] = upstreamJSON(k.upstream)
 			setSelectionPolicy(proxy, affinityPolicy(&k.affinity))
@@ -306,6 +306,16 @@ func forwarding(tr map[string]any, full bool) map[string]any {
 	return tr
 }
 
+// withConnection makes the ingress transport of h, a reverseProxy
+// handler, send the Connection header c ("close" or "keep-alive") unless
+// c is empty; it returns h.
+func withConnection(h handler, c string) handler {
+	if c != "" {
+		h["transport"].(map[string]any)["connection"] = c
+	}
+	return h
+}
+
 // idempotentMethods are retried after a connection to the backend was
 // made, as nginx retries them.
 var idempotentMethods = []string{"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"}
@@ -360,6 +370,7 @@ func proxyHandler(p *plan) handler {
 	if p.headers.upstreamHost != "" {
 		h["transport"].(map[string]any)["upstream_host"] = true
 	}
+	withConnection(h, px.connection)
 	if e := &px.errors; e.codes != "" {
 		var codes []int
 		for c := range strings.SplitSeq(e.codes, ",") {
