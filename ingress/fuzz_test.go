@@ -80,6 +80,10 @@ func FuzzTranslateAnnotation(f *testing.F) {
 		{"a.example.com", "/", "custom-headers", "fuzz/headers"},
 		{"a.example.com", "/", "enable-access-log", "false"},
 		{"a.example.com", "/", "ssl-ciphers", "ALL:!aNULL"},
+		{"a.example.com", "/", "limit-rate", "100"},
+		{"a.example.com", "/", "limit-rate-after", "{env.HOME}"},
+		{"a.example.com", "/", "connection-proxy-header", "close"},
+		{"a.example.com", "/", "relative-redirects", "true"},
 	} {
 		f.Add(seed[0], seed[1], seed[2], seed[3], false)
 		f.Add(seed[0], seed[1], seed[2], seed[3], true)
