@@ -59,7 +59,7 @@ func redirectFor(rd *ingress.Redirect, r *http.Request) (location string, code i
 		}
 		return requestScheme(r) + "://" + rd.Host + port + trimOneSlash(r.URL.RequestURI()), http.StatusPermanentRedirect, true
 	case rd.To != "":
-		if strings.HasPrefix(rd.To, "/") {
+		if strings.HasPrefix(rd.To, "/") && !rd.Relative {
 			return requestScheme(r) + "://" + r.Host + rd.To, rd.Code, true
 		}
 		return rd.To, rd.Code, true

@@ -38,6 +38,8 @@ func TestRedirectFor(t *testing.T) {
 		{name: "X-Forwarded-Host from a trusted proxy", rd: https, url: "http://internal/x", trusted: true, header: map[string]string{"X-Forwarded-Host": "public.example.com, other"}, wantCode: 308, wantTarget: "https://public.example.com/x"},
 		{name: "fixed URL", rd: ingress.Redirect{To: "https://b.example.com/new", Code: 301}, url: "https://a.example.com/old?x=1", tls: true, wantCode: 301, wantTarget: "https://b.example.com/new"},
 		{name: "fixed path", rd: ingress.Redirect{To: "/new", Code: 302}, url: "http://a.example.com:8080/old", wantCode: 302, wantTarget: "http://a.example.com:8080/new"},
+		{name: "fixed path kept relative", rd: ingress.Redirect{To: "/new", Code: 301, Relative: true}, url: "http://a.example.com:8080/old", wantCode: 301, wantTarget: "/new"},
+		{name: "relative leaves a URL as it is", rd: ingress.Redirect{To: "https://b.example.com/new", Code: 301, Relative: true}, url: "http://a.example.com/old", wantCode: 301, wantTarget: "https://b.example.com/new"},
 		{name: "fixed wins over https", rd: ingress.Redirect{To: "https://b.example.com", Code: 301, HTTPS: true}, url: "http://a.example.com/", wantCode: 301, wantTarget: "https://b.example.com"},
 		{name: "www", rd: ingress.Redirect{Host: "example.com"}, url: "http://www.example.com/a/?q=1", wantCode: 308, wantTarget: "http://example.com:8080/a/?q=1"},
 		{name: "www trailing slash", rd: ingress.Redirect{Host: "example.com"}, url: "https://www.example.com/a/", tls: true, wantCode: 308, wantTarget: "https://example.com:8080/a"},

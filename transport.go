@@ -141,6 +141,16 @@ type Transport struct {
 	// Default: "", none of them is set.
 	Forwarding string `json:"forwarding,omitempty"`
 
+	// Connection is the Connection header sent to the backend
+	// (connection-proxy-header): "keep-alive", which is what the pool does
+	// anyway, or "close", which also closes the connection after the
+	// response instead of keeping it for the next request. Upgrade
+	// requests keep their Connection: Upgrade. Over HTTP/2 no Connection
+	// header is sent, and "close" gives the request a connection of its
+	// own. It is not a setting of the connection pool. Default: "", the
+	// connection is kept alive and no Connection header is sent.
+	Connection string `json:"connection,omitempty"`
+
 	// UpstreamHost sends as the Host header the host that an
 	// ingress_upstream_host handler named for the request
 	// (upstream-vhost), when one did, instead of the client's. It is not
@@ -199,6 +209,9 @@ func (t *Transport) settings() (poolSettings, error) {
 		if d.value < 0 {
 			return poolSettings{}, fmt.Errorf("%s: negative duration %v", d.name, d.value)
 		}
+	}
+	if t.Connection != "" && t.Connection != "close" && t.Connection != "keep-alive" {
+		return poolSettings{}, fmt.Errorf("connection: unknown value %q, want close or keep-alive", t.Connection)
 	}
 	if t.Forwarding != "" && t.Forwarding != "client" && t.Forwarding != "full" {
 		return poolSettings{}, fmt.Errorf("forwarding: unknown value %q, want client or full", t.Forwarding)
@@ -316,6 +329,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.Forwarding != "" {
 		setUpstreamHeaders(req, t.Forwarding == "full")
 	}
+	if t.Connection != "" {
+		setConnection(req, t.Connection)
+	}
 	if t.UpstreamHost {
 		if host, _ := caddyhttp.GetVar(req.Context(), upstreamHostVar).(string); host != "" {
 			req.Host = host
@@ -347,6 +363,21 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		msg = fmt.Sprintf("TLS to backend %s%s: %v", req.URL.Host, from, err)
 	}
 	return nil, &backendError{msg: msg, err: err}
+}
+
+// setConnection sends the Connection header c ("close" or "keep-alive")
+// with req, unless it is an upgrade, whose Connection: Upgrade stays;
+// with "close" net/http closes the connection after the response.
+func setConnection(req *http.Request, c string) {
+	for _, v := range req.Header["Connection"] {
+		for token := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(token), "upgrade") {
+				return
+			}
+		}
+	}
+	req.Header["Connection"] = []string{c}
+	req.Close = c == "close"
 }
 
 // noCertReason says why no client certificate was sent.

@@ -384,6 +384,8 @@ func TestTransportProvision(t *testing.T) {
 		{name: "insecure cipher suite", config: `{"tls":true,"cipher_suites":["TLS_RSA_WITH_AES_128_GCM_SHA256"]}`, wantErr: `cipher_suites: "TLS_RSA_WITH_AES_128_GCM_SHA256" is not a cipher suite that Go counts secure`},
 		{name: "TLS 1.3 cipher suite", config: `{"tls":true,"cipher_suites":["TLS_AES_128_GCM_SHA256"]}`, wantErr: "TLS 1.3 suite"},
 		{name: "negative timeout", config: `{"dial_timeout":-1}`, wantErr: "dial_timeout: negative duration"},
+		{name: "connection close", config: `{"connection":"close"}`},
+		{name: "connection upgrade", config: `{"connection":"upgrade"}`, wantErr: `connection: unknown value "upgrade", want close or keep-alive`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -446,6 +448,67 @@ func TestH2C(t *testing.T) {
 				t.Errorf("got TLS %s, want false", got)
 			}
 		})
+	}
+}
+
+// TestTransportConnection checks connection-proxy-header: the backend
+// sees the Connection header, and close opens a connection per request,
+// also over HTTP/2 (which sends no Connection header).
+func TestTransportConnection(t *testing.T) {
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Seen-Connection", strings.Join(r.Header.Values("Connection"), ", "))
+		w.Header().Set("Seen-Peer", r.RemoteAddr)
+	}))
+	backend.Config.Protocols = new(http.Protocols)
+	backend.Config.Protocols.SetHTTP1(true)
+	backend.Config.Protocols.SetUnencryptedHTTP2(true)
+	backend.Start()
+	defer backend.Close()
+	_, ctx := proxyContext(t)
+
+	tests := []struct {
+		name       string
+		transport  string
+		connection string
+		// peers is how many connections three requests use.
+		peers int
+	}{
+		{name: "default", transport: `{"protocol":"ingress"}`, peers: 1},
+		{name: "keep-alive", transport: `{"protocol":"ingress","connection":"keep-alive"}`, connection: "keep-alive", peers: 1},
+		{name: "close", transport: `{"protocol":"ingress","connection":"close"}`, connection: "close", peers: 3},
+		{name: "close over h2c", transport: `{"protocol":"ingress","versions":["h2c"],"connection":"close"}`, peers: 3},
+		{name: "keep-alive over h2c", transport: `{"protocol":"ingress","versions":["h2c"],"connection":"keep-alive"}`, peers: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := compileProxy(t, ctx, backend.Listener.Addr().String(), tt.transport)
+			peers := make(map[string]bool)
+			for range 3 {
+				status, header, err := proxy(h)
+				if err != nil || status != http.StatusOK {
+					t.Fatalf("got status %d, error %v, want 200", status, err)
+				}
+				if got := header.Get("Seen-Connection"); got != tt.connection {
+					t.Errorf("backend got Connection %q, want %q", got, tt.connection)
+				}
+				peers[header.Get("Seen-Peer")] = true
+			}
+			if len(peers) != tt.peers {
+				t.Errorf("3 requests came over %d connections, want %d", len(peers), tt.peers)
+			}
+		})
+	}
+}
+
+func TestSetConnectionKeepsUpgrade(t *testing.T) {
+	for _, c := range []string{"close", "keep-alive"} {
+		req := httptest.NewRequest(http.MethodGet, "http://app.example.com/ws", nil)
+		req.Header.Set("Connection", "keep-alive, Upgrade")
+		req.Header.Set("Upgrade", "websocket")
+		setConnection(req, c)
+		if got := req.Header.Get("Connection"); got != "keep-alive, Upgrade" || req.Close {
+			t.Errorf("%s: got Connection %q and close %v, want the upgrade's, not closed", c, got, req.Close)
+		}
 	}
 }
 

@@ -66,6 +66,7 @@ var affinityFamily = family{
 		{name: "session-cookie-conditional-samesite-none", doc: "\"true\" leaves SameSite=None out for clients known to reject it (Chrome 51-66, Safari on iOS 12 and macOS 10.14, UC Browser before 12.13.2). Default false."},
 		{name: "session-cookie-secure", doc: "\"true\" sets Secure on every response; otherwise it is set on HTTPS responses. Default false."},
 		{name: "session-cookie-change-on-failure", doc: "\"true\" moves a session to another endpoint when its endpoint fails; otherwise the request is retried on the same endpoint. Default false."},
+		{name: "session-cookie-hash", doc: "Accepted (md5, sha1 or index) and has no effect: ingress-nginx removed it in 0.24 and ignores it since; the cookie's value is Caddy's own."},
 	},
 	parse: func(r *reader, c *ingressConfig) {
 		a := &c.affinity
@@ -104,6 +105,9 @@ var affinityFamily = family{
 		a.conditionalSameSiteNone, _ = r.parseBool("session-cookie-conditional-samesite-none")
 		a.secure, _ = r.parseBool("session-cookie-secure")
 		a.changeOnFailure, _ = r.parseBool("session-cookie-change-on-failure")
+		if v, ok := r.value("session-cookie-hash"); ok && v != "" && v != "md5" && v != "sha1" && v != "index" {
+			r.invalid("session-cookie-hash", fmt.Errorf("invalid value %s: want md5, sha1 or index (it has no effect either way)", quoted(v)))
+		}
 		if !a.on {
 			for _, spec := range affinityFamilyNames[1:] {
 				if r.has(spec) {

@@ -23,6 +23,9 @@ func TestAffinityAnnotations(t *testing.T) {
 		{name: "attribute injection", annotations: nginx("affinity", "cookie", "session-cookie-path", "/;Domain=evil.com"), check: aff(on), wantProblem: "invalid value"},
 		{name: "invalid max-age", annotations: nginx("affinity", "cookie", "session-cookie-max-age", "1h"), check: aff(on), wantProblem: "invalid value"},
 		{name: "cookie settings without affinity", annotations: nginx("session-cookie-name", "x"), wantProblem: "no effect without affinity"},
+		{name: "hash accepted", annotations: nginx("affinity", "cookie", "session-cookie-hash", "sha1"), check: aff(on)},
+		{name: "hash alone", annotations: nginx("session-cookie-hash", "md5")},
+		{name: "unknown hash", annotations: nginx("affinity", "cookie", "session-cookie-hash", "sha256"), check: aff(on), wantProblem: "no effect either way"},
 	})
 	for _, tt := range []struct{ path, sitePath, want string }{
 		{"", "/shop", "/shop"}, {"", "", "/"}, {"", "/api(/|$)(.*)", "/"}, {"/x", "/shop", "/x"},

@@ -92,6 +92,8 @@ var families = []*family{
 	&bodySizeFamily,
 	&timeoutsFamily,
 	&bufferingFamily,
+	&limitRateFamily,
+	&connectionFamily,
 	&loadBalanceFamily,
 	&nextUpstreamFamily,
 	&affinityFamily,
@@ -104,6 +106,7 @@ var families = []*family{
 	&satisfyFamily,
 	&snippetFamily,
 	&tlsTuningFamily,
+	&http2PushFamily,
 	&customHeadersFamily,
 	&corsFamily,
 	&backendTLSFamily,
@@ -172,9 +175,12 @@ type ingressConfig struct {
 	hash         hashConfig
 	canary       canaryConfig
 	rateLimit    rateLimitConfig
-	sourceRange  sourceRangeConfig
-	basicAuth    basicAuthConfig
-	satisfyAny   bool
+	limitRate    limitRateConfig
+	// connection is the Connection header of connection-proxy-header.
+	connection  string
+	sourceRange sourceRangeConfig
+	basicAuth   basicAuthConfig
+	satisfyAny  bool
 	// extAuth is the external auth of auth-url, checked.
 	extAuth             *externalAuth
 	authProxySetHeaders string

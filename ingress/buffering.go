@@ -18,6 +18,7 @@ var bufferingFamily = family{
 		{name: "proxy-buffer-size", doc: "Accepted (nginx size syntax) and has no effect.",
 			differs: "In ingress-nginx it also bounds the size of the backend's response headers (502 when larger); Caddy allows large headers."},
 		{name: "proxy-buffers-number", doc: "Accepted (a number) and has no effect."},
+		{name: "proxy-busy-buffers-size", doc: "Accepted (nginx size syntax, such as 16k) and has no effect: no response buffers are kept."},
 		{name: "proxy-max-temp-file-size", doc: "Accepted (nginx size syntax) and has no effect: nothing is buffered to disk."},
 		{name: "proxy-http-version", doc: "Accepted (1.0 or 1.1) and has no effect: requests go to backends over HTTP/1.1 (or as backend-protocol says).",
 			differs: "1.0 is not spoken to backends; HTTP/1.1 is used."},
@@ -34,6 +35,9 @@ var bufferingFamily = family{
 					r.invalid(name, err)
 				}
 			}
+		}
+		if v, ok := r.value("proxy-busy-buffers-size"); ok && v != "" && !bufferSizeValue.MatchString(v) {
+			r.invalid("proxy-busy-buffers-size", fmt.Errorf("invalid value %s: want a size such as 16k", quoted(v)))
 		}
 		if v, ok := r.value("proxy-buffers-number"); ok {
 			if n, err := strconv.Atoi(v); err != nil || n < 1 {

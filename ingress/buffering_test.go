@@ -9,6 +9,8 @@ func TestBufferingAnnotations(t *testing.T) {
 		{name: "invalid buffering", annotations: nginx("proxy-buffering", "true"), wantProblem: "invalid value"},
 		{name: "invalid buffer size", annotations: nginx("proxy-buffer-size", "16kb"), wantProblem: "invalid value"},
 		{name: "invalid buffers number", annotations: nginx("proxy-buffers-number", "0"), wantProblem: "invalid value"},
+		{name: "busy buffers size", annotations: nginx("proxy-busy-buffers-size", "16K")},
+		{name: "invalid busy buffers size", annotations: nginx("proxy-busy-buffers-size", "16kb"), wantProblem: "invalid value"},
 		{name: "invalid http version", annotations: nginx("proxy-http-version", "2.0"), wantProblem: "invalid value"},
 	})
 }

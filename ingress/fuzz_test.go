@@ -87,6 +87,10 @@ func FuzzTranslateAnnotation(f *testing.F) {
 		{"a.example.com", "/", "proxy-ssl-protocols", "TLSv1.3 TLSv1.2"},
 		{"a.example.com", "/", "proxy-ssl-verify-depth", "0"},
 		{"a.example.com", "/", "auth-tls-error-page", "https://errors.example.com:8443/cert-error.html"},
+		{"a.example.com", "/", "limit-rate", "100"},
+		{"a.example.com", "/", "limit-rate-after", "{env.HOME}"},
+		{"a.example.com", "/", "connection-proxy-header", "close"},
+		{"a.example.com", "/", "relative-redirects", "true"},
 	} {
 		f.Add(seed[0], seed[1], seed[2], seed[3], false)
 		f.Add(seed[0], seed[1], seed[2], seed[3], true)

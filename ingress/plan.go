@@ -23,6 +23,10 @@ type limitsPhase struct {
 	bodySize int64
 	// rate, when it has a zone, limits each client address.
 	rate rateLimit
+	// sendRate is the bytes per second at which each response is sent
+	// to the client, once sendRateAfter bytes of it have gone; 0 is no
+	// limit.
+	sendRate, sendRateAfter int64
 }
 
 // redirectPhase answers a request with a redirect instead of proxying it:
@@ -93,6 +97,9 @@ type proxyPhase struct {
 	dial string
 	// backend is the TLS and protocol settings of the connection.
 	backend backendOptions
+	// connection, when set, is the Connection header sent to the
+	// backend: "close" or "keep-alive".
+	connection string
 	// timeouts bound connecting to, writing to and reading from the
 	// backend; zero leaves Caddy's default.
 	timeouts timeouts

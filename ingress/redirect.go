@@ -16,6 +16,8 @@ type redirectConfig struct {
 	// permanent-redirect.
 	to   string
 	code int
+	// relative keeps a path-only Location relative (relative-redirects).
+	relative bool
 }
 
 // pathChars are the characters ingress-nginx allows in app-root (its
@@ -34,6 +36,7 @@ var redirectFamily = family{
 		{name: "permanent-redirect-code", fails: ignoreIngress, doc: "Status of permanent-redirect, 300 to 308; out of range keeps 301."},
 		{name: "temporal-redirect", fails: ignoreIngress, doc: "As permanent-redirect, with 302, for http and https URLs (others are ignored); wins when both are set."},
 		{name: "temporal-redirect-code", fails: ignoreIngress, doc: "Status of temporal-redirect, 300 to 307; out of range keeps 302."},
+		{name: "relative-redirects", fails: ignoreIngress, doc: "\"true\" sends the Location of a permanent-redirect whose URL is only a path as that path, without the request's scheme and host (nginx's absolute_redirect off). The other redirects (ssl-redirect, from-to-www-redirect, app-root) are built with scheme and host and stay absolute, as in ingress-nginx. Default false."},
 	},
 	parse: func(r *reader, c *ingressConfig) {
 		if v, ok := r.value("app-root"); ok && v != "" {
@@ -46,6 +49,7 @@ var redirectFamily = family{
 		if to, code, ok := fixedRedirect(r, "permanent-redirect", 301, 308); ok {
 			c.redirect.to, c.redirect.code = to, code
 		}
+		c.redirect.relative, _ = r.parseBool("relative-redirects")
 		if to, code, ok := fixedRedirect(r, "temporal-redirect", 302, 307); ok {
 			if u, err := url.Parse(to); err != nil || !strings.HasPrefix(u.Scheme, "http") {
 				r.warn("temporal-redirect", fmt.Sprintf("%s is not an http or https URL; not redirecting", quoted(to)))
@@ -56,6 +60,8 @@ var redirectFamily = family{
 	},
 	plan: func(c *ingressConfig, s *site, p *plan) {
 		p.redirect.To, p.redirect.Code = c.redirect.to, c.redirect.code
+		// Only a Location that is a path can be relative.
+		p.redirect.Relative = c.redirect.relative && strings.HasPrefix(c.redirect.to, "/")
 	},
 }
 

@@ -27,7 +27,37 @@ func TestRedirectAnnotations(t *testing.T) {
 		{name: "temporal wins", annotations: nginx("temporal-redirect", "http://t.example.com", "permanent-redirect", "http://p.example.com"), check: redirect("http://t.example.com", 302, "")},
 		{name: "temporal not http", annotations: nginx("temporal-redirect", "ftp://example.com"), check: redirect("", 0, ""), wantProblem: "not redirecting"},
 		{name: "app-root", annotations: nginx("app-root", "/app"), check: redirect("", 0, "/app")},
+		{name: "relative-redirects invalid", annotations: nginx("permanent-redirect", "/new", "relative-redirects", "yes"), check: redirect("/new", 301, ""), wantProblem: "invalid value", wantFail: "ignored"},
 		{name: "app-root absolute URL", annotations: nginx("app-root", "http://example.com/app"), check: redirect("", 0, ""), wantProblem: "absolute path"},
 		{name: "app-root variable", annotations: nginx("app-root", "/$host"), check: redirect("", 0, ""), wantProblem: "absolute path"},
 	})
+}
+
+func TestRelativeRedirects(t *testing.T) {
+	tests := []struct {
+		name        string
+		annotations map[string]string
+		want        Redirect
+	}{
+		{name: "path made absolute by default", annotations: nginx("permanent-redirect", "/new"), want: Redirect{To: "/new", Code: 301}},
+		{name: "path kept relative", annotations: nginx("permanent-redirect", "/new", "relative-redirects", "true"), want: Redirect{To: "/new", Code: 301, Relative: true}},
+		{name: "false", annotations: nginx("permanent-redirect", "/new", "relative-redirects", "false"), want: Redirect{To: "/new", Code: 301}},
+		// A URL with a scheme is absolute anyway; the plan says nothing
+		// of relative, so that it equals the plan without it.
+		{name: "URL", annotations: nginx("permanent-redirect", "https://example.com/new", "relative-redirects", "true"), want: Redirect{To: "https://example.com/new", Code: 301}},
+		{name: "alone", annotations: nginx("relative-redirects", "true")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, problems := readFor(t, tt.annotations, Options{})
+			if len(problems) > 0 {
+				t.Fatalf("got problems %v, want none", problems)
+			}
+			var p plan
+			redirectFamily.plan(c, &site{opts: &Options{}}, &p)
+			if p.redirect != tt.want {
+				t.Errorf("got %+v, want %+v", p.redirect, tt.want)
+			}
+		})
+	}
 }

@@ -113,6 +113,13 @@ func render(p *plan) json.RawMessage {
 	if n := p.limits.bodySize; n > 0 {
 		routes = append(routes, route{Handle: []map[string]any{{"handler": "request_body", "max_size": n}}})
 	}
+	if l := &p.limits; l.sendRate > 0 {
+		h := handler{"handler": LimitRateModule, "rate": l.sendRate}
+		if l.sendRateAfter > 0 {
+			h["after"] = l.sendRateAfter
+		}
+		routes = append(routes, route{Handle: []map[string]any{h}})
+	}
 	if m := &p.proxy.mirror; m.url != "" {
 		routes = append(routes, route{Handle: []map[string]any{mirrorHandler(m)}})
 	}
@@ -124,7 +131,7 @@ func render(p *plan) json.RawMessage {
 			Match: []map[string]any{{UnreadyMatcherModule: upstreamJSON(p.proxy.upstream)}},
 			Handle: []map[string]any{
 				errorHeaders(fb, "503", false),
-				reverseProxy(fb.upstream, p.proxy.balance, p.proxy.fullForwardedFor),
+				withConnection(reverseProxy(fb.upstream, p.proxy.balance, p.proxy.fullForwardedFor), p.proxy.connection),
 			},
 			Terminal: true,
 		})
@@ -137,7 +144,7 @@ func render(p *plan) json.RawMessage {
 				m[key] = v
 			}
 		}
-		proxy := reverseProxy(k.upstream, "", p.proxy.fullForwardedFor)
+		proxy := withConnection(reverseProxy(k.upstream, "", p.proxy.fullForwardedFor), p.proxy.connection)
 		if k.affinity.Name != "" {
 			m["upstream"] = upstreamJSON(k.upstream)
 			setSelectionPolicy(proxy, affinityPolicy(&k.affinity))
@@ -172,6 +179,9 @@ func redirectHandler(r *Redirect) handler {
 	}
 	if r.To != "" {
 		h["to"], h["code"] = r.To, r.Code
+		if r.Relative {
+			h["relative"] = true
+		}
 	}
 	if r.HTTPS {
 		h["https"] = true
@@ -299,6 +309,16 @@ func forwarding(tr map[string]any, full bool) map[string]any {
 	return tr
 }
 
+// withConnection makes the ingress transport of h, a reverseProxy
+// handler, send the Connection header c ("close" or "keep-alive") unless
+// c is empty; it returns h.
+func withConnection(h handler, c string) handler {
+	if c != "" {
+		h["transport"].(map[string]any)["connection"] = c
+	}
+	return h
+}
+
 // idempotentMethods are retried after a connection to the backend was
 // made, as nginx retries them.
 var idempotentMethods = []string{"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"}
@@ -353,6 +373,7 @@ func proxyHandler(p *plan) handler {
 	if p.headers.upstreamHost != "" {
 		h["transport"].(map[string]any)["upstream_host"] = true
 	}
+	withConnection(h, px.connection)
 	if e := &px.errors; e.codes != "" {
 		var codes []int
 		for c := range strings.SplitSeq(e.codes, ",") {

@@ -86,9 +86,11 @@ type Redirect struct {
 	// (from-to-www-redirect).
 	Host string `json:"host,omitempty"`
 	// To, when set, redirects every request to this URL with Code; a URL
-	// that is only a path gets the request's scheme and host.
-	To   string `json:"to,omitempty"`
-	Code int    `json:"code,omitempty"`
+	// that is only a path gets the request's scheme and host unless
+	// Relative.
+	To       string `json:"to,omitempty"`
+	Code     int    `json:"code,omitempty"`
+	Relative bool   `json:"relative,omitempty"`
 	// HTTPS redirects plain-HTTP requests to HTTPS with 308, on port
 	// HTTPSPort (443 when zero, and then left out of the Location), with
 	// one trailing slash dropped from the URI unless

@@ -25,6 +25,7 @@ var tlsTuningFamily = family{
 		{name: "ssl-prefer-server-ciphers", fails: keepDefault, doc: "\"true\" is what Caddy always does (Go's TLS orders the suites itself); \"false\" is reported as not applied.",
 			differs: "Go's TLS has no client-preference mode."},
 		{name: "enable-access-log", fails: keepDefault, doc: "\"false\" leaves the requests of the Ingress's paths out of Caddy's access log. Default true."},
+		{name: "enable-rewrite-log", fails: keepDefault, doc: "Accepted (\"true\" or \"false\") and has no effect: it turns on nginx's rewrite_log, which writes how nginx's own rewrite rules were processed to its error log; Caddy has no such log."},
 	},
 	parse: func(r *reader, c *ingressConfig) {
 		if v, ok := r.value("ssl-ciphers"); ok {
@@ -37,6 +38,7 @@ var tlsTuningFamily = family{
 		if v, ok := r.parseBool("ssl-prefer-server-ciphers"); ok && !v {
 			r.warn("ssl-prefer-server-ciphers", "not applied: Go's TLS always orders cipher suites itself")
 		}
+		r.parseBool("enable-rewrite-log")
 		if v, ok := r.parseBool("enable-access-log"); ok && !v {
 			c.noAccessLog = true
 		}
