@@ -212,6 +212,11 @@ func (a *App) options() ingress.Options {
 		NoAuthLocations:            a.noAuthLocations(),
 		DropUnsupportedSnippets:    a.UnsupportedSnippets == "drop",
 		Headers:                    ingress.Headers{Add: a.AddHeaders, ProxySet: a.ProxySetHeaders, AllowedResponse: a.AllowedResponseHeaders},
+		OpenTelemetry: ingress.OpenTelemetry{
+			Enabled:              a.EnableOpenTelemetry,
+			DistrustIncomingSpan: a.OpenTelemetryTrustIncomingSpan != nil && !*a.OpenTelemetryTrustIncomingSpan,
+			OperationName:        a.OpenTelemetryOperationName,
+		},
 	}
 }
 

@@ -205,6 +205,31 @@ type App struct {
 	// allow-snippet-annotations off.
 	UnsupportedSnippets string `json:"unsupported_snippets,omitempty"`
 
+	// EnableOpenTelemetry makes an OpenTelemetry span of each request of
+	// every Ingress that does not turn it off with the annotation
+	// enable-opentelemetry: "false", as ingress-nginx's ConfigMap key of
+	// that name; the annotation "true" turns it on for one Ingress. The
+	// spans come from Caddy's tracing handler, whose tracer provider all
+	// Ingresses share; it exports as the OTEL_* environment variables of
+	// the Caddy process say (OTEL_EXPORTER_OTLP_ENDPOINT,
+	// OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME,
+	// OTEL_TRACES_SAMPLER, …). Default off.
+	EnableOpenTelemetry bool `json:"enable_opentelemetry,omitempty"`
+
+	// OpenTelemetryTrustIncomingSpan continues the trace that a request's
+	// trace context (traceparent) names, for Ingresses without the
+	// opentelemetry-trust-incoming-span annotation. Off, the client's
+	// trace context headers are removed before the span starts, so that
+	// a client cannot join the traces of others. Default: on, as
+	// ingress-nginx.
+	OpenTelemetryTrustIncomingSpan *bool `json:"opentelemetry_trust_incoming_span,omitempty"`
+
+	// OpenTelemetryOperationName is the span name of Ingresses without
+	// the opentelemetry-operation-name annotation: letters, digits, _
+	// and -. Default: the Ingress path, as nginx names a span after its
+	// location.
+	OpenTelemetryOperationName string `json:"opentelemetry_operation_name,omitempty"`
+
 	source  Source
 	traffic ingress.Traffic
 	// authClient sends auth requests; authCache holds their answers.
@@ -340,6 +365,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("hsts: %w", err)
 		}
 		a.HSTS = v
+	}
+	if _, err := ingress.ParseOperationName(a.OpenTelemetryOperationName); err != nil {
+		return fmt.Errorf("opentelemetry_operation_name: %w", err)
 	}
 	if p := strings.TrimSuffix(a.AnnotationsPrefix, "/"); p != "" {
 		if errs := validation.IsDNS1123Subdomain(p); len(errs) > 0 {

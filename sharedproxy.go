@@ -8,13 +8,19 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+	// Translation renders Caddy's tracing handler for traced Ingresses.
+	_ "github.com/caddyserver/caddy/v2/modules/caddyhttp/tracing"
+
+	"github.com/caddy-ingress/caddy-ingress/ingress"
 )
 
-// sharedProxy is a reverse_proxy handler provisioned once for all the
-// compiled routes whose reverse_proxy has the same JSON: the paths of
-// 10,000 Ingresses to one Service, whatever else their routes do, share
-// one handler, its upstream state and the goroutine that Caddy starts
-// for each reverse_proxy to update its upstream-health gauge. It lives in
+// sharedProxy is a reverse_proxy (or tracing) handler provisioned once
+// for all the compiled routes whose handler has the same JSON: the paths
+// of 10,000 Ingresses to one Service, whatever else their routes do,
+// share one handler, its upstream state and the goroutine that Caddy
+// starts for each reverse_proxy to update its upstream-health gauge; the
+// traced paths with one span name share one tracing handler (and Caddy's
+// one tracer provider, which each tracing handler holds once). It lives in
 // the routes context of the build that first needed it, which it keeps
 // alive, and is cleaned up with it once no compiled route uses it.
 type sharedProxy struct {
@@ -32,10 +38,35 @@ type proxySlot struct {
 	proxy        *sharedProxy
 }
 
-// reverseProxyName is in the JSON of every reverse_proxy handler.
-var reverseProxyName = []byte(`"reverse_proxy"`)
+// sharedModules are the handlers that compiled routes share, by name
+// (as in their JSON, quoted, and their module ID).
+var sharedModules = []struct {
+	quoted []byte
+	name   string
+}{
+	{[]byte(`"reverse_proxy"`), "reverse_proxy"},
+	{[]byte(`"` + ingress.TracingModule + `"`), ingress.TracingModule},
+}
 
-// takeProxies takes the reverse_proxy handlers out of the top-level
+// sharedModule returns the name of the shared handler raw is, or "".
+func sharedModule(raw json.RawMessage) string {
+	for _, m := range sharedModules {
+		// Decoding a handler's JSON whole just for its name is needed
+		// only when it may be one.
+		if !bytes.Contains(raw, m.quoted) {
+			continue
+		}
+		var head struct {
+			Handler string `json:"handler"`
+		}
+		if json.Unmarshal(raw, &head) == nil && head.Handler == m.name {
+			return m.name
+		}
+	}
+	return ""
+}
+
+// takeProxies takes the reverse_proxy and tracing handlers out of the top-level
 // handlers of routes, before they are provisioned, and returns where
 // they go, each a shared one (provisioned in rc if it is new, and held
 // once more). putProxies puts them in once the rest is provisioned; on
@@ -46,16 +77,12 @@ func (a *App) takeProxies(rc *routesContext, routes caddyhttp.RouteList) ([]prox
 		raws := routes[ri].HandlersRaw
 		kept := raws[:0:0]
 		for hi, raw := range raws {
-			var head struct {
-				Handler string `json:"handler"`
-			}
-			// Decoding a handler's JSON whole just for its name is
-			// needed only when it may be a reverse_proxy.
-			if !bytes.Contains(raw, reverseProxyName) || json.Unmarshal(raw, &head) != nil || head.Handler != "reverse_proxy" {
+			name := sharedModule(raw)
+			if name == "" {
 				kept = append(kept, raw)
 				continue
 			}
-			sp, err := a.sharedProxy(rc, raw)
+			sp, err := a.sharedProxy(rc, name, raw)
 			if err != nil {
 				a.releaseProxies(slots)
 				return nil, err
@@ -67,9 +94,9 @@ func (a *App) takeProxies(rc *routesContext, routes caddyhttp.RouteList) ([]prox
 	return slots, nil
 }
 
-// sharedProxy returns the shared reverse_proxy of raw, held once more,
-// provisioning it in rc if there is none.
-func (a *App) sharedProxy(rc *routesContext, raw json.RawMessage) (*sharedProxy, error) {
+// sharedProxy returns the shared handler (module name) of raw, held once
+// more, provisioning it in rc if there is none.
+func (a *App) sharedProxy(rc *routesContext, name string, raw json.RawMessage) (*sharedProxy, error) {
 	key := string(raw)
 	if sp := a.shared[key]; sp != nil {
 		sp.refs++
@@ -86,9 +113,9 @@ func (a *App) sharedProxy(rc *routesContext, raw json.RawMessage) (*sharedProxy,
 	if err != nil {
 		return nil, err
 	}
-	mod, err := rc.ctx.LoadModuleByID("http.handlers.reverse_proxy", cfg)
+	mod, err := rc.ctx.LoadModuleByID("http.handlers."+name, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("loading reverse_proxy: %v", err)
+		return nil, fmt.Errorf("loading %s: %v", name, err)
 	}
 	if rp, ok := mod.(*reverseproxy.Handler); ok {
 		makeLoggerLazy(rp)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
@@ -89,5 +90,67 @@ func TestSharedProxies(t *testing.T) {
 	app.mu.Unlock()
 	if shared != 1 {
 		t.Fatalf("one Ingress left: %d shared handlers, want 1", shared)
+	}
+}
+
+// TestSharedTracing: the traced paths of many Ingresses share one tracing
+// handler per span name, whatever their backends; the backend gets the
+// span's traceparent, of the client's trace when incoming spans are
+// trusted and of a new one when not.
+func TestSharedTracing(t *testing.T) {
+	t.Setenv("OTEL_TRACES_EXPORTER", "none")
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(r.Header.Get("Traceparent")))
+	}))
+	defer backend.Close()
+	port := int32(backend.Listener.Addr().(*net.TCPAddr).Port)
+	app := runApp(t)
+	snap := &ingress.Snapshot{}
+	const n = 6
+	for i := range n {
+		svc := fmt.Sprintf("svc%d", i)
+		snap.Services = append(snap.Services, testService(svc))
+		snap.EndpointSlices = append(snap.EndpointSlices, loopbackSlice(svc, port))
+		ing := testIngress(fmt.Sprintf("ing%d", i), fmt.Sprintf("app%d.example.com", i), testPath{"/", "Prefix", svc})
+		ing.Annotations = map[string]string{"nginx.ingress.kubernetes.io/enable-opentelemetry": "true"}
+		if i == n-1 {
+			ing.Annotations["nginx.ingress.kubernetes.io/opentelemetry-trust-incoming-span"] = "false"
+		}
+		snap.Ingresses = append(snap.Ingresses, ing)
+	}
+	app.update(snap, nil)
+	if len(app.problems) > 0 {
+		t.Fatalf("problems: %v", app.problems)
+	}
+	app.mu.Lock()
+	tracing := 0
+	for _, sp := range app.shared {
+		if strings.Contains(sp.key, `"tracing"`) {
+			tracing++
+		}
+	}
+	app.mu.Unlock()
+	if tracing != 1 {
+		t.Fatalf("got %d shared tracing handlers for %d Ingresses with one span name, want 1", tracing, n)
+	}
+
+	const clientTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	const clientParent = "00-" + clientTrace + "-00f067aa0ba902b7-01"
+	h := &Handler{app: app}
+	for i := range n {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", fmt.Sprintf("http://app%d.example.com/", i), nil)
+		r.Header.Set("Traceparent", clientParent)
+		req := caddyhttp.PrepareRequest(r, caddy.NewReplacer(), w, new(caddyhttp.Server))
+		if err := h.ServeHTTP(w, req, nil); err != nil || w.Code != 200 {
+			t.Fatalf("app%d: got %d, %v; want 200 from the backend", i, w.Code, err)
+		}
+		got := w.Body.String()
+		if len(got) != 55 || got == clientParent {
+			t.Fatalf("app%d: the backend got traceparent %q, want the span's", i, got)
+		}
+		if trusted := i < n-1; strings.Contains(got, clientTrace) != trusted {
+			t.Errorf("app%d: the backend got traceparent %q; of the client's trace: %v, want %v", i, got, !trusted, trusted)
+		}
 	}
 }

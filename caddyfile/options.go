@@ -61,6 +61,9 @@ type ingressApp struct {
 	AddHeaders                 string      `json:"add_headers,omitempty"`
 	ProxySetHeaders            string      `json:"proxy_set_headers,omitempty"`
 	AllowedResponseHeaders     []string    `json:"allowed_response_headers,omitempty"`
+	EnableOpenTelemetry        bool        `json:"enable_opentelemetry,omitempty"`
+	OpenTelemetryTrustIncoming *bool       `json:"opentelemetry_trust_incoming_span,omitempty"`
+	OpenTelemetryOperationName string      `json:"opentelemetry_operation_name,omitempty"`
 }
 
 // globalAuth is the JSON of the app's global_auth.
@@ -163,6 +166,9 @@ var sourceParsers = map[string]func(d *caddyfile.Dispenser) (any, error){
 //		add_headers <namespace/configmap>
 //		proxy_set_headers <namespace/configmap>
 //		allowed_response_headers <header...>
+//		enable_opentelemetry
+//		opentelemetry_trust_incoming_span on|off
+//		opentelemetry_operation_name <name>
 //	}
 //
 // Exactly one source (manifests or kubernetes) is required; the other
@@ -170,8 +176,8 @@ var sourceParsers = map[string]func(d *caddyfile.Dispenser) (any, error){
 // checked by the app. automatic_certificates, a flag, has TLS hosts
 // without a Secret get certificates from Caddy's TLS automation, with the
 // issuers of the site's policy (local_certs, acme_ca, …).
-// default_certificate, hsts, annotations_prefix, proxy_body_size and
-// load_balance are checked by the app; the timeouts are whole seconds, as
+// default_certificate, hsts, annotations_prefix, proxy_body_size,
+// load_balance and opentelemetry_operation_name are checked by the app; the timeouts are whole seconds, as
 // ingress-nginx's.
 func parseOption(d *caddyfile.Dispenser, existing any) (any, error) {
 	d.Next() // consume option name
@@ -279,18 +285,13 @@ func parseOption(d *caddyfile.Dispenser, existing any) (any, error) {
 		case name == "auth_tls_insecure_skip_verify":
 			app.AuthTLSInsecureSkipVerify, err = true, noArgs(d)
 		case name == "legacy_annotations":
-			var v string
-			if v, err = singleArg(d); err == nil {
-				switch v {
-				case "on":
-					app.LegacyAnnotations = new(bool)
-					*app.LegacyAnnotations = true
-				case "off":
-					app.LegacyAnnotations = new(bool)
-				default:
-					err = d.Errf("legacy_annotations: want on or off, got '%s'", v)
-				}
-			}
+			app.LegacyAnnotations, err = onOffArg(d)
+		case name == "enable_opentelemetry":
+			app.EnableOpenTelemetry, err = true, noArgs(d)
+		case name == "opentelemetry_trust_incoming_span":
+			app.OpenTelemetryTrustIncoming, err = onOffArg(d)
+		case name == "opentelemetry_operation_name":
+			app.OpenTelemetryOperationName, err = singleArg(d)
 		default:
 			return nil, d.Errf("unrecognized ingress option '%s'", name)
 		}
@@ -539,4 +540,22 @@ func parseGlobalAuth(d *caddyfile.Dispenser) (*globalAuth, error) {
 		}
 	}
 	return g, nil
+}
+
+// onOffArg returns the one argument, on or off, of the subdirective the
+// dispenser is on.
+func onOffArg(d *caddyfile.Dispenser) (*bool, error) {
+	name := d.Val()
+	v, err := singleArg(d)
+	if err != nil {
+		return nil, err
+	}
+	switch v {
+	case "on":
+		b := true
+		return &b, nil
+	case "off":
+		return new(bool), nil
+	}
+	return nil, d.Errf("%s: want on or off, got '%s'", name, v)
 }

@@ -45,6 +45,21 @@ func TestParseOption(t *testing.T) {
 			wantErr: "legacy_annotations: want on or off",
 		},
 		{
+			name:     "opentelemetry",
+			input:    "ingress {\n\tmanifests /m\n\tenable_opentelemetry\n\topentelemetry_trust_incoming_span off\n\topentelemetry_operation_name edge\n}",
+			wantJSON: `{"source":{"source":"manifests","dir":"/m"},"enable_opentelemetry":true,"opentelemetry_trust_incoming_span":false,"opentelemetry_operation_name":"edge"}`,
+		},
+		{
+			name:    "opentelemetry_trust_incoming_span needs on or off",
+			input:   "ingress {\n\tmanifests /m\n\topentelemetry_trust_incoming_span false\n}",
+			wantErr: "opentelemetry_trust_incoming_span: want on or off",
+		},
+		{
+			name:    "enable_opentelemetry takes no argument",
+			input:   "ingress {\n\tmanifests /m\n\tenable_opentelemetry on\n}",
+			wantErr: "wrong argument count",
+		},
+		{
 			name:    "global_auth takes one URL",
 			input:   "ingress {\n\tmanifests /m\n\tglobal_auth https://a https://b\n}",
 			wantErr: "wrong argument count",

@@ -112,6 +112,7 @@ var families = []*family{
 	&backendTLSFamily,
 	&clientAuthFamily,
 	&mirrorFamily,
+	&openTelemetryFamily,
 }
 
 // specs are the annotations of all families, by name.
@@ -195,6 +196,7 @@ type ingressConfig struct {
 	backend       backendOptions
 	clientAuth    clientAuthOptions
 	mirror        mirrorConfig
+	tracing       tracingConfig
 	// auth is the client certificate check, once resolved.
 	auth *ClientAuth
 	// reader read these annotations; it names their fields in problems.
@@ -390,12 +392,13 @@ func planFor(c *ingressConfig, s *site, p *plan) {
 	p.proxy.upstream, p.proxy.resolved = s.target.key()
 	p.proxy.fullForwardedFor = s.opts.Traffic.ComputeFullForwardedFor
 	if c.denied != "" {
-		// Only the redirect to HTTPS and HSTS are kept: they protect
-		// rather than serve.
+		// Only the redirect to HTTPS and HSTS are kept, since they
+		// protect rather than serve, and tracing, which observes.
 		*p = plan{
 			redirect: redirectPhase{HTTPS: p.redirect.HTTPS, HTTPSPort: p.redirect.HTTPSPort, PreserveTrailingSlash: p.redirect.PreserveTrailingSlash},
 			access:   accessPhase{denied: c.denied},
 			headers:  headersPhase{hsts: p.headers.hsts},
+			trace:    p.trace,
 		}
 	}
 }

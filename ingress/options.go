@@ -63,6 +63,8 @@ type Options struct {
 	// outside the translated subset, and serves the rest of the Ingress,
 	// rather than making its paths answer 503.
 	DropUnsupportedSnippets bool
+	// OpenTelemetry are the app-wide tracing settings.
+	OpenTelemetry OpenTelemetry
 }
 
 // Headers are the app-wide header settings of ingress-nginx's ConfigMap.

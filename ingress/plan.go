@@ -7,6 +7,8 @@ package ingress
 // share their rendered routes: list values are held in canonical form
 // (sorted, joined) by the family that parses them.
 type plan struct {
+	// trace, when on, makes a span of the whole request.
+	trace tracePhase
 	// logSkip leaves the requests out of the access log.
 	logSkip  bool
 	redirect redirectPhase

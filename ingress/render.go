@@ -55,6 +55,9 @@ type handler = map[string]any
 // them itself.
 func render(p *plan) json.RawMessage {
 	var routes []route
+	if p.trace.on {
+		routes = append(routes, route{Handle: tracingHandlers(&p.trace)})
+	}
 	if p.logSkip {
 		routes = append(routes, route{Handle: []map[string]any{{"handler": "vars", "log_skip": true}}})
 	}

@@ -152,6 +152,8 @@ func loadCase(t *testing.T, file string) (*ingress.Snapshot, []ingress.Problem, 
 				opts.DropUnsupportedSnippets = true
 			case "no-auth-locations":
 				opts.NoAuthLocations = strings.Split(v, ",")
+			case "enable-opentelemetry":
+				opts.OpenTelemetry.Enabled = true
 			default:
 				t.Fatalf("unknown option %q", k)
 			}

@@ -96,6 +96,8 @@ var seenHeaders = []string{
 	"X-Tenant",
 	"X-Env",
 	"Cookie",
+	"Traceparent",
+	"Tracestate",
 }
 
 // answer answers with the backend's name, says what it received and does

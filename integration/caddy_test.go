@@ -119,11 +119,18 @@ func startCaddy(t *testing.T, manifestDir string) *caddyProcess {
 // that is retried with other ports.
 func startCaddyWithConfig(t *testing.T, manifestDir, template string) *caddyProcess {
 	t.Helper()
+	return startCaddyWithEnv(t, manifestDir, template)
+}
+
+// startCaddyWithEnv is startCaddyWithConfig with env ("NAME=value")
+// added to the process's environment.
+func startCaddyWithEnv(t *testing.T, manifestDir, template string, env ...string) *caddyProcess {
+	t.Helper()
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	for attempt := 1; ; attempt++ {
-		c, err := launchCaddy(t, manifestDir, template)
+		c, err := launchCaddy(t, manifestDir, template, env...)
 		if err == nil {
 			return c
 		}
@@ -137,17 +144,18 @@ func startCaddyWithConfig(t *testing.T, manifestDir, template string) *caddyProc
 
 // launchCaddy starts one Caddy process and waits until it serves. The
 // process is killed when the test ends.
-func launchCaddy(t *testing.T, manifestDir, template string) (*caddyProcess, error) {
-	c, err := spawnCaddy(t, manifestDir, template)
+func launchCaddy(t *testing.T, manifestDir, template string, env ...string) (*caddyProcess, error) {
+	c, err := spawnCaddy(t, manifestDir, template, env...)
 	if err != nil {
 		return c, err
 	}
 	return c, c.waitReady()
 }
 
-// spawnCaddy starts one Caddy process without waiting for it to serve.
-// The process is killed when the test ends.
-func spawnCaddy(t *testing.T, manifestDir, template string) (*caddyProcess, error) {
+// spawnCaddy starts one Caddy process, with env added to its
+// environment, without waiting for it to serve. The process is killed
+// when the test ends.
+func spawnCaddy(t *testing.T, manifestDir, template string, env ...string) (*caddyProcess, error) {
 	home := t.TempDir()
 	c := &caddyProcess{
 		home:      home,
@@ -174,6 +182,7 @@ func spawnCaddy(t *testing.T, manifestDir, template string) (*caddyProcess, erro
 		"XDG_CONFIG_HOME="+filepath.Join(home, "config"),
 		"XDG_CACHE_HOME="+filepath.Join(home, "cache"),
 	)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout = c.log
 	cmd.Stderr = c.log
 	if err := cmd.Start(); err != nil {
