@@ -107,6 +107,7 @@ var families = []*family{
 	&customHeadersFamily,
 	&corsFamily,
 	&backendTLSFamily,
+	&fastcgiFamily,
 	&clientAuthFamily,
 	&mirrorFamily,
 }
@@ -187,6 +188,7 @@ type ingressConfig struct {
 	customOps     headerOps
 	cors          corsPolicy
 	backend       backendOptions
+	fastcgi       fastcgiConfig
 	clientAuth    clientAuthOptions
 	mirror        mirrorConfig
 	// auth is the client certificate check, once resolved.

@@ -93,6 +93,8 @@ type proxyPhase struct {
 	dial string
 	// backend is the TLS and protocol settings of the connection.
 	backend backendOptions
+	// fastcgi is how to speak FastCGI, with backend protocol FCGI.
+	fastcgi fastcgiPlan
 	// timeouts bound connecting to, writing to and reading from the
 	// backend; zero leaves Caddy's default.
 	timeouts timeouts
