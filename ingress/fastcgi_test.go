@@ -1,6 +1,7 @@
 package ingress
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -137,4 +138,18 @@ func FuzzParseFastCGIValue(f *testing.F) {
 			t.Errorf("%q: got %+v, %v on reparsing %q, want %+v", v, again, err, b.String(), parts)
 		}
 	})
+}
+
+// TestFastCGIPlanKey: paths that differ only in their FastCGI settings
+// do not share rendered routes.
+func TestFastCGIPlanKey(t *testing.T) {
+	tr := &translation{routes: make(map[planKey]json.RawMessage), prev: new(Translator)}
+	a := plan{proxy: proxyPhase{upstream: UpstreamKey{Namespace: "default", Service: "php"}, resolved: true, backend: backendOptions{protocol: "FCGI"}, fastcgi: fastcgiPlan{params: "A\x00one"}}}
+	b := a
+	b.proxy.fastcgi.params = "A\x00two"
+	c := a
+	c.proxy.fastcgi.index = "index.php"
+	if string(tr.routesFor(&a)) == string(tr.routesFor(&b)) || string(tr.routesFor(&a)) == string(tr.routesFor(&c)) {
+		t.Errorf("got the same routes for plans with different FastCGI settings")
+	}
 }
