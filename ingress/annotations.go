@@ -110,6 +110,7 @@ var families = []*family{
 	&customHeadersFamily,
 	&corsFamily,
 	&backendTLSFamily,
+	&fastcgiFamily,
 	&clientAuthFamily,
 	&mirrorFamily,
 	&openTelemetryFamily,
@@ -194,6 +195,7 @@ type ingressConfig struct {
 	customOps     headerOps
 	cors          corsPolicy
 	backend       backendOptions
+	fastcgi       fastcgiConfig
 	clientAuth    clientAuthOptions
 	mirror        mirrorConfig
 	tracing       tracingConfig

@@ -9,7 +9,7 @@ import (
 // backendOptions say how to connect to an Ingress's backends: the
 // backend-protocol and proxy-ssl-* annotations.
 type backendOptions struct {
-	// protocol is "" (HTTP), "HTTPS", "GRPC", "GRPCS" or "H2C".
+	// protocol is "" (HTTP), "HTTPS", "GRPC", "GRPCS", "H2C" or "FCGI".
 	protocol string
 	// secret is the proxy-ssl-secret as annotated; once resolved, the
 	// namespace/name of a Secret in Result.BackendSecrets.
@@ -48,8 +48,8 @@ func (b *backendOptions) tls() bool { return b.protocol == "HTTPS" || b.protocol
 // with less protection than asked for.
 var backendTLSFamily = family{
 	annotations: []annotationSpec{
-		{name: "backend-protocol", fails: denyPaths, doc: "How to talk to the backends: HTTP (default), HTTPS, GRPC, GRPCS or H2C.",
-			differs: "An unknown or unsupported value (AUTO_HTTP, AJP, FCGI) makes the paths answer 503; ingress-nginx falls back to HTTP."},
+		{name: "backend-protocol", fails: denyPaths, doc: "How to talk to the backends: HTTP (default), HTTPS, GRPC, GRPCS, H2C or FCGI (FastCGI, with the params of nginx's fastcgi_params; see fastcgi-index and fastcgi-params-configmap).",
+			differs: "An unknown or unsupported value (AUTO_HTTP, AJP) makes the paths answer 503; ingress-nginx falls back to HTTP. With FCGI, DOCUMENT_ROOT and SCRIPT_FILENAME are sent empty unless fastcgi-params-configmap sets them (ingress-nginx sends its own html directory and no SCRIPT_FILENAME), and the proxy-*-timeout annotations apply."},
 		{name: "proxy-ssl-secret", fails: denyPaths, doc: "Secret (namespace/name) with ca.crt to verify HTTPS backends and tls.crt/tls.key to present to them."},
 		{name: "proxy-ssl-verify", fails: denyPaths, doc: "\"on\" verifies the backend's certificate against proxy-ssl-secret's ca.crt. Default: on when that Secret has a ca.crt.",
 			differs: "ingress-nginx's default is off."},
@@ -157,12 +157,12 @@ func parseBackendProtocol(value string) (string, error) {
 	switch p := strings.ToUpper(value); p {
 	case "HTTP":
 		return "", nil
-	case "HTTPS", "GRPC", "GRPCS", "H2C":
+	case "HTTPS", "GRPC", "GRPCS", "H2C", "FCGI":
 		return p, nil
-	case "AUTO_HTTP", "AJP", "FCGI":
+	case "AUTO_HTTP", "AJP":
 		return "", fmt.Errorf("backend protocol %s is not supported", p)
 	}
-	return "", fmt.Errorf("invalid value %s: want HTTP, HTTPS, GRPC, GRPCS or H2C", quoted(value))
+	return "", fmt.Errorf("invalid value %s: want HTTP, HTTPS, GRPC, GRPCS, H2C or FCGI", quoted(value))
 }
 
 // checkSecretRef checks the form of a Secret reference, "namespace/name"

@@ -14,7 +14,7 @@ func TestBackendTLSAnnotations(t *testing.T) {
 	runAnnotationCases(t, []annotationCase{
 		{name: "grpc", annotations: nginx("backend-protocol", "grpc"), check: backend(backendOptions{protocol: "GRPC"})},
 		{name: "http", annotations: nginx("backend-protocol", "HTTP"), check: backend(backendOptions{})},
-		{name: "unsupported protocol", annotations: nginx("backend-protocol", "FCGI"), wantProblem: "not supported", wantFail: "denied"},
+		{name: "unsupported protocol", annotations: nginx("backend-protocol", "AJP"), wantProblem: "not supported", wantFail: "denied"},
 		{name: "unknown protocol", annotations: nginx("backend-protocol", "SPDY"), wantProblem: "invalid value", wantFail: "denied"},
 		{name: "https without secret", annotations: nginx("backend-protocol", "HTTPS", "proxy-ssl-server-name", "on", "proxy-ssl-name", "Backend.Example.com"), check: backend(backendOptions{protocol: "HTTPS", sendSNI: true, serverName: "backend.example.com", ingress: "default/test"})},
 		{name: "missing secret", annotations: nginx("backend-protocol", "HTTPS", "proxy-ssl-secret", "ca"), wantProblem: "not found", wantFail: "denied"},

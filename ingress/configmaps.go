@@ -12,7 +12,7 @@ import (
 
 // configMapAnnotations are the annotations whose value names a ConfigMap
 // ("namespace/name", or a name in the Ingress's namespace).
-var configMapAnnotations = []string{"custom-headers", "auth-proxy-set-headers"}
+var configMapAnnotations = []string{"custom-headers", "auth-proxy-set-headers", "fastcgi-params-configmap"}
 
 // ConfigMapRefs returns the ConfigMaps, as sorted and distinct
 // "namespace/name", that the annotations of ings (under the prefixes of

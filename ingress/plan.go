@@ -102,6 +102,8 @@ type proxyPhase struct {
 	// connection, when set, is the Connection header sent to the
 	// backend: "close" or "keep-alive".
 	connection string
+	// fastcgi is how to speak FastCGI, with backend protocol FCGI.
+	fastcgi fastcgiPlan
 	// timeouts bound connecting to, writing to and reading from the
 	// backend; zero leaves Caddy's default.
 	timeouts timeouts

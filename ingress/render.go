@@ -372,9 +372,15 @@ func proxyHandler(p *plan) handler {
 		delete(h, "load_balancing")
 		h["upstreams"] = []map[string]any{{"dial": px.dial}}
 	}
-	h["transport"] = forwarding(transport(px.upstream, &px.backend, px.timeouts), px.fullForwardedFor)
-	if p.headers.upstreamHost != "" {
-		h["transport"].(map[string]any)["upstream_host"] = true
+	if px.backend.protocol == "FCGI" {
+		// FastCGI has no request headers of its own to set: nginx's
+		// proxy_set_header lines do not apply to fastcgi_pass.
+		h["transport"] = withTimeouts(fastcgiTransport(&px.fastcgi), px.timeouts)
+	} else {
+		h["transport"] = forwarding(transport(px.upstream, &px.backend, px.timeouts), px.fullForwardedFor)
+		if p.headers.upstreamHost != "" {
+			h["transport"].(map[string]any)["upstream_host"] = true
+		}
 	}
 	withConnection(h, px.connection)
 	if e := &px.errors; e.codes != "" {
@@ -400,7 +406,11 @@ func proxyHandler(p *plan) handler {
 // so it holds nothing else (the Ingress named with TLS only names it in
 // errors).
 func transport(up UpstreamKey, b *backendOptions, to timeouts) map[string]any {
-	tr := transportFor(up, b)
+	return withTimeouts(transportFor(up, b), to)
+}
+
+// withTimeouts sets the timeouts to on the transport tr.
+func withTimeouts(tr map[string]any, to timeouts) map[string]any {
 	for key, secs := range map[string]int{"dial_timeout": to.connect, "write_timeout": to.send, "read_timeout": to.read} {
 		if secs != 0 {
 			tr[key] = strconv.Itoa(secs) + "s"

@@ -72,6 +72,7 @@ type planExtras struct {
 	backend  backendOptions
 	// connection is the Connection header sent to the backend.
 	connection string
+	fastcgi    fastcgiPlan
 	fallback   errorBackend
 	errors     errorPages
 	extAuth    externalAuth
@@ -84,7 +85,7 @@ type planExtras struct {
 func (t *translation) key(p *plan) planKey {
 	k := planKey{redirect: p.redirect, denied: p.access.denied, allow: p.access.allow, deny: p.access.deny, auth: p.access.basicAuth, any: p.access.satisfyAny, hsts: p.headers.hsts, upstream: p.proxy.upstream, resolved: p.proxy.resolved,
 		limits: p.limits, timeouts: p.proxy.timeouts, balance: p.proxy.balance, retry: p.proxy.retry, fullXFF: p.proxy.fullForwardedFor, logSkip: p.logSkip}
-	x := planExtras{rewrite: p.rewrite, affinity: p.proxy.affinity, hash: p.proxy.hash, canary: p.proxy.canary, headers: p.headers, dial: p.proxy.dial, backend: p.proxy.backend, connection: p.proxy.connection, fallback: p.proxy.fallback, errors: p.proxy.errors, extAuth: p.access.extAuth, ret: p.access.ret, mirror: p.proxy.mirror, trace: p.trace}
+	x := planExtras{rewrite: p.rewrite, affinity: p.proxy.affinity, hash: p.proxy.hash, canary: p.proxy.canary, headers: p.headers, dial: p.proxy.dial, backend: p.proxy.backend, connection: p.proxy.connection, fastcgi: p.proxy.fastcgi, fallback: p.proxy.fallback, errors: p.proxy.errors, extAuth: p.access.extAuth, ret: p.access.ret, mirror: p.proxy.mirror, trace: p.trace}
 	x.headers.hsts = ""
 	if x == (planExtras{}) {
 		return k
