@@ -61,6 +61,9 @@ type annotationSpec struct {
 	doc string
 	// differs says how it differs from ingress-nginx; "" when it does not.
 	differs string
+	// unsupported marks an ingress-nginx annotation that is known but
+	// not implemented: it is reported, and fails as fails says.
+	unsupported bool
 }
 
 // A family is a group of annotations that belong together, in a file of
@@ -114,6 +117,7 @@ var families = []*family{
 	&clientAuthFamily,
 	&mirrorFamily,
 	&openTelemetryFamily,
+	&modSecurityFamily,
 }
 
 // specs are the annotations of all families, by name.
@@ -143,12 +147,13 @@ type AnnotationDoc struct {
 	Differs string
 }
 
-// Annotations documents every supported annotation, sorted by name.
+// Annotations documents every annotation that translation knows, sorted
+// by name.
 func Annotations() []AnnotationDoc {
 	var out []AnnotationDoc
 	for _, f := range families {
 		for _, a := range f.annotations {
-			out = append(out, AnnotationDoc{Name: a.name, Supported: true, Fails: a.fails.String(), Doc: a.doc, Differs: a.differs})
+			out = append(out, AnnotationDoc{Name: a.name, Supported: !a.unsupported, Fails: a.fails.String(), Doc: a.doc, Differs: a.differs})
 		}
 	}
 	slices.SortFunc(out, func(a, b AnnotationDoc) int { return strings.Compare(a.Name, b.Name) })

@@ -62,7 +62,7 @@ func TestCheckErrorPage(t *testing.T) {
 func TestUnsupportedAnnotations(t *testing.T) {
 	runAnnotationCases(t, []annotationCase{
 		{name: "refused snippet fails closed", annotations: nginx("auth-snippet", "lua_code_cache off;"), wantProblem: "is not supported", wantFail: "denied"},
-		{name: "not yet supported", annotations: nginx("enable-modsecurity", "true"), wantProblem: "not supported; ignored"},
+		{name: "not yet supported", annotations: nginx("ssl-passthrough", "true"), wantProblem: "not supported; ignored"},
 		{name: "typo under our prefix", annotations: map[string]string{ownPrefix + "rewrite-targt": "/"}, wantProblem: "unknown annotation"},
 		{name: "other prefixes", annotations: map[string]string{"example.com/rewrite-target": "/"}},
 	})
