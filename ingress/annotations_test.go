@@ -26,30 +26,40 @@ type annotationCase struct {
 }
 
 // readFor reads annotations of an Ingress in namespace default, with
-// services in the snapshot.
-func readFor(t *testing.T, annotations map[string]string, opts Options, services ...*corev1.Service) (*ingressConfig, []Problem) {
+// objects (Services and ConfigMaps) in the snapshot.
+func readFor(t *testing.T, annotations map[string]string, opts Options, objects ...any) (*ingressConfig, []Problem) {
 	t.Helper()
 	tr := &translation{
 		opts:           opts,
 		services:       make(map[string]*corev1.Service),
 		secrets:        make(map[string]*corev1.Secret),
+		configMaps:     make(map[string]*corev1.ConfigMap),
 		backendSecrets: nil,
 		prev:           new(Translator),
 		prefixes:       annotationPrefixes(&opts),
 	}
-	for _, s := range services {
-		tr.services[s.Namespace+"/"+s.Name] = s
+	for _, o := range objects {
+		switch o := o.(type) {
+		case *corev1.Service:
+			tr.services[o.Namespace+"/"+o.Name] = o
+		case *corev1.ConfigMap:
+			tr.configMaps[o.Namespace+"/"+o.Name] = o
+		default:
+			t.Fatalf("readFor: cannot put a %T in the snapshot", o)
+		}
 	}
 	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "test", Namespace: "default", Annotations: annotations}}
 	c := readAnnotations(tr, ing, tr.reporter(ing))
 	return c, tr.problems
 }
 
-func runAnnotationCases(t *testing.T, cases []annotationCase, services ...*corev1.Service) {
+// runAnnotationCases runs cases with objects (Services and ConfigMaps) in
+// the snapshot.
+func runAnnotationCases(t *testing.T, cases []annotationCase, objects ...any) {
 	t.Helper()
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			c, problems := readFor(t, tt.annotations, Options{}, services...)
+			c, problems := readFor(t, tt.annotations, Options{}, objects...)
 			switch {
 			case tt.wantProblem == "" && len(problems) > 0:
 				t.Errorf("got problems %v, want none", problems)

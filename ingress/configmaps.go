@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -70,13 +71,8 @@ func (t *translation) configMapFor(namespace, value string) (string, *corev1.Con
 // them sorted as "name\x00value" lines joined by "\n": names must be
 // header names, values literal (printable, no $).
 func headerLines(name string, cm *corev1.ConfigMap) (string, error) {
-	keys := make([]string, 0, len(cm.Data))
-	for k := range cm.Data {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	var b strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(cm.Data)) {
 		v := strings.TrimSpace(cm.Data[k])
 		if !authHeaderName.MatchString(k) {
 			return "", fmt.Errorf("configmap %s: %s is not a header name", name, quoted(k))

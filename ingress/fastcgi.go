@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -132,13 +133,8 @@ type FastCGIParam struct {
 // returns them as sorted "NAME\x00VALUE" lines. refused says ingress-nginx
 // refuses the entry as well.
 func fastcgiParams(name string, cm *corev1.ConfigMap) (params string, refused bool, err error) {
-	keys := make([]string, 0, len(cm.Data))
-	for k := range cm.Data {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	var b strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(cm.Data)) {
 		v := cm.Data[k]
 		if !nginxParamName.MatchString(k) {
 			return "", true, fmt.Errorf("configmap %s: %s is not a FastCGI param name", name, quoted(k))

@@ -2,17 +2,14 @@ package ingress
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
-
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func TestFastCGIAnnotations(t *testing.T) {
-	cms := []*corev1.ConfigMap{
+	cms := []any{
 		configMap("default", "php", map[string]string{"SCRIPT_FILENAME": "/var/www/html$fastcgi_script_name", "REDIRECT_STATUS": "200", "EMPTY": ""}),
 		configMap("default", "dotted", map[string]string{"PHP.VALUE": "1"}),
 		configMap("default", "space", map[string]string{"SCRIPT_FILENAME": "/a b"}),
@@ -23,58 +20,34 @@ func TestFastCGIAnnotations(t *testing.T) {
 	fcgi := func(kv ...string) map[string]string {
 		return nginx(append([]string{"backend-protocol", "FCGI"}, kv...)...)
 	}
-	for _, tt := range []struct {
-		name        string
-		annotations map[string]string
-		want        fastcgiConfig
-		wantProblem string
-		// wantFail is "", "ignored" or "denied".
-		wantFail string
-	}{
-		{name: "protocol alone", annotations: fcgi()},
-		{name: "index", annotations: fcgi("fastcgi-index", "index.php"), want: fastcgiConfig{index: "index.php"}},
+	runAnnotationCases(t, []annotationCase{
+		{name: "protocol alone", annotations: fcgi(), check: fastcgiIs(fastcgiConfig{})},
+		{name: "index", annotations: fcgi("fastcgi-index", "index.php"), check: fastcgiIs(fastcgiConfig{index: "index.php"})},
 		{name: "invalid index", annotations: fcgi("fastcgi-index", "index.php?x"), wantProblem: "want a file name", wantFail: "ignored"},
 		{name: "params", annotations: fcgi("fastcgi-params-configmap", "php"),
-			want: fastcgiConfig{configMap: "php", params: "EMPTY\x00\nREDIRECT_STATUS\x00200\nSCRIPT_FILENAME\x00/var/www/html$fastcgi_script_name"}},
+			check: fastcgiIs(fastcgiConfig{configMap: "php", params: "EMPTY\x00\nREDIRECT_STATUS\x00200\nSCRIPT_FILENAME\x00/var/www/html$fastcgi_script_name"})},
 		{name: "namespace/name", annotations: fcgi("fastcgi-params-configmap", "default/php"),
-			want: fastcgiConfig{configMap: "default/php", params: "EMPTY\x00\nREDIRECT_STATUS\x00200\nSCRIPT_FILENAME\x00/var/www/html$fastcgi_script_name"}},
-		{name: "missing configmap", annotations: fcgi("fastcgi-params-configmap", "gone"), want: fastcgiConfig{configMap: "gone"}, wantProblem: "not found", wantFail: "denied"},
-		{name: "other namespace", annotations: fcgi("fastcgi-params-configmap", "other/php"), want: fastcgiConfig{configMap: "other/php"}, wantProblem: "another namespace", wantFail: "denied"},
+			check: fastcgiIs(fastcgiConfig{configMap: "default/php", params: "EMPTY\x00\nREDIRECT_STATUS\x00200\nSCRIPT_FILENAME\x00/var/www/html$fastcgi_script_name"})},
+		{name: "missing configmap", annotations: fcgi("fastcgi-params-configmap", "gone"), check: fastcgiIs(fastcgiConfig{configMap: "gone"}), wantProblem: "not found", wantFail: "denied"},
+		{name: "other namespace", annotations: fcgi("fastcgi-params-configmap", "other/php"), check: fastcgiIs(fastcgiConfig{configMap: "other/php"}), wantProblem: "another namespace", wantFail: "denied"},
 		{name: "invalid reference", annotations: fcgi("fastcgi-params-configmap", "a b"), wantProblem: "want namespace/name", wantFail: "ignored"},
-		{name: "reference of three parts", annotations: fcgi("fastcgi-params-configmap", "a/b/c"), want: fastcgiConfig{configMap: "a/b/c"}, wantFail: "denied", wantProblem: "configmap"},
-		{name: "value nginx refuses", annotations: fcgi("fastcgi-params-configmap", "space"), want: fastcgiConfig{configMap: "space"}, wantProblem: "invalid value", wantFail: "ignored"},
-		{name: "name with a dot", annotations: fcgi("fastcgi-params-configmap", "dotted"), want: fastcgiConfig{configMap: "dotted"}, wantProblem: "want letters, digits and _", wantFail: "denied"},
-		{name: "braces are not placeholders", annotations: fcgi("fastcgi-params-configmap", "placeholder"), want: fastcgiConfig{configMap: "placeholder"}, wantProblem: "{ and }", wantFail: "denied"},
-		{name: "document root", annotations: fcgi("fastcgi-params-configmap", "docroot"), want: fastcgiConfig{configMap: "docroot"}, wantProblem: "$document_root is not supported", wantFail: "denied"},
-		{name: "without FCGI", annotations: nginx("fastcgi-index", "index.php"), want: fastcgiConfig{index: "index.php"}, wantProblem: "no effect"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			tr := &translation{configMaps: make(map[string]*corev1.ConfigMap), prev: new(Translator), prefixes: annotationPrefixes(&Options{})}
-			for _, cm := range cms {
-				tr.configMaps[cm.Namespace+"/"+cm.Name] = cm
-			}
-			ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "test", Namespace: "default", Annotations: tt.annotations}}
-			c := readAnnotations(tr, ing, tr.reporter(ing))
-			if tt.wantFail != "ignored" && c.fastcgi != tt.want {
-				t.Errorf("got %+v, want %+v", c.fastcgi, tt.want)
-			}
-			switch {
-			case tt.wantProblem == "" && len(tr.problems) > 0:
-				t.Errorf("got problems %v, want none", tr.problems)
-			case tt.wantProblem != "" && (len(tr.problems) != 1 || !strings.Contains(tr.problems[0].Reason, tt.wantProblem)):
-				t.Errorf("got problems %v, want one containing %q", tr.problems, tt.wantProblem)
-			}
-			fail := ""
-			switch {
-			case c.ignored != "":
-				fail = "ignored"
-			case c.denied != "":
-				fail = "denied"
-			}
-			if fail != tt.wantFail {
-				t.Errorf("got failure %q, want %q", fail, tt.wantFail)
-			}
-		})
+		{name: "reference of three parts", annotations: fcgi("fastcgi-params-configmap", "a/b/c"), check: fastcgiIs(fastcgiConfig{configMap: "a/b/c"}), wantFail: "denied", wantProblem: "configmap"},
+		{name: "value nginx refuses", annotations: fcgi("fastcgi-params-configmap", "space"), check: fastcgiIs(fastcgiConfig{configMap: "space"}), wantProblem: "invalid value", wantFail: "ignored"},
+		{name: "name with a dot", annotations: fcgi("fastcgi-params-configmap", "dotted"), check: fastcgiIs(fastcgiConfig{configMap: "dotted"}), wantProblem: "want letters, digits and _", wantFail: "denied"},
+		{name: "braces are not placeholders", annotations: fcgi("fastcgi-params-configmap", "placeholder"), check: fastcgiIs(fastcgiConfig{configMap: "placeholder"}), wantProblem: "{ and }", wantFail: "denied"},
+		{name: "document root", annotations: fcgi("fastcgi-params-configmap", "docroot"), check: fastcgiIs(fastcgiConfig{configMap: "docroot"}), wantProblem: "$document_root is not supported", wantFail: "denied"},
+		{name: "without FCGI", annotations: nginx("fastcgi-index", "index.php"), check: fastcgiIs(fastcgiConfig{index: "index.php"}), wantProblem: "no effect"},
+	}, cms...)
+}
+
+// fastcgiIs checks the FastCGI config read (none is wanted of an ignored
+// Ingress).
+func fastcgiIs(want fastcgiConfig) func(c *ingressConfig) string {
+	return func(c *ingressConfig) string {
+		if c.ignored == "" && c.fastcgi != want {
+			return fmt.Sprintf("got %+v, want %+v", c.fastcgi, want)
+		}
+		return ""
 	}
 }
 
