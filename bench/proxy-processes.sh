@@ -42,47 +42,21 @@ static_other=$((base + 5))
 ingress_other=$((base + 6))
 mapfile -t ports < <(seq "$base" $((base + 6)))
 
-for tool in nginx wrk taskset ss openssl go curl; do
-	command -v "$tool" >/dev/null || { echo "proxy-processes.sh: $tool not found (apt-get install nginx-light wrk)" >&2; exit 1; }
-done
-if [ "$(nproc)" -lt 2 ]; then
-	echo "proxy-processes.sh: needs 2 cores (one for the Caddys, one for wrk and the backend)" >&2
-	exit 1
-fi
-# A leftover on our ports, or a Caddy sharing one with SO_REUSEPORT,
-# would take part of the load.
-listening=$(ss -ltnp)
-for p in "${ports[@]}"; do
-	if grep -qE "[:.]$p\b" <<<"$listening"; then
-		echo "proxy-processes.sh: port $p is in use; leftover process?" >&2
-		grep -E "[:.]$p\b" <<<"$listening" >&2
-		exit 1
-	fi
-done
-
-dir=$(mktemp -d /tmp/caddy-ingress-proxy-bench.XXXXXX)
-pids=()
-cleanup() {
-	for pid in "${pids[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
+script=proxy-processes.sh
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+need_tools nginx wrk taskset ss openssl go curl
+ports_free "${ports[@]}"
+work_dir caddy-ingress-proxy-bench
 
 echo "# $(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null || echo unknown) $(nginx -v 2>&1) $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
 echo "# rounds=$rounds, ${slice}s slices, Caddys on core 0, wrk (1 thread, 16 connections each) and the backend on core 1; $(uptime | sed 's/.*load/load/')"
 
 go build -o "$dir/caddy" ./cmd/caddy
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	-keyout "$dir/key.pem" -out "$dir/cert.pem" -days 7 -subj /CN=localhost \
-	-addext subjectAltName=DNS:localhost 2>/dev/null
+make_cert
 
-mkdir -p "$dir/manifests" "$dir/home" "$dir/tmp"
+mkdir -p "$dir/manifests"
 cat >"$dir/manifests/bench.yaml" <<EOF
 apiVersion: v1
 kind: Secret
@@ -114,27 +88,7 @@ spec:
         backend:
           service: {name: backend, port: {number: 80}}
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: backend, namespace: default}
-spec:
-  ports:
-  - port: 80
-    targetPort: $backend_port
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: backend-1
-  namespace: default
-  labels: {kubernetes.io/service-name: backend}
-addressType: IPv4
-ports:
-- port: $backend_port
-  protocol: TCP
-endpoints:
-- addresses: ["127.0.0.1"]
-  conditions: {ready: true}
+$(backend_manifests "$backend_port")
 EOF
 
 # The global options both Caddys share: no admin endpoint, no HTTP/3 (wrk
@@ -181,57 +135,17 @@ http://:$ingress_http {
 }
 EOF
 
-cat >"$dir/backend.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $dir/backend.pid;
-error_log $dir/backend.error.log warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	client_body_temp_path $dir/tmp;
-	proxy_temp_path $dir/tmp;
-	fastcgi_temp_path $dir/tmp;
-	uwsgi_temp_path $dir/tmp;
-	scgi_temp_path $dir/tmp;
-	keepalive_requests 1000000;
-	server { listen 127.0.0.1:$backend_port; location / { return 200 "ok\n"; } }
-}
-EOF
+nginx_conf backend "server { listen 127.0.0.1:$backend_port; location / { return 200 \"ok\n\"; } }" >"$dir/backend.conf"
 
-declare -A pid_of
-start() { # name core command...
-	local name=$1 core=$2
-	shift 2
-	HOME=$dir/home XDG_DATA_HOME=$dir/home XDG_CONFIG_HOME=$dir/home \
-		taskset -c "$core" "$@" >"$dir/$name.log" 2>&1 &
-	pids+=("$!")
-	pid_of[$name]=$!
-}
 start backend 1 nginx -p "$dir" -c "$dir/backend.conf"
 start caddy-static 0 "$dir/caddy" run --adapter caddyfile --config "$dir/Caddyfile.static"
 start caddy-ingress 0 "$dir/caddy" run --adapter caddyfile --config "$dir/Caddyfile.ingress"
 
 # Wait (bounded) until each Caddy answers "ok" through the backend.
-for url in "caddy-static http://localhost:$static_http/" "caddy-static https://localhost:$static_https/" \
-	"caddy-ingress http://localhost:$ingress_http/" "caddy-ingress https://localhost:$ingress_https/"; do
-	read -r name u <<<"$url"
-	ok=
-	for _ in $(seq 100); do
-		if ! kill -0 "${pid_of[$name]}" 2>/dev/null; then
-			echo "proxy-processes.sh: $name exited:" >&2
-			cat "$dir/$name.log" >&2
-			exit 1
-		fi
-		if [ "$(curl -sk --max-time 2 "$u")" = "ok" ]; then
-			ok=1
-			break
-		fi
-		sleep 0.1
-	done
-	[ -n "$ok" ] || { echo "proxy-processes.sh: $name does not answer at $u" >&2; cat "$dir/$name.log" >&2; exit 1; }
-done
+await_ok caddy-static "http://localhost:$static_http/"
+await_ok caddy-static "https://localhost:$static_https/"
+await_ok caddy-ingress "http://localhost:$ingress_http/"
+await_ok caddy-ingress "https://localhost:$ingress_https/"
 
 browser=(-H 'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
 	-H 'Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8'
@@ -239,8 +153,6 @@ browser=(-H 'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHT
 	-H 'Sec-Fetch-Dest: document' -H 'Sec-Fetch-Mode: navigate' -H 'Sec-Fetch-Site: none'
 	-H 'Upgrade-Insecure-Requests: 1')
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-tick_us=$((1000000 / $(getconf CLK_TCK)))
 
 # load name scheme client out: wrk against one Caddy for $slice seconds;
 # writes "requests ticks" (the Caddy's CPU time in clock ticks) to out.

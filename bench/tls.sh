@@ -61,53 +61,21 @@ static_full_http=$((base + 9))
 ingress_full_http=$((base + 10))
 mapfile -t ports < <(seq "$base" $((base + 10)))
 
-for tool in nginx wrk taskset ss openssl jq go curl; do
-	command -v "$tool" >/dev/null || { echo "tls.sh: $tool not found (apt-get install nginx-light wrk jq)" >&2; exit 1; }
-done
-if [ "$(nproc)" -lt 2 ]; then
-	echo "tls.sh: needs 2 cores (one for the server, one for wrk)" >&2
-	exit 1
-fi
-
-# Leftovers of an earlier run (or anything else) on our ports.
-listening=$(ss -ltnp)
-for p in "${ports[@]}"; do
-	if grep -qE "[:.]$p\b" <<<"$listening"; then
-		echo "tls.sh: port $p is in use; leftover process?" >&2
-		grep -E "[:.]$p\b" <<<"$listening" >&2
-		exit 1
-	fi
-done
-
-dir=$(mktemp -d /tmp/caddy-ingress-tls-bench.XXXXXX)
-pids=()
-cleanup() {
-	for pid in "${pids[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	if [ -n "${KEEP_DIR:-}" ]; then
-		echo "tls.sh: configs and logs kept in $dir" >&2
-	else
-		rm -rf "$dir"
-	fi
-}
-trap cleanup EXIT
+script=tls.sh
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+need_tools nginx wrk taskset ss openssl jq go curl
+ports_free "${ports[@]}"
+work_dir caddy-ingress-tls-bench
 
 echo "# $(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null || echo "${REV:-unknown}") $(nginx -v 2>&1) $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2) $(openssl version | cut -d' ' -f1-2)"
 echo "# runs=$runs, per run and mode $slices slices of ${slice}s per server, 32 connections, server on core 0, wrk and backend on core 1"
 
 go build -o "$dir/caddy" ./cmd/caddy
 
-# One ECDSA P-256 certificate for "localhost" (wrk sends the URL's host as
-# SNI, and localhost resolves to 127.0.0.1 without touching /etc/hosts).
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	-keyout "$dir/key.pem" -out "$dir/cert.pem" -days 7 -subj /CN=localhost \
-	-addext subjectAltName=DNS:localhost 2>/dev/null
+make_cert
 
-mkdir -p "$dir/manifests" "$dir/home"
+mkdir -p "$dir/manifests"
 cat >"$dir/manifests/bench.yaml" <<EOF
 apiVersion: v1
 kind: Secret
@@ -134,27 +102,7 @@ spec:
         backend:
           service: {name: backend, port: {number: 80}}
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: backend, namespace: default}
-spec:
-  ports:
-  - port: 80
-    targetPort: $backend_port
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: backend-1
-  namespace: default
-  labels: {kubernetes.io/service-name: backend}
-addressType: IPv4
-ports:
-- port: $backend_port
-  protocol: TCP
-endpoints:
-- addresses: ["127.0.0.1"]
-  conditions: {ready: true}
+$(backend_manifests "$backend_port")
 EOF
 
 # The global options both Caddys share: no admin endpoint, no HTTP/3 (wrk
@@ -206,28 +154,6 @@ EOF
 caddy_configs "" "$static_http" "$static_port" "$ingress_http" "$ingress_port"
 caddy_configs -full "$static_full_http" "$static_full_port" "$ingress_full_http" "$ingress_full_port"
 
-# nginx runs in the foreground with one process (master_process off), so
-# that the PID we start is the one that works.
-nginx_conf() {
-	cat <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $dir/$1.pid;
-error_log $dir/$1.error.log warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	client_body_temp_path $dir/$1.tmp;
-	proxy_temp_path $dir/$1.tmp;
-	fastcgi_temp_path $dir/$1.tmp;
-	uwsgi_temp_path $dir/$1.tmp;
-	scgi_temp_path $dir/$1.tmp;
-	keepalive_requests 1000000;
-	$2
-}
-EOF
-}
 nginx_conf backend "server { listen 127.0.0.1:$backend_port; location / { return 200 \"ok\n\"; } }" >"$dir/backend.conf"
 # nginx_server port tickets
 nginx_server() {
@@ -252,15 +178,6 @@ EOF
 nginx_conf nginx "$(nginx_server "$nginx_port" on)" >"$dir/nginx.conf"
 nginx_conf nginx-full "$(nginx_server "$nginx_full_port" off)" >"$dir/nginx-full.conf"
 
-declare -A pid_of
-start() { # name core command...
-	local name=$1 core=$2
-	shift 2
-	HOME=$dir/home XDG_DATA_HOME=$dir/home XDG_CONFIG_HOME=$dir/home \
-		taskset -c "$core" "$@" >"$dir/$name.log" 2>&1 &
-	pids+=("$!")
-	pid_of[$name]=$!
-}
 start backend 1 nginx -p "$dir" -c "$dir/backend.conf"
 start nginx 0 nginx -p "$dir" -c "$dir/nginx.conf"
 start nginx-full 0 nginx -p "$dir" -c "$dir/nginx-full.conf"
@@ -274,24 +191,8 @@ servers=(nginx caddy-static caddy-ingress)
 
 # Wait (bounded) until each server answers "ok" through the backend.
 for name in "${!port_of[@]}"; do
-	ok=
-	for _ in $(seq 100); do
-		if ! kill -0 "${pid_of[$name]}" 2>/dev/null; then
-			echo "tls.sh: $name exited:" >&2
-			cat "$dir/$name.log" >&2
-			exit 1
-		fi
-		if [ "$(curl -sk --max-time 2 "https://localhost:${port_of[$name]}/")" = "ok" ]; then
-			ok=1
-			break
-		fi
-		sleep 0.1
-	done
-	[ -n "$ok" ] || { echo "tls.sh: $name does not answer on ${port_of[$name]}" >&2; cat "$dir/$name.log" >&2; exit 1; }
+	await_ok "$name" "https://localhost:${port_of[$name]}/"
 done
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-tick_us=$((1000000 / $(getconf CLK_TCK)))
 
 # measure name mode: one wrk slice of $slice seconds; prints "requests
 # seconds cpu-ticks" (the server's CPU time in clock ticks).
