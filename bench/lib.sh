@@ -91,6 +91,24 @@ endpoints:
 EOF
 }
 
+# caddy_globals http-port https-port: the global options of the Caddys:
+# no admin endpoint, no HTTP/3 (wrk speaks TCP only), loopback only,
+# warnings only; https-port makes a site on that port HTTPS.
+caddy_globals() {
+	cat <<EOF
+	admin off
+	http_port $1
+	https_port $2
+	default_bind 127.0.0.1
+	servers {
+		protocols h1 h2
+	}
+	log {
+		level WARN
+	}
+EOF
+}
+
 # nginx_conf name http-block: an nginx config that runs in the
 # foreground with one process (master_process off), so that the PID we
 # start is the one that works.

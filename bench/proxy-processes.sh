@@ -91,23 +91,6 @@ spec:
 $(backend_manifests "$backend_port")
 EOF
 
-# The global options both Caddys share: no admin endpoint, no HTTP/3 (wrk
-# speaks TCP only), loopback only, warnings only. http_port is a port
-# nothing is sent to; https_port makes the ingress site's port HTTPS.
-caddy_globals() {
-	cat <<EOF
-	admin off
-	http_port $1
-	https_port $2
-	default_bind 127.0.0.1
-	servers {
-		protocols h1 h2
-	}
-	log {
-		level WARN
-	}
-EOF
-}
 cat >"$dir/Caddyfile.static" <<EOF
 {
 $(caddy_globals "$static_other" "$static_https")

@@ -105,22 +105,6 @@ spec:
 $(backend_manifests "$backend_port")
 EOF
 
-# The global options both Caddys share: no admin endpoint, no HTTP/3 (wrk
-# speaks TCP only), loopback only, warnings only.
-caddy_globals() {
-	cat <<EOF
-	admin off
-	http_port $1
-	https_port $2
-	default_bind 127.0.0.1
-	servers {
-		protocols h1 h2
-	}
-	log {
-		level WARN
-	}
-EOF
-}
 # caddy_configs suffix static-http static-https ingress-http ingress-https:
 # the configs of both Caddys, adapted to JSON; with suffix "-full" with
 # session tickets off (the Caddyfile has no option for it).
