@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"net/http"
 	"testing"
 )
 
@@ -63,37 +62,12 @@ func TestTLSBackendTuning(t *testing.T) {
 	}
 
 	c := startCaddy(t, dir)
-	cl := newClient(nil)
-	get := func(t *testing.T, ingress string) *response {
-		t.Helper()
-		r, err := cl.get(httpURL(c, ingress+".tuning.example.com", "/"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
+	checks := backendChecks{c: c, cl: newClient(nil), domain: "tuning.example.com"}
+	// expectOK checks that the Ingress answers from be, over TLS.
 	expectOK := func(t *testing.T, ingress string, be *recordingBackend) {
 		t.Helper()
-		if r := get(t, ingress); r.status != http.StatusOK || r.body != be.name {
-			t.Fatalf("got %d %q, want %d %q", r.status, r.body, http.StatusOK, be.name)
-		}
-		if s := be.takeOne(t); !s.tls {
+		if s := checks.expectOK(t, ingress, be); !s.tls {
 			t.Error("backend got the request without TLS")
-		}
-	}
-	// expectBadGateway checks a 502 that the backend never saw and the
-	// error Caddy logs for it, which names the Ingress and says why.
-	expectBadGateway := func(t *testing.T, ingress string, be *recordingBackend, reason string) {
-		t.Helper()
-		if r := get(t, ingress); r.status != http.StatusBadGateway {
-			t.Errorf("got %d %q, want %d", r.status, r.body, http.StatusBadGateway)
-		}
-		be.expectNone(t)
-		e := c.waitForLog(t, "error naming Ingress default/"+ingress, func(e logEntry) bool {
-			return e.str("level") == "error" && logMentions("(Ingress default/"+ingress+")")(e)
-		})
-		if !logMentions(reason)(e) {
-			t.Errorf("error logged: got %q, want it to mention %q", e.str("msg"), reason)
 		}
 	}
 
@@ -103,10 +77,10 @@ func TestTLSBackendTuning(t *testing.T) {
 		expectOK(t, "tls12-only", tls12BE)
 	})
 	t.Run("TLSv1.3 to a TLS 1.2 backend", func(t *testing.T) {
-		expectBadGateway(t, "tls13-only", tls12BE, "protocol version not supported")
+		checks.expectBadGateway(t, "tls13-only", tls12BE, "protocol version not supported")
 	})
 	t.Run("ciphers the backend's key cannot use", func(t *testing.T) {
-		expectBadGateway(t, "rsa-ciphers", tls12BE, "handshake failure")
+		checks.expectBadGateway(t, "rsa-ciphers", tls12BE, "handshake failure")
 	})
 	t.Run("ciphers the backend's key can use", func(t *testing.T) {
 		expectOK(t, "ecdsa-ciphers", tls12BE)
@@ -115,7 +89,7 @@ func TestTLSBackendTuning(t *testing.T) {
 		expectOK(t, "one-deep", oneDeepBE)
 	})
 	t.Run("two intermediates beyond depth 1", func(t *testing.T) {
-		expectBadGateway(t, "two-deep-depth1", twoDeepBE, "certificate chain has 2 intermediate CA certificates, more than the verify depth 1")
+		checks.expectBadGateway(t, "two-deep-depth1", twoDeepBE, "certificate chain has 2 intermediate CA certificates, more than the verify depth 1")
 	})
 	t.Run("two intermediates within depth 2", func(t *testing.T) {
 		expectOK(t, "two-deep-depth2", twoDeepBE)

@@ -104,41 +104,10 @@ func TestTLSBackends(t *testing.T) {
 	}
 
 	c := startCaddy(t, dir)
-	cl := newClient(nil)
-	get := func(t *testing.T, ingress string) *response {
-		t.Helper()
-		r, err := cl.get(httpURL(c, ingress+".backends.example.com", "/"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	expectOK := func(t *testing.T, ingress string, be *recordingBackend) seenRequest {
-		t.Helper()
-		r := get(t, ingress)
-		if r.status != http.StatusOK || r.body != be.name {
-			t.Fatalf("got %d %q, want %d %q", r.status, r.body, http.StatusOK, be.name)
-		}
-		return be.takeOne(t)
-	}
-	// expectBadGateway checks a 502 and the error Caddy logs for it,
-	// which names the Ingress and says why.
-	expectBadGateway := func(t *testing.T, ingress string, be *recordingBackend, reason string) {
-		t.Helper()
-		if r := get(t, ingress); r.status != http.StatusBadGateway {
-			t.Errorf("got %d %q, want %d", r.status, r.body, http.StatusBadGateway)
-		}
-		be.expectNone(t)
-		e := c.waitForLog(t, "error naming Ingress default/"+ingress, func(e logEntry) bool {
-			return e.str("level") == "error" && logMentions("(Ingress default/"+ingress+")")(e)
-		})
-		if !logMentions(reason)(e) {
-			t.Errorf("error logged: got %q, want it to mention %q", e.str("msg"), reason)
-		}
-	}
+	checks := backendChecks{c: c, cl: newClient(nil), domain: "backends.example.com"}
 
 	t.Run("trusted backend certificate", func(t *testing.T) {
-		s := expectOK(t, "trusted", trustedBE)
+		s := checks.expectOK(t, "trusted", trustedBE)
 		if !s.tls {
 			t.Error("backend got the request without TLS")
 		}
@@ -153,52 +122,52 @@ func TestTLSBackends(t *testing.T) {
 		}
 	})
 	t.Run("certificate from another CA with verify on", func(t *testing.T) {
-		expectBadGateway(t, "untrusted", untrustedBE, "certificate signed by unknown authority")
+		checks.expectBadGateway(t, "untrusted", untrustedBE, "certificate signed by unknown authority")
 	})
 	t.Run("certificate for another name with verify on", func(t *testing.T) {
-		expectBadGateway(t, "wrong-name", wrongNameBE, "not wrong-name.default.svc")
+		checks.expectBadGateway(t, "wrong-name", wrongNameBE, "not wrong-name.default.svc")
 	})
 	t.Run("proxy-ssl-verify off", func(t *testing.T) {
-		expectOK(t, "verify-off", untrustedBE)
+		checks.expectOK(t, "verify-off", untrustedBE)
 	})
 	t.Run("backend-tls-verify off wins over proxy-ssl-verify on", func(t *testing.T) {
-		expectOK(t, "own-verify-off", untrustedBE)
+		checks.expectOK(t, "own-verify-off", untrustedBE)
 	})
 	t.Run("no proxy-ssl-secret does not verify", func(t *testing.T) {
-		expectOK(t, "no-secret", untrustedBE)
+		checks.expectOK(t, "no-secret", untrustedBE)
 	})
 	t.Run("proxy-ssl-name is the name verified", func(t *testing.T) {
-		s := expectOK(t, "custom-name", customNameBE)
+		s := checks.expectOK(t, "custom-name", customNameBE)
 		if s.sni != "" {
 			t.Errorf("SNI without proxy-ssl-server-name: got %q, want none", s.sni)
 		}
 	})
 	t.Run("proxy-ssl-server-name sends proxy-ssl-name", func(t *testing.T) {
-		s := expectOK(t, "custom-sni", customNameBE)
+		s := checks.expectOK(t, "custom-sni", customNameBE)
 		if s.sni != customName {
 			t.Errorf("SNI: got %q, want %q", s.sni, customName)
 		}
 	})
 	t.Run("proxy-ssl-server-name sends the default name", func(t *testing.T) {
-		s := expectOK(t, "default-sni", sniBE)
+		s := checks.expectOK(t, "default-sni", sniBE)
 		if want := "default-sni.default.svc"; s.sni != want {
 			t.Errorf("SNI: got %q, want %q", s.sni, want)
 		}
 	})
 	t.Run("proxy-ssl-server-name sends the default name without verification", func(t *testing.T) {
-		s := expectOK(t, "default-sni-unverified", sniBE)
+		s := checks.expectOK(t, "default-sni-unverified", sniBE)
 		if want := "default-sni-unverified.default.svc"; s.sni != want {
 			t.Errorf("SNI: got %q, want %q", s.sni, want)
 		}
 	})
 	t.Run("mutual TLS", func(t *testing.T) {
-		s := expectOK(t, "mtls", mtlsBE)
+		s := checks.expectOK(t, "mtls", mtlsBE)
 		if !bytes.Equal(s.clientCert, proxyCert.der) {
 			t.Errorf("client certificate the backend saw: got %d bytes of DER, want the Secret's tls.crt", len(s.clientCert))
 		}
 	})
 	t.Run("mutual TLS without ca.crt", func(t *testing.T) {
-		s := expectOK(t, "mtls-unverified", mtlsBE)
+		s := checks.expectOK(t, "mtls-unverified", mtlsBE)
 		if !bytes.Equal(s.clientCert, proxyCert.der) {
 			t.Errorf("client certificate the backend saw: got %d bytes of DER, want the Secret's tls.crt", len(s.clientCert))
 		}
@@ -206,22 +175,22 @@ func TestTLSBackends(t *testing.T) {
 	t.Run("mutual TLS without a client certificate", func(t *testing.T) {
 		// The refusal races with writing the request (an alert, a reset
 		// or a broken pipe); the log line says why either way.
-		expectBadGateway(t, "mtls-no-client-cert", mtlsBE, "refused the connection for lack of a client certificate")
+		checks.expectBadGateway(t, "mtls-no-client-cert", mtlsBE, "refused the connection for lack of a client certificate")
 	})
 	t.Run("GRPCS speaks HTTP/2 over TLS", func(t *testing.T) {
-		s := expectOK(t, "grpcs", grpcsBE)
+		s := checks.expectOK(t, "grpcs", grpcsBE)
 		if s.protoMajor != 2 || !s.tls {
 			t.Errorf("backend got HTTP/%d, TLS %t; want HTTP/2 over TLS", s.protoMajor, s.tls)
 		}
 	})
 	t.Run("H2C speaks cleartext HTTP/2", func(t *testing.T) {
-		s := expectOK(t, "h2c", h2cBE)
+		s := checks.expectOK(t, "h2c", h2cBE)
 		if s.protoMajor != 2 || s.tls {
 			t.Errorf("backend got HTTP/%d, TLS %t; want HTTP/2 without TLS", s.protoMajor, s.tls)
 		}
 	})
 	t.Run("GRPC speaks cleartext HTTP/2", func(t *testing.T) {
-		s := expectOK(t, "grpc", h2cBE)
+		s := checks.expectOK(t, "grpc", h2cBE)
 		if s.protoMajor != 2 || s.tls {
 			t.Errorf("backend got HTTP/%d, TLS %t; want HTTP/2 without TLS", s.protoMajor, s.tls)
 		}
