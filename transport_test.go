@@ -411,19 +411,27 @@ func TestTransportProvision(t *testing.T) {
 	}
 }
 
-// TestH2C checks the transport JSON that the translator emits for
-// backend-protocol GRPC and H2C: HTTP/2 with prior knowledge over
-// cleartext; and for HTTP: HTTP/1.1.
-func TestH2C(t *testing.T) {
-	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Seen-Proto", r.Proto)
-		w.Header().Set("Seen-Tls", fmt.Sprint(r.TLS != nil))
-	}))
+// cleartextBackend starts a backend that speaks HTTP/1.1 and HTTP/2 with
+// prior knowledge (h2c) over cleartext, closed when the test ends.
+func cleartextBackend(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	backend := httptest.NewUnstartedServer(h)
 	backend.Config.Protocols = new(http.Protocols)
 	backend.Config.Protocols.SetHTTP1(true)
 	backend.Config.Protocols.SetUnencryptedHTTP2(true)
 	backend.Start()
-	defer backend.Close()
+	t.Cleanup(backend.Close)
+	return backend
+}
+
+// TestH2C checks the transport JSON that the translator emits for
+// backend-protocol GRPC and H2C: HTTP/2 with prior knowledge over
+// cleartext; and for HTTP: HTTP/1.1.
+func TestH2C(t *testing.T) {
+	backend := cleartextBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Seen-Proto", r.Proto)
+		w.Header().Set("Seen-Tls", fmt.Sprint(r.TLS != nil))
+	})
 	_, ctx := proxyContext(t)
 
 	tests := []struct {
@@ -455,15 +463,10 @@ func TestH2C(t *testing.T) {
 // sees the Connection header, and close opens a connection per request,
 // also over HTTP/2 (which sends no Connection header).
 func TestTransportConnection(t *testing.T) {
-	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	backend := cleartextBackend(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Seen-Connection", strings.Join(r.Header.Values("Connection"), ", "))
 		w.Header().Set("Seen-Peer", r.RemoteAddr)
-	}))
-	backend.Config.Protocols = new(http.Protocols)
-	backend.Config.Protocols.SetHTTP1(true)
-	backend.Config.Protocols.SetUnencryptedHTTP2(true)
-	backend.Start()
-	defer backend.Close()
+	})
 	_, ctx := proxyContext(t)
 
 	tests := []struct {
