@@ -239,7 +239,9 @@ func (vc *verifyCache) verify(ca *ingress.ClientAuth, certs []*x509.Certificate,
 }
 
 // verifyClient verifies a client's chain against the host's CAs, with at
-// most Depth CA certificates above the client's own.
+// most Depth intermediate CA certificates between the client's own and
+// the CA it chains to, as OpenSSL (and so nginx's ssl_verify_depth)
+// counts them: Depth 1 takes a certificate that an intermediate issued.
 func verifyClient(ca *ingress.ClientAuth, certs []*x509.Certificate, now time.Time) error {
 	intermediates := x509.NewCertPool()
 	for _, c := range certs[1:] {
@@ -255,7 +257,9 @@ func verifyClient(ca *ingress.ClientAuth, certs []*x509.Certificate, now time.Ti
 		return err
 	}
 	for _, chain := range chains {
-		if len(chain)-1 > ca.Depth {
+		// chain holds the client's certificate, the intermediates and
+		// the CA of ca.crt it ends at.
+		if len(chain)-2 > ca.Depth {
 			continue
 		}
 		for _, c := range chain[:len(chain)-1] {

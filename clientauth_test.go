@@ -46,6 +46,8 @@ func TestClientAuth(t *testing.T) {
 	good := ca.clientCert(t, "alice")
 	intermediate := ca.intermediate(t, "intermediate")
 	deep := intermediate.clientCert(t, "bob")
+	second := intermediate.intermediate(t, "second intermediate")
+	deeper := second.clientCert(t, "carol")
 	stranger := other.clientCert(t, "mallory")
 
 	auth := func(verify ingress.ClientVerify, depth int, pass bool) *ingress.ClientAuth {
@@ -69,8 +71,11 @@ func TestClientAuth(t *testing.T) {
 		{"verified", auth("on", 1, false), "mtls.test", tlsState("mtls.test", good), 0, "SUCCESS"},
 		{"no certificate", auth("on", 1, false), "mtls.test", tlsState("mtls.test"), 400, ""},
 		{"other CA", auth("on", 1, false), "mtls.test", tlsState("mtls.test", stranger), 400, ""},
-		{"chain deeper than depth", auth("on", 1, false), "mtls.test", tlsState("mtls.test", deep, intermediate.cert), 400, ""},
-		{"chain within depth", auth("on", 2, false), "mtls.test", tlsState("mtls.test", deep, intermediate.cert), 0, "SUCCESS"},
+		// The depth counts intermediates, as OpenSSL does: depth 1 takes
+		// one, as nginx's ssl_verify_depth 1 does.
+		{"one intermediate within depth 1", auth("on", 1, false), "mtls.test", tlsState("mtls.test", deep, intermediate.cert), 0, "SUCCESS"},
+		{"chain deeper than depth", auth("on", 1, false), "mtls.test", tlsState("mtls.test", deeper, second.cert, intermediate.cert), 400, ""},
+		{"chain within depth", auth("on", 2, false), "mtls.test", tlsState("mtls.test", deeper, second.cert, intermediate.cert), 0, "SUCCESS"},
 		{"SNI of another host", auth("on", 1, false), "mtls.test", tlsState("open.test", good), 421, ""},
 		{"no SNI", auth("on", 1, false), "mtls.test", tlsState("", good), 421, ""},
 		{"Host with port and case", auth("on", 1, false), "MTLS.test:8443", tlsState("mtls.test", good), 0, "SUCCESS"},

@@ -181,8 +181,9 @@ type ClientAuth struct {
 	// trusted CAs.
 	Secret string       `json:"secret"`
 	Verify ClientVerify `json:"verify"`
-	// Depth is the greatest number of CA certificates above the client's
-	// own certificate in its verified chain.
+	// Depth is the greatest number of intermediate CA certificates
+	// between the client's certificate and the CA it chains to, as
+	// OpenSSL counts them (auth-tls-verify-depth; default 1).
 	Depth int `json:"depth"`
 	// PassCertificate sends the client certificate (PEM, URL-escaped) to
 	// the backend in the ssl-client-cert header.

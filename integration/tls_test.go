@@ -272,13 +272,14 @@ func TestTLSClientCertificates(t *testing.T) {
 	clientCA := newCA(t, "client CA", nil)
 	otherCA := newCA(t, "other client CA", nil)
 	intermediate := newCA(t, "client intermediate CA", clientCA)
+	second := newCA(t, "second client intermediate CA", intermediate)
 
 	const (
 		hostA    = "a.clientauth.example.com" // verify on, passes the certificate
 		hostB    = "b.clientauth.example.com" // no client certificates
 		hostOpt  = "optional.clientauth.example.com"
 		hostNoCA = "noca.clientauth.example.com"
-		hostDeep = "deep.clientauth.example.com" // verify depth 2
+		hostDeep = "deep.clientauth.example.com" // verify depth 2: two intermediates
 		hostErr  = "errpage.clientauth.example.com"
 		errPage  = "https://errors.example.com:8443/client-certificate.html"
 	)
@@ -337,6 +338,9 @@ func TestTLSClientCertificates(t *testing.T) {
 	clientCert := clientCA.issueClient(t, "alice")
 	otherCert := otherCA.issueClient(t, "mallory")
 	chainCert := intermediate.issueClient(t, "bob")
+	// carol's chain has two intermediates, as she sends it.
+	deeperCert := second.issueClient(t, "carol")
+	deeperCert.certPEM = append(deeperCert.certPEM, caPEM(intermediate)...)
 	// A new client per subtest, so its count of requests for a
 	// certificate is its own.
 	withCert := func(kp keyPair) *certClient { return newCertClient(serverCA.pool, kp.tlsCertificate(t)) }
@@ -408,8 +412,14 @@ func TestTLSClientCertificates(t *testing.T) {
 		expectStatus(t, withCert(otherCert), httpsURL(c, hostA, "/"), nil, http.StatusBadRequest)
 		be["a"].expectNone(t)
 	})
+	// The verify depth counts intermediates, as OpenSSL's does: the
+	// default, 1, takes one, as nginx's ssl_verify_depth 1.
+	t.Run("A takes one intermediate at the default depth", func(t *testing.T) {
+		s := expectServed(t, withCert(chainCert), httpsURL(c, hostA, "/"), nil, be["a"])
+		expectVerify(t, s, "SUCCESS")
+	})
 	t.Run("A beyond the verify depth", func(t *testing.T) {
-		expectStatus(t, withCert(chainCert), httpsURL(c, hostA, "/"), nil, http.StatusBadRequest)
+		expectStatus(t, withCert(deeperCert), httpsURL(c, hostA, "/"), nil, http.StatusBadRequest)
 		be["a"].expectNone(t)
 	})
 	t.Run("A's other Ingress needs the certificate too", func(t *testing.T) {
@@ -556,16 +566,16 @@ func TestTLSClientCertificates(t *testing.T) {
 		expectErrorPage(t, withCert(otherCert))
 	})
 	t.Run("error page beyond the verify depth", func(t *testing.T) {
-		expectErrorPage(t, withCert(chainCert))
+		expectErrorPage(t, withCert(deeperCert))
 	})
 	t.Run("error page not shown to a verified client", func(t *testing.T) {
 		s := expectServed(t, withCert(clientCert), httpsURL(c, hostErr, "/"), nil, be["errpage"])
 		expectVerify(t, s, "SUCCESS")
 	})
-	t.Run("verify depth 2 accepts an intermediate", func(t *testing.T) {
-		s := expectServed(t, withCert(chainCert), httpsURL(c, hostDeep, "/"), nil, be["deep"])
+	t.Run("verify depth 2 accepts two intermediates", func(t *testing.T) {
+		s := expectServed(t, withCert(deeperCert), httpsURL(c, hostDeep, "/"), nil, be["deep"])
 		expectVerify(t, s, "SUCCESS")
-		if got, want := s.header.Get("Ssl-Client-Issuer-Dn"), intermediate.cert.Subject.String(); got != want {
+		if got, want := s.header.Get("Ssl-Client-Issuer-Dn"), second.cert.Subject.String(); got != want {
 			t.Errorf("ssl-client-issuer-dn: got %q, want %q", got, want)
 		}
 	})
