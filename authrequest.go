@@ -42,6 +42,10 @@ type AuthRequest struct {
 	RequestRedirect string `json:"request_redirect,omitempty"`
 	// ProxySetHeaders are set on the auth request, literally.
 	ProxySetHeaders map[string]string `json:"proxy_set_headers,omitempty"`
+	// ProxySetHeaderTemplates are set on the auth request after
+	// ProxySetHeaders, with the nginx variables of
+	// ingress.ParseHeaderTemplate filled in from the client's request.
+	ProxySetHeaderTemplates map[string]string `json:"proxy_set_header_templates,omitempty"`
 	// AlwaysSetCookie returns the answer's Set-Cookie with every
 	// response status rather than with 2xx and 3xx ones only.
 	AlwaysSetCookie bool `json:"always_set_cookie,omitempty"`
@@ -53,6 +57,7 @@ type AuthRequest struct {
 	CacheZone      string   `json:"cache_zone,omitempty"`
 
 	url, signin, cacheKey []ingress.HashKeyPart
+	headerTemplates       map[string][]ingress.HashKeyPart
 	durations             map[int]time.Duration
 	app                   *App
 }
@@ -86,6 +91,16 @@ func (h *AuthRequest) Provision(ctx caddy.Context) error {
 		if h.durations, err = parseCacheDurations(h.CacheDurations); err != nil {
 			return fmt.Errorf("cache_durations: %v", err)
 		}
+	}
+	for name, v := range h.ProxySetHeaderTemplates {
+		parts, err := ingress.ParseHeaderTemplate(v)
+		if err != nil {
+			return fmt.Errorf("proxy_set_header_templates[%s]: %v", name, err)
+		}
+		if h.headerTemplates == nil {
+			h.headerTemplates = make(map[string][]ingress.HashKeyPart)
+		}
+		h.headerTemplates[http.CanonicalHeaderKey(name)] = parts
 	}
 	for i, name := range h.ResponseHeaders {
 		h.ResponseHeaders[i] = http.CanonicalHeaderKey(name)
@@ -226,6 +241,9 @@ func (h *AuthRequest) ask(r *http.Request) (*authAnswer, error) {
 		} else {
 			req.Header.Set(k, v)
 		}
+	}
+	for k, parts := range h.headerTemplates {
+		setExpanded(req.Header, k, parts, r)
 	}
 	resp, err := h.app.authClient.do(r.Context(), req)
 	if err != nil {

@@ -18,11 +18,13 @@ func init() {
 // Headers changes request and response headers by literal values, and
 // answers fixed responses: what the translated snippet directives,
 // custom-headers and the app's header options ask for. Nothing in a name
-// or value is expanded.
+// or value is expanded, but the nginx variables of a req-set-vars value
+// (ingress.ParseHeaderTemplate), which are filled in with request data.
 type Headers struct {
 	// Ops are applied in order. Op is one of set, add, add-always, del
 	// (response headers; del with Value "*" removes every header whose
-	// name starts with Name), req-set, req-del (request headers). Response
+	// name starts with Name), req-set, req-del, req-set-vars (request
+	// headers; the last with nginx variables in Value). Response
 	// headers are changed on the final response, after the backend's: set
 	// replaces them, add adds to 2xx and 3xx responses, add-always to
 	// all.
@@ -34,6 +36,8 @@ type Headers struct {
 	RespondText   string `json:"respond_text,omitempty"`
 
 	response []HeaderOp
+	// templates are the parsed values of the req-set-vars ops, by index.
+	templates map[int][]ingress.HashKeyPart
 }
 
 // HeaderOp is one header change.
@@ -58,6 +62,15 @@ func (h *Headers) Provision(caddy.Context) error {
 		case "set", "add", "add-always", "del":
 			h.response = append(h.response, op)
 		case "req-set", "req-del":
+		case "req-set-vars":
+			parts, err := ingress.ParseHeaderTemplate(op.Value)
+			if err != nil {
+				return fmt.Errorf("ops[%d]: %v", i, err)
+			}
+			if h.templates == nil {
+				h.templates = make(map[int][]ingress.HashKeyPart)
+			}
+			h.templates[i] = parts
 		default:
 			return fmt.Errorf("ops[%d]: unknown op %q", i, op.Op)
 		}
@@ -74,12 +87,14 @@ func (h *Headers) Provision(caddy.Context) error {
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Headers) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	for _, op := range h.Ops {
+	for i, op := range h.Ops {
 		switch op.Op {
 		case "req-set":
 			r.Header.Set(op.Name, op.Value)
 		case "req-del":
 			r.Header.Del(op.Name)
+		case "req-set-vars":
+			setExpanded(r.Header, op.Name, h.templates[i], r)
 		}
 	}
 	if len(h.response) > 0 {
@@ -121,6 +136,25 @@ func (h *Headers) apply(hdr http.Header, status int, final bool) {
 			}
 		}
 	}
+}
+
+// setExpanded sets name to the template filled in from r; a value that
+// is empty or would not be a valid header value (a decoded $arg_ with a
+// control character) removes the header instead, as nginx sends no header
+// with an empty value.
+func setExpanded(hdr http.Header, name string, parts []ingress.HashKeyPart, r *http.Request) {
+	v := expand(parts, r)
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			v = ""
+			break
+		}
+	}
+	if v == "" {
+		hdr.Del(name)
+		return
+	}
+	hdr.Set(name, v)
 }
 
 func hasValue(hdr http.Header, name, value string) bool {

@@ -536,11 +536,21 @@ func authRequestHandler(e *externalAuth) handler {
 			headers[k] = v
 		}
 	}
+	templates := make(map[string]string)
 	for _, op := range renderOps(e.snippetHeaders) {
+		if op["op"] == "req-set-vars" {
+			delete(headers, op["name"])
+			templates[op["name"]] = op["value"]
+			continue
+		}
+		delete(templates, op["name"])
 		headers[op["name"]] = op["value"]
 	}
 	if len(headers) > 0 {
 		h["proxy_set_headers"] = headers
+	}
+	if len(templates) > 0 {
+		h["proxy_set_header_templates"] = templates
 	}
 	if e.cacheKey != "" {
 		h["cache_durations"] = strings.Split(e.cacheDuration, "|")

@@ -15,7 +15,8 @@ const HeadersModule = "ingress_headers"
 
 // headerOps are literal header changes in canonical form: lines of
 // "op\x00name\x00value" joined by "\n", in order. Ops: "set", "add",
-// "add-always", "del" (response); "req-set", "req-del" (request).
+// "add-always", "del" (response); "req-set", "req-del", "req-set-vars"
+// (request; the value of req-set-vars is a ParseHeaderTemplate template).
 type headerOps string
 
 func (h headerOps) with(op, name, value string) headerOps {
@@ -48,10 +49,10 @@ type snippetPart struct {
 
 var snippetFamily = family{
 	annotations: []annotationSpec{
-		{name: "configuration-snippet", fails: denyPaths, doc: "nginx directives for the Ingress's paths. A safe subset is translated, with literal values only: more_set_headers \"Name: value\" (response headers, replacing the backend's), more_clear_headers (names, with a trailing * for a prefix), add_header Name value [always] (added to 2xx and 3xx responses, or to all with always), proxy_set_header and more_set_input_headers (request headers; an empty value removes one), and return code [text or URL]. Any other directive makes the paths answer 503, with a problem that quotes it and names the annotation that does the same when there is one.",
-			differs: "ingress-nginx refuses every snippet by default and passes them to nginx unchecked when allowed. Values with nginx variables ($) are refused. return answers after the access checks, not before them. The app's snippets drop option drops a snippet with other directives instead, and serves the rest of the Ingress."},
+		{name: "configuration-snippet", fails: denyPaths, doc: "nginx directives for the Ingress's paths. A safe subset is translated, with literal values only: more_set_headers \"Name: value\" (response headers, replacing the backend's), more_clear_headers (names, with a trailing * for a prefix), add_header Name value [always] (added to 2xx and 3xx responses, or to all with always), proxy_set_header and more_set_input_headers (request headers; an empty value removes one; their values may hold the nginx variables $host, $http_host, $scheme, $request_uri, $uri, $args, $remote_addr, $http_<header>, $cookie_<name> and $arg_<name>, filled in per request as data), and return code [text or URL]. Any other directive makes the paths answer 503, with a problem that quotes it and names the annotation that does the same when there is one.",
+			differs: "ingress-nginx refuses every snippet by default and passes them to nginx unchecked when allowed. Values with nginx variables ($) are refused, but for the request headers' variables listed. return answers after the access checks, not before them. The app's snippets drop option drops a snippet with other directives instead, and serves the rest of the Ingress."},
 		{name: "server-snippet", fails: denyPaths, doc: "As configuration-snippet, for every path of the Ingress's hosts; the oldest Ingress of a host sets it. A configuration-snippet's directives apply after it."},
-		{name: "auth-snippet", fails: denyPaths, doc: "With auth-url: proxy_set_header Name value and more_set_input_headers \"Name: value\" set headers of the auth request. Any other directive makes the paths answer 503."},
+		{name: "auth-snippet", fails: denyPaths, doc: "With auth-url: proxy_set_header Name value and more_set_input_headers \"Name: value\" set headers of the auth request, with the variables configuration-snippet allows there (such as proxy_set_header X-Forwarded-Host $http_host). Any other directive makes the paths answer 503."},
 	},
 	parse: func(r *reader, c *ingressConfig) {
 		for _, s := range []struct {
@@ -145,19 +146,28 @@ func parseSnippet(text string, auth bool) (snippetPart, error) {
 			}
 			return fmt.Errorf("%s", msg)
 		}
+		requestHeaders := name == "proxy_set_header" || name == "more_set_input_headers"
 		for _, a := range args[1:] {
-			if strings.Contains(a, "$") {
+			if !strings.Contains(a, "$") {
+				continue
+			}
+			if !requestHeaders {
 				return part, refuse("uses an nginx variable, and only literal values are translated")
+			}
+			if _, err := ParseHeaderTemplate(a); err != nil {
+				return part, refuse("uses an nginx variable that is not translated (" + headerVarList + " are)")
 			}
 		}
 		switch {
 		case name == "proxy_set_header" && len(args) == 3:
-			if !snippetName.MatchString(args[1]) || !literalValue(args[2]) {
+			if !snippetName.MatchString(args[1]) || !requestHeaderValue(args[2]) {
 				return part, refuse("is not a header name and literal value")
 			}
 			op := "req-set"
 			if args[2] == "" {
 				op = "req-del"
+			} else if strings.Contains(args[2], "$") {
+				op = "req-set-vars"
 			}
 			part.headers = part.headers.with(op, http.CanonicalHeaderKey(args[1]), args[2])
 		case name == "more_set_input_headers" && len(args) > 1:
@@ -214,12 +224,29 @@ func (part *snippetPart) addPairs(op string, args []string) bool {
 	for _, a := range args {
 		k, v, ok := strings.Cut(a, ":")
 		v = strings.TrimSpace(v)
-		if !ok || !snippetName.MatchString(k) || !literalValue(v) || strings.HasPrefix(a, "-") {
+		valid := literalValue(v) || op == "req-set" && requestHeaderValue(v)
+		if !ok || !snippetName.MatchString(k) || !valid || strings.HasPrefix(a, "-") {
 			return false
 		}
-		part.headers = part.headers.with(op, http.CanonicalHeaderKey(k), v)
+		o := op
+		if o == "req-set" && strings.Contains(v, "$") {
+			o = "req-set-vars"
+		}
+		part.headers = part.headers.with(o, http.CanonicalHeaderKey(k), v)
 	}
 	return true
+}
+
+// headerVarList names the nginx variables of ParseHeaderTemplate, for
+// problems.
+const headerVarList = "$host, $http_host, $scheme, $request_uri, $uri, $args, $remote_addr, $http_<header>, $cookie_<name>, $arg_<name> and the like"
+
+// ParseHeaderTemplate splits the value of a request header that a snippet
+// sets (proxy_set_header, more_set_input_headers) into text and the nginx
+// variables that ParseURLTemplate allows. The values are filled in by our
+// handlers, per request, as data.
+func ParseHeaderTemplate(v string) ([]HashKeyPart, error) {
+	return ParseURLTemplate(v)
 }
 
 var absoluteURL = regexp.MustCompile(`^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9\-._~!&'()*+,;=:@/%?]*)?$`)
@@ -227,6 +254,21 @@ var absoluteURL = regexp.MustCompile(`^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A
 func literalValue(v string) bool {
 	return v == "" || headerValue.MatchString(v)
 }
+
+// requestHeaderValue is a literal value, or printable text with the
+// variables of ParseHeaderTemplate.
+func requestHeaderValue(v string) bool {
+	if literalValue(v) {
+		return true
+	}
+	if !printableValue.MatchString(v) {
+		return false
+	}
+	_, err := ParseHeaderTemplate(v)
+	return err == nil
+}
+
+var printableValue = regexp.MustCompile(`^[\x20-\x7e]{1,1000}$`)
 
 func literalBody(v string) bool {
 	for _, c := range v {

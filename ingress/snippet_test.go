@@ -23,6 +23,11 @@ func TestParseSnippet(t *testing.T) {
 		{name: "return redirect", text: "return 301 https://example.com/new;", ret: snippetReturn{301, "https://example.com/new"}},
 		{name: "return code only", text: "return 403;", ret: snippetReturn{403, ""}},
 		{name: "auth: proxy_set_header", text: "proxy_set_header X-Auth-Tenant acme;", auth: true, headers: "req-set|X-Auth-Tenant|acme"},
+		{name: "proxy_set_header with variables", text: "proxy_set_header X-Forwarded-Host $http_host; proxy_set_header X-Orig \"$scheme://$host$request_uri\";", headers: "req-set-vars|X-Forwarded-Host|$http_host;req-set-vars|X-Orig|$scheme://$host$request_uri"},
+		{name: "more_set_input_headers with a variable", text: `more_set_input_headers "X-Client: ${remote_addr}";`, headers: "req-set-vars|X-Client|${remote_addr}"},
+		{name: "auth: proxy_set_header with a variable", text: "proxy_set_header X-Forwarded-Host $http_host;", auth: true, headers: "req-set-vars|X-Forwarded-Host|$http_host"},
+		{name: "request header with an unknown variable refused", text: "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;", err: "uses an nginx variable that is not translated"},
+		{name: "request header with a stray $ refused", text: "proxy_set_header X-A \"a$\";", err: "uses an nginx variable that is not translated"},
 		{name: "variable refused", text: "more_set_headers \"X-Host: $host\";", err: "uses an nginx variable"},
 		{name: "redirect with variables refused", text: "return 301 https://$host$request_uri;", err: "uses an nginx variable"},
 		{name: "unknown directive names the annotation", text: "proxy_read_timeout 300;", err: `directive "proxy_read_timeout 300" is not supported; the proxy-read-timeout annotation does the same`},
@@ -69,8 +74,9 @@ func TestSnippetAnnotations(t *testing.T) {
 	}
 }
 
-// FuzzParseSnippet: any text either is refused or yields literal header
-// changes only: valid names, values without $ or line breaks.
+// FuzzParseSnippet: any text either is refused or yields header changes
+// with valid names and values without line breaks, literal but for the
+// request headers of req-set-vars, whose values are templates.
 func FuzzParseSnippet(f *testing.F) {
 	for _, s := range []string{`more_set_headers "X-A: b";`, "add_header X b always;", "return 200 'ok';", "proxy_set_header A \"\";", `more_clear_headers "X-*";`, "if ($x) { return 403; }", "# c\nreturn 301 https://a/;"} {
 		f.Add(s, false)
@@ -82,7 +88,14 @@ func FuzzParseSnippet(f *testing.F) {
 			return
 		}
 		for _, op := range renderOps(part.headers) {
-			if !snippetName.MatchString(op["name"]) || strings.ContainsAny(op["value"], "$\r\n\x00") {
+			if !snippetName.MatchString(op["name"]) || strings.ContainsAny(op["value"], "\r\n\x00") {
+				t.Fatalf("%q: op %v", text, op)
+			}
+			if op["op"] == "req-set-vars" {
+				if _, err := ParseHeaderTemplate(op["value"]); err != nil {
+					t.Fatalf("%q: op %v: %v", text, op, err)
+				}
+			} else if strings.Contains(op["value"], "$") {
 				t.Fatalf("%q: op %v", text, op)
 			}
 		}

@@ -94,6 +94,8 @@ var seenHeaders = []string{
 	"X-User",
 	"X-Auth-Seen",
 	"X-Tenant",
+	"X-Orig",
+	"X-Arg",
 	"X-Env",
 	"Cookie",
 	"Traceparent",

@@ -80,6 +80,8 @@ func TestExternalAuth(t *testing.T) {
 			annotations: nginxAnnotations("auth-url", authURL, "whitelist-source-range", "10.0.0.0/8", "satisfy", "any")},
 		routingIngress{name: "all", host: "all.example.com", paths: path,
 			annotations: nginxAnnotations("auth-url", authURL, "whitelist-source-range", "10.0.0.0/8")},
+		routingIngress{name: "snippet", host: "snippet.example.com", paths: path,
+			annotations: nginxAnnotations("auth-url", authURL, "auth-response-headers", "X-Auth-Seen", "auth-snippet", `proxy_set_header X-Extra "$http_host$request_uri";`)},
 	)
 	writeManifest(t, dir, "web.yaml", serviceWithEndpoints("web", be))
 	writeManifest(t, dir, "auth-headers.yaml", configMapYAML("auth-headers", map[string]string{"X-Extra": "from-configmap"}))
@@ -90,6 +92,8 @@ func TestExternalAuth(t *testing.T) {
 	runChecks(t, cl, []check{
 		{name: "pass", url: httpURL(c, "ext.example.com", "/pass?q=1"), header: cookie, status: 200, body: be.name,
 			headers: map[string]string{"X-Seen-Header-X-User": "alice", "X-Seen-Header-X-Auth-Seen": seen, "X-Seen-Header-Cookie": "session=s1", "Set-Cookie": "auth=fresh; Path=/"}},
+		{name: "auth-snippet header with variables", url: httpURL(c, "snippet.example.com", "/pass?v=1"), status: 200, body: be.name,
+			headers: map[string]string{"X-Seen-Header-X-Auth-Seen": fmt.Sprintf("GET | 127.0.0.1 | http://snippet.example.com:%[1]d/pass?v=1 | GET | /pass?v=1 | nginx-ingress-controller |  | snippet.example.com:%[1]d/pass?v=1", c.httpPort)}},
 		{name: "refused", url: httpURL(c, "ext.example.com", "/deny"), status: http.StatusForbidden, headers: map[string]string{"X-Backend": ""}},
 		{name: "credentials asked for", url: httpURL(c, "ext.example.com", "/login"), status: http.StatusUnauthorized,
 			headers: map[string]string{"WWW-Authenticate": `Bearer realm="test"`, "Set-Cookie": "", "X-Backend": ""}},

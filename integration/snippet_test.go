@@ -23,6 +23,8 @@ add_header Cache-Control no-store;
 add_header X-Robots-Tag "noindex" always;
 proxy_set_header X-Tenant acme;
 more_set_input_headers "X-Env: prod";
+proxy_set_header X-Orig "$scheme://$host$request_uri";
+more_set_input_headers "X-Arg: $arg_v";
 `, "whitelist-source-range", "127.0.0.1", "server-snippet", `more_set_headers "X-Server: edge";`)},
 		routingIngress{name: "return", host: "return.example.com", paths: path,
 			annotations: nginxAnnotations("configuration-snippet", `return 200 "healthy";`)},
@@ -39,6 +41,10 @@ more_set_input_headers "X-Env: prod";
 		{name: "response and request headers", url: httpURL(c, "snippets.example.com", backendHeaders), status: 200, body: be.name,
 			headers: map[string]string{"X-Frame-Options": "DENY", "Server": "", "X-Powered-By": "", "X-Powered-Engine": "", "Cache-Control": "no-store",
 				"X-Robots-Tag": "noindex", "X-Server": "edge", "X-Seen-Header-X-Tenant": "acme", "X-Seen-Header-X-Env": "prod"}},
+		{name: "request headers with variables", url: httpURL(c, "snippets.example.com", "/vars?v=1"), status: 200, body: be.name,
+			headers: map[string]string{"X-Seen-Header-X-Orig": "http://snippets.example.com/vars?v=1", "X-Seen-Header-X-Arg": "1"}},
+		{name: "a variable that would break the header removes it", url: httpURL(c, "snippets.example.com", "/vars?v=a%0d%0ab"), status: 200, body: be.name,
+			headers: map[string]string{"X-Seen-Header-X-Arg": ""}},
 		{name: "add_header skips errors, always does not", url: httpURL(c, "snippets.example.com", "/?status=500"), status: 500,
 			headers: map[string]string{"Cache-Control": "", "X-Robots-Tag": "noindex", "X-Frame-Options": "DENY"}},
 		{name: "return text", url: httpURL(c, "return.example.com", "/anything"), status: 200, body: "healthy", headers: map[string]string{"X-Backend": ""}},
