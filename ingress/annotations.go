@@ -118,6 +118,7 @@ var families = []*family{
 	&mirrorFamily,
 	&openTelemetryFamily,
 	&modSecurityFamily,
+	&sslPassthroughFamily,
 }
 
 // specs are the annotations of all families, by name.
