@@ -40,6 +40,21 @@ func clientAuthHandler(auth *ingress.ClientAuth, backend caddyhttp.Handler) *Han
 	return &Handler{app: a}
 }
 
+// serveStatus serves r with h and returns the recorded response and its
+// status: the one written, or that of the handler error returned.
+func serveStatus(t *testing.T, h *Handler, r *http.Request) (*httptest.ResponseRecorder, int) {
+	t.Helper()
+	w := httptest.NewRecorder()
+	err := h.ServeHTTP(w, r, nil)
+	var he caddyhttp.HandlerError
+	if errors.As(err, &he) {
+		return w, he.StatusCode
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return w, w.Code
+}
+
 func TestClientAuth(t *testing.T) {
 	ca := newTestCA(t, "client CA")
 	other := newTestCA(t, "other CA")
@@ -93,15 +108,7 @@ func TestClientAuth(t *testing.T) {
 			r := httptest.NewRequest("GET", "/x?y=1", nil)
 			r.Host, r.TLS = tt.host, tt.tls
 			r.Header.Set("Ssl-Client-Verify", "SUCCESS") // forged by the client
-			w := httptest.NewRecorder()
-			err := h.ServeHTTP(w, r, nil)
-			status := w.Code
-			var he caddyhttp.HandlerError
-			if errors.As(err, &he) {
-				status = he.StatusCode
-			} else if err != nil {
-				t.Fatal(err)
-			}
+			w, status := serveStatus(t, h, r)
 			if tt.wantStatus != 0 {
 				if backend.r != nil || status != tt.wantStatus {
 					t.Fatalf("status %d, backend reached: %v; want %d", status, backend.r != nil, tt.wantStatus)
@@ -112,7 +119,7 @@ func TestClientAuth(t *testing.T) {
 				return
 			}
 			if backend.r == nil {
-				t.Fatalf("backend not reached: status %d, %v", status, err)
+				t.Fatalf("backend not reached: status %d", status)
 			}
 			if got := backend.r.Header.Get("Ssl-Client-Verify"); got != tt.wantVerify {
 				t.Errorf("ssl-client-verify %q, want %q", got, tt.wantVerify)
@@ -157,18 +164,10 @@ func TestClientAuthErrorPage(t *testing.T) {
 			if !tt.plain {
 				r.TLS = &tls.ConnectionState{ServerName: "mtls.test", HandshakeComplete: true, PeerCertificates: tt.certs}
 			}
-			w := httptest.NewRecorder()
-			err := h.ServeHTTP(w, r, nil)
-			status := w.Code
-			var he caddyhttp.HandlerError
-			if errors.As(err, &he) {
-				status = he.StatusCode
-			} else if err != nil {
-				t.Fatal(err)
-			}
+			w, status := serveStatus(t, h, r)
 			if tt.wantStatus == 0 {
 				if backend.r == nil {
-					t.Fatalf("got status %d (%v), want the backend reached", status, err)
+					t.Fatalf("got status %d, want the backend reached", status)
 				}
 				return
 			}
