@@ -68,3 +68,53 @@ func TestHeaders(t *testing.T) {
 		t.Error("an unknown op was accepted")
 	}
 }
+
+// TestHeadersWithVariables: the -vars ops fill their values in from the
+// request, as data; one that comes out empty sets nothing, and a set-vars
+// then removes the backend's header.
+func TestHeadersWithVariables(t *testing.T) {
+	h := &Headers{Ops: []HeaderOp{
+		{Op: "set-vars", Name: "Request-Id", Value: "$req_id"},
+		{Op: "add-vars", Name: "X-Served", Value: "$host$uri"},
+		{Op: "add-always-vars", Name: "X-Arg", Value: "$arg_x"},
+		{Op: "set-vars", Name: "X-Empty", Value: "$http_x_missing"},
+		{Op: "req-set-vars", Name: "X-Scheme-Seen", Value: "$scheme"},
+	}}
+	if err := h.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		query, wantArg string
+	}{
+		{"x={file./etc/passwd}", "{file./etc/passwd}"}, // data, not a placeholder
+		{"x=a%0d%0aSet-Cookie:%20b", ""},               // would break the header: not added
+	} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodGet, "http://shop.example.com/cart?"+tt.query, nil)
+		r.Header.Set("X-Request-Id", "0123abcd")
+		err := h.ServeHTTP(w, r, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			if got := r.Header.Get("X-Scheme-Seen"); got != "http" {
+				t.Errorf("request header X-Scheme-Seen %q, want http", got)
+			}
+			w.Header().Set("X-Empty", "from the backend")
+			w.WriteHeader(http.StatusOK)
+			return nil
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := w.Result().Header
+		if got.Get("Request-Id") != "0123abcd" || got.Get("X-Served") != "shop.example.com/cart" {
+			t.Errorf("%s: Request-Id %q, X-Served %q", tt.query, got.Get("Request-Id"), got.Get("X-Served"))
+		}
+		if v := got.Values("X-Arg"); tt.wantArg == "" && len(v) != 0 || tt.wantArg != "" && (len(v) != 1 || v[0] != tt.wantArg) {
+			t.Errorf("%s: X-Arg %q, want %q", tt.query, v, tt.wantArg)
+		}
+		if v := got.Values("X-Empty"); len(v) != 0 {
+			t.Errorf("%s: X-Empty %q, want it removed", tt.query, v)
+		}
+	}
+	if err := (&Headers{Ops: []HeaderOp{{Op: "set-vars", Name: "X", Value: "$upstream_addr"}}}).Provision(caddy.Context{}); err == nil {
+		t.Error("an unknown variable was accepted")
+	}
+}

@@ -10,7 +10,8 @@ import (
 )
 
 // writeVar writes the value of an nginx variable (or text) of a template
-// that ingress.ParseHashKey or ingress.ParseURLTemplate checked. Values
+// that ingress.ParseHashKey, ingress.ParseURLTemplate or
+// ingress.ParseHeaderTemplate checked. Values
 // are data: nothing in them is expanded again.
 func writeVar(b *strings.Builder, p ingress.HashKeyPart, r *http.Request) {
 	switch p.Kind {
@@ -47,6 +48,12 @@ func writeVar(b *strings.Builder, p ingress.HashKeyPart, r *http.Request) {
 		}
 	case "arg":
 		b.WriteString(r.URL.Query().Get(p.Name))
+	case "req_id":
+		// Set by the ingress handler before any route: the client's
+		// X-Request-ID, or a new one (setForwardingHeaders).
+		if ids := r.Header["X-Request-Id"]; len(ids) > 0 {
+			b.WriteString(ids[0])
+		}
 	}
 }
 

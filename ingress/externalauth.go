@@ -290,16 +290,20 @@ var urlVars = []string{"host", "http_host", "best_http_host", "server_name", "sc
 // the nginx variables of urlVars, $http_<header>, $cookie_<name> and
 // $arg_<name>.
 func ParseURLTemplate(v string) ([]HashKeyPart, error) {
-	return splitTemplate(v, func(name string) (HashKeyPart, error) {
-		if slices.Contains(urlVars, name) {
-			return HashKeyPart{Kind: name}, nil
-		}
-		part, err := hashVarPart(name)
-		if err != nil || part.Kind == "text" {
-			return part, fmt.Errorf("%s: unknown variable $%s", quoted(v), name)
-		}
-		return part, nil
-	})
+	return splitTemplate(v, func(name string) (HashKeyPart, error) { return urlVarPart(v, name) })
+}
+
+// urlVarPart is the part of variable name of template v, one of those
+// ParseURLTemplate allows.
+func urlVarPart(v, name string) (HashKeyPart, error) {
+	if slices.Contains(urlVars, name) {
+		return HashKeyPart{Kind: name}, nil
+	}
+	part, err := hashVarPart(name)
+	if err != nil || part.Kind == "text" {
+		return part, fmt.Errorf("%s: unknown variable $%s", quoted(v), name)
+	}
+	return part, nil
 }
 
 // authURLChars are the characters a URL template may hold.

@@ -49,8 +49,8 @@ type snippetPart struct {
 
 var snippetFamily = family{
 	annotations: []annotationSpec{
-		{name: "configuration-snippet", fails: denyPaths, doc: "nginx directives for the Ingress's paths. A safe subset is translated, with literal values only: more_set_headers \"Name: value\" (response headers, replacing the backend's), more_clear_headers (names, with a trailing * for a prefix), add_header Name value [always] (added to 2xx and 3xx responses, or to all with always), proxy_set_header and more_set_input_headers (request headers; an empty value removes one; their values may hold the nginx variables $host, $http_host, $scheme, $request_uri, $uri, $args, $remote_addr, $http_<header>, $cookie_<name> and $arg_<name>, filled in per request as data), and return code [text or URL]. Any other directive makes the paths answer 503, with a problem that quotes it and names the annotation that does the same when there is one.",
-			differs: "ingress-nginx refuses every snippet by default and passes them to nginx unchecked when allowed. Values with nginx variables ($) are refused, but for the request headers' variables listed. return answers after the access checks, not before them. The app's snippets drop option drops a snippet with other directives instead, and serves the rest of the Ingress."},
+		{name: "configuration-snippet", fails: denyPaths, doc: "nginx directives for the Ingress's paths. A safe subset is translated: more_set_headers \"Name: value\" (response headers, replacing the backend's), more_clear_headers (names, with a trailing * for a prefix), add_header Name value [always] (added to 2xx and 3xx responses, or to all with always), proxy_set_header and more_set_input_headers (request headers; an empty value removes one), and return code [text or URL]. Header values may hold the nginx variables $host, $http_host, $scheme, $request_uri, $uri, $args, $remote_addr, $req_id (the X-Request-ID), $http_<header>, $cookie_<name> and $arg_<name>, filled in per request as data; other values are literal. Any other directive makes the paths answer 503, with a problem that quotes it and names the annotation that does the same when there is one.",
+			differs: "ingress-nginx refuses every snippet by default and passes them to nginx unchecked when allowed. Values with nginx variables ($) are refused, but for the header values' variables listed. return answers after the access checks, not before them. The app's snippets drop option drops a snippet with other directives instead, and serves the rest of the Ingress."},
 		{name: "server-snippet", fails: denyPaths, doc: "As configuration-snippet, for every path of the Ingress's hosts; the oldest Ingress of a host sets it. A configuration-snippet's directives apply after it."},
 		{name: "auth-snippet", fails: denyPaths, doc: "With auth-url: proxy_set_header Name value and more_set_input_headers \"Name: value\" set headers of the auth request, with the variables configuration-snippet allows there (such as proxy_set_header X-Forwarded-Host $http_host). Any other directive makes the paths answer 503."},
 	},
@@ -146,12 +146,13 @@ func parseSnippet(text string, auth bool) (snippetPart, error) {
 			}
 			return fmt.Errorf("%s", msg)
 		}
-		requestHeaders := name == "proxy_set_header" || name == "more_set_input_headers"
+		headerValues := name == "proxy_set_header" || name == "more_set_input_headers" ||
+			!auth && (name == "more_set_headers" || name == "add_header")
 		for _, a := range args[1:] {
 			if !strings.Contains(a, "$") {
 				continue
 			}
-			if !requestHeaders {
+			if !headerValues {
 				return part, refuse("uses an nginx variable, and only literal values are translated")
 			}
 			if _, err := ParseHeaderTemplate(a); err != nil {
@@ -189,12 +190,15 @@ func parseSnippet(text string, auth bool) (snippetPart, error) {
 				part.headers = part.headers.with("del", http.CanonicalHeaderKey(k), strings.Repeat("*", len(a)-len(k)))
 			}
 		case name == "add_header" && (len(args) == 3 || len(args) == 4 && args[3] == "always"):
-			if !snippetName.MatchString(args[1]) || !literalValue(args[2]) {
+			if !snippetName.MatchString(args[1]) || !requestHeaderValue(args[2]) {
 				return part, refuse("is not a header name and literal value")
 			}
 			op := "add"
 			if len(args) == 4 {
 				op = "add-always"
+			}
+			if strings.Contains(args[2], "$") {
+				op += "-vars"
 			}
 			part.headers = part.headers.with(op, http.CanonicalHeaderKey(args[1]), args[2])
 		case name == "return" && (len(args) == 2 || len(args) == 3):
@@ -224,13 +228,12 @@ func (part *snippetPart) addPairs(op string, args []string) bool {
 	for _, a := range args {
 		k, v, ok := strings.Cut(a, ":")
 		v = strings.TrimSpace(v)
-		valid := literalValue(v) || op == "req-set" && requestHeaderValue(v)
-		if !ok || !snippetName.MatchString(k) || !valid || strings.HasPrefix(a, "-") {
+		if !ok || !snippetName.MatchString(k) || !requestHeaderValue(v) || strings.HasPrefix(a, "-") {
 			return false
 		}
 		o := op
-		if o == "req-set" && strings.Contains(v, "$") {
-			o = "req-set-vars"
+		if strings.Contains(v, "$") {
+			o += "-vars"
 		}
 		part.headers = part.headers.with(o, http.CanonicalHeaderKey(k), v)
 	}
@@ -239,14 +242,21 @@ func (part *snippetPart) addPairs(op string, args []string) bool {
 
 // headerVarList names the nginx variables of ParseHeaderTemplate, for
 // problems.
-const headerVarList = "$host, $http_host, $scheme, $request_uri, $uri, $args, $remote_addr, $http_<header>, $cookie_<name>, $arg_<name> and the like"
+const headerVarList = "$host, $http_host, $scheme, $request_uri, $uri, $args, $remote_addr, $req_id, $http_<header>, $cookie_<name>, $arg_<name> and the like"
 
-// ParseHeaderTemplate splits the value of a request header that a snippet
-// sets (proxy_set_header, more_set_input_headers) into text and the nginx
-// variables that ParseURLTemplate allows. The values are filled in by our
+// ParseHeaderTemplate splits the value of a header that a snippet sets
+// (proxy_set_header, more_set_input_headers, more_set_headers, add_header)
+// into text and the nginx variables that ParseURLTemplate allows, and
+// $req_id: ingress-nginx's request ID, the X-Request-ID sent to the
+// backend (the client's, or a new one). The values are filled in by our
 // handlers, per request, as data.
 func ParseHeaderTemplate(v string) ([]HashKeyPart, error) {
-	return ParseURLTemplate(v)
+	return splitTemplate(v, func(name string) (HashKeyPart, error) {
+		if name == "req_id" {
+			return HashKeyPart{Kind: "req_id"}, nil
+		}
+		return urlVarPart(v, name)
+	})
 }
 
 var absoluteURL = regexp.MustCompile(`^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9\-._~!&'()*+,;=:@/%?]*)?$`)

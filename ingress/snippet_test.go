@@ -28,7 +28,11 @@ func TestParseSnippet(t *testing.T) {
 		{name: "auth: proxy_set_header with a variable", text: "proxy_set_header X-Forwarded-Host $http_host;", auth: true, headers: "req-set-vars|X-Forwarded-Host|$http_host"},
 		{name: "request header with an unknown variable refused", text: "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;", err: "uses an nginx variable that is not translated"},
 		{name: "request header with a stray $ refused", text: "proxy_set_header X-A \"a$\";", err: "uses an nginx variable that is not translated"},
-		{name: "variable refused", text: "more_set_headers \"X-Host: $host\";", err: "uses an nginx variable"},
+		// ingress-nginx's own configuration-snippet example.
+		{name: "response header with the request ID", text: "more_set_headers \"Request-Id: $req_id\";", headers: "set-vars|Request-Id|$req_id"},
+		{name: "add_header with variables", text: "add_header X-Served-Host \"$host$uri\" always; add_header X-Id $req_id;", headers: "add-always-vars|X-Served-Host|$host$uri;add-vars|X-Id|$req_id"},
+		{name: "response header with an unknown variable refused", text: "more_set_headers \"X-Upstream: $upstream_addr\";", err: "uses an nginx variable that is not translated"},
+		{name: "auth: response header with a variable refused", text: "more_set_headers \"X-Host: $host\";", auth: true, err: "uses an nginx variable"},
 		{name: "redirect with variables refused", text: "return 301 https://$host$request_uri;", err: "uses an nginx variable"},
 		{name: "unknown directive names the annotation", text: "proxy_read_timeout 300;", err: `directive "proxy_read_timeout 300" is not supported; the proxy-read-timeout annotation does the same`},
 		{name: "lua refused", text: "access_by_lua_block { ngx.exit(403) }", err: "blocks ({ }) are not supported"},
@@ -76,7 +80,7 @@ func TestSnippetAnnotations(t *testing.T) {
 
 // FuzzParseSnippet: any text either is refused or yields header changes
 // with valid names and values without line breaks, literal but for the
-// request headers of req-set-vars, whose values are templates.
+// -vars ops, whose values are templates.
 func FuzzParseSnippet(f *testing.F) {
 	for _, s := range []string{`more_set_headers "X-A: b";`, "add_header X b always;", "return 200 'ok';", "proxy_set_header A \"\";", `more_clear_headers "X-*";`, "if ($x) { return 403; }", "# c\nreturn 301 https://a/;"} {
 		f.Add(s, false)
@@ -91,7 +95,7 @@ func FuzzParseSnippet(f *testing.F) {
 			if !snippetName.MatchString(op["name"]) || strings.ContainsAny(op["value"], "\r\n\x00") {
 				t.Fatalf("%q: op %v", text, op)
 			}
-			if op["op"] == "req-set-vars" {
+			if strings.HasSuffix(op["op"], "-vars") {
 				if _, err := ParseHeaderTemplate(op["value"]); err != nil {
 					t.Fatalf("%q: op %v: %v", text, op, err)
 				}

@@ -26,6 +26,9 @@ more_set_input_headers "X-Env: prod";
 proxy_set_header X-Orig "$scheme://$host$request_uri";
 more_set_input_headers "X-Arg: $arg_v";
 `, "whitelist-source-range", "127.0.0.1", "server-snippet", `more_set_headers "X-Server: edge";`)},
+		// ingress-nginx's own example of configuration-snippet.
+		routingIngress{name: "request-id", host: "request-id.example.com", paths: path,
+			annotations: nginxAnnotations("configuration-snippet", `more_set_headers "Request-Id: $req_id";`)},
 		routingIngress{name: "return", host: "return.example.com", paths: path,
 			annotations: nginxAnnotations("configuration-snippet", `return 200 "healthy";`)},
 		routingIngress{name: "moved", host: "moved.example.com", paths: path,
@@ -47,6 +50,9 @@ more_set_input_headers "X-Arg: $arg_v";
 			headers: map[string]string{"X-Seen-Header-X-Arg": ""}},
 		{name: "add_header skips errors, always does not", url: httpURL(c, "snippets.example.com", "/?status=500"), status: 500,
 			headers: map[string]string{"Cache-Control": "", "X-Robots-Tag": "noindex", "X-Frame-Options": "DENY"}},
+		{name: "response header with the request ID the backend got", url: httpURL(c, "request-id.example.com", "/"), status: 200, body: be.name,
+			header:  http.Header{"X-Request-Id": {"7f3c9a1e"}},
+			headers: map[string]string{"Request-Id": "7f3c9a1e", "X-Seen-Header-X-Request-Id": "7f3c9a1e"}},
 		{name: "return text", url: httpURL(c, "return.example.com", "/anything"), status: 200, body: "healthy", headers: map[string]string{"X-Backend": ""}},
 		{name: "return redirect", url: httpURL(c, "moved.example.com", "/old"), status: http.StatusPermanentRedirect,
 			headers: map[string]string{"Location": "https://new.example.com/", "X-Backend": ""}},
