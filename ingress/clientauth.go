@@ -26,7 +26,7 @@ var clientAuthFamily = family{
 	annotations: []annotationSpec{
 		{name: "auth-tls-secret", fails: denyPaths, doc: "Secret (namespace/name) whose ca.crt (and optional ca.crl) verifies client certificates of the Ingress's hosts."},
 		{name: "auth-tls-verify-client", fails: denyPaths, doc: "on (default), off, optional or optional_no_ca."},
-		{name: "auth-tls-verify-depth", fails: denyPaths, doc: "Greatest number of intermediate CA certificates between the client's certificate and the CA of ca.crt it chains to, as OpenSSL (and so nginx) counts them, 1 to 10. Default 1: a certificate that an intermediate of that CA issued verifies, one more intermediate does not."},
+		{name: "auth-tls-verify-depth", fails: denyPaths, doc: "Greatest number of intermediate CA certificates between the client's certificate and the CA of ca.crt it chains to, as OpenSSL (and so nginx) counts them, 1 to 10 (0 is the default, as in ingress-nginx). Default 1: a certificate that an intermediate of that CA issued verifies, one more intermediate does not."},
 		{name: "auth-tls-match-cn", fails: denyPaths, doc: "Regular expression the client certificate's subject DN must match, else 403.",
 			differs: "RE2 syntax (no backreferences or lookaround), which matches in linear time."},
 		{name: "auth-tls-pass-certificate-to-upstream", fails: denyPaths, doc: "Send the client certificate (PEM, URL-escaped) to the backend in ssl-client-cert. Default false."},
@@ -51,8 +51,9 @@ var clientAuthFamily = family{
 			}
 		}
 		if v, ok := r.value("auth-tls-verify-depth"); ok {
+			// 0 is the default, 1, as ingress-nginx reads it.
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > maxVerifyDepth || strings.HasPrefix(v, "+") {
+			if err != nil || n < 0 || n > maxVerifyDepth || strings.HasPrefix(v, "+") {
 				r.invalid("auth-tls-verify-depth", fmt.Errorf("invalid value %s: want a number from 1 to %d", quoted(v), maxVerifyDepth))
 			} else {
 				a.depth = n

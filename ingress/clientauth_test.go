@@ -12,6 +12,7 @@ func TestClientAuthAnnotations(t *testing.T) {
 		{name: "settings without secret", annotations: nginx("auth-tls-verify-client", "on"), wantProblem: "needs auth-tls-secret", wantFail: "denied"},
 		{name: "invalid verify", annotations: nginx("auth-tls-verify-client", "sometimes"), wantProblem: "invalid value", wantFail: "denied"},
 		{name: "invalid depth", annotations: nginx("auth-tls-verify-depth", "+1"), wantProblem: "invalid value", wantFail: "denied"},
+		{name: "depth 0 is the default", annotations: nginx("auth-tls-verify-depth", "0")},
 		{name: "invalid match-cn", annotations: nginx("auth-tls-match-cn", "CN=(a"), wantProblem: "invalid value", wantFail: "denied"},
 		{name: "invalid secret reference", annotations: nginx("auth-tls-secret", "a/b/c"), wantProblem: "invalid value", wantFail: "denied"},
 		{name: "error page without secret", annotations: nginx("auth-tls-error-page", "https://errors.example.com/"), wantProblem: "needs auth-tls-secret", wantFail: "denied"},

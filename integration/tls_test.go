@@ -839,9 +839,9 @@ func TestTLSInvalidAnnotations(t *testing.T) {
 			name: "verify-depth",
 			annotations: map[string]string{
 				nginxAnnotation + "auth-tls-secret":       clientCASecret,
-				nginxAnnotation + "auth-tls-verify-depth": "0",
+				nginxAnnotation + "auth-tls-verify-depth": "-1",
 			},
-			field: nginxAnnotation + "auth-tls-verify-depth", reason: `invalid value "0"`,
+			field: nginxAnnotation + "auth-tls-verify-depth", reason: `invalid value "-1"`,
 		},
 		{
 			name: "pass-certificate",
