@@ -2,7 +2,6 @@ package caddyingress
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"regexp"
 	"slices"
@@ -176,21 +175,13 @@ func (v *fastcgiVars) get(name string) string {
 			return orig.URL.RequestURI()
 		}
 		return v.r.URL.RequestURI()
-	case "query_string", "args":
-		return v.r.URL.RawQuery
 	case "request_method":
 		return v.r.Method
-	case "scheme":
-		if v.r.TLS != nil {
-			return "https"
-		}
-		return "http"
-	case "host":
-		host := v.r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		return strings.ToLower(host)
+	case "query_string", "args", "scheme", "host":
+		// As every other annotation's nginx variables (writeVar).
+		var b strings.Builder
+		writeVar(&b, ingress.HashKeyPart{Kind: name}, v.r)
+		return b.String()
 	}
 	return ""
 }
