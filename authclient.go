@@ -124,23 +124,27 @@ type authClient struct {
 func (c *authClient) get() *http.Client {
 	c.once.Do(func() {
 		c.setting = "auth-url"
-		transport := &http.Transport{
-			DialContext:           c.dialer().DialContext,
-			TLSClientConfig:       &tls.Config{InsecureSkipVerify: c.insecure}, //nolint:gosec // the operator's choice, off by default
+		c.client = c.httpClient(&tls.Config{InsecureSkipVerify: c.insecure}, 60*time.Second) //nolint:gosec // the operator's choice, off by default
+	})
+	return c.client
+}
+
+// httpClient returns a client for URLs that Ingress authors choose: it
+// dials through the guard, reuses connections, and does not follow
+// redirects (the service's redirect is its answer).
+func (g *dialGuard) httpClient(tlsConfig *tls.Config, responseHeaderTimeout time.Duration) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			DialContext:           g.dialer().DialContext,
+			TLSClientConfig:       tlsConfig,
 			TLSHandshakeTimeout:   5 * time.Second,
-			ResponseHeaderTimeout: 60 * time.Second,
+			ResponseHeaderTimeout: responseHeaderTimeout,
 			MaxIdleConnsPerHost:   32,
 			IdleConnTimeout:       90 * time.Second,
 			ForceAttemptHTTP2:     true,
-		}
-		c.client = &http.Client{
-			Transport: transport,
-			// The auth service's redirect is its answer, not to be
-			// followed.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
-	})
-	return c.client
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // do sends req.

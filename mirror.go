@@ -262,19 +262,7 @@ type mirrorClient struct {
 func (c *mirrorClient) get() *http.Client {
 	c.once.Do(func() {
 		c.setting = "mirror-target"
-		c.client.Store(&http.Client{
-			Transport: &http.Transport{
-				DialContext:           c.dialer().DialContext,
-				TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
-				TLSHandshakeTimeout:   5 * time.Second,
-				ResponseHeaderTimeout: mirrorTimeout,
-				MaxIdleConnsPerHost:   32,
-				IdleConnTimeout:       90 * time.Second,
-				ForceAttemptHTTP2:     true,
-			},
-			// A mirror's redirect is its answer, ignored like any other.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		})
+		c.client.Store(c.httpClient(&tls.Config{MinVersion: tls.VersionTLS12}, mirrorTimeout))
 	})
 	return c.client.Load()
 }
